@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Install what `make run` / `make test` need on Debian 12, only what is missing:
+#   - PostgreSQL, RabbitMQ and python3-venv from apt (only when not present: a machine that has
+#     them does no apt work at all);
+#   - the project's virtualenv in .venv with `pip install -e '.[test]'`, re-run only when
+#     pyproject.toml is newer than the stamp .venv/.installed.
+# Safe to run again; works without a TTY (CI=true).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+log() { printf 'install: %s\n' "$*" >&2; }
+die() { printf 'install: error: %s\n' "$*" >&2; exit 1; }
+
+# The interpreter for the venv: $PYTHON if given, else python3.11 (the project pins 3.11), else python3.
+pick_python() {
+    if [[ -n "${PYTHON:-}" ]]; then echo "$PYTHON"; return; fi
+    local p
+    for p in python3.11 python3; do
+        if command -v "$p" >/dev/null 2>&1; then command -v "$p"; return; fi
+    done
+    echo /usr/bin/python3
+}
+
+# --- system packages --------------------------------------------------------------------------
+pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+missing=()
+if ! ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
+    missing+=(postgresql)
+fi
+if [[ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]]; then
+    missing+=(rabbitmq-server)
+fi
+PY="$(pick_python)"
+if ! command -v "$PY" >/dev/null 2>&1; then
+    missing+=(python3 python3-venv)
+    PY=/usr/bin/python3
+elif ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    # Debian's python3 lacks ensurepip until python3-venv is installed.
+    pkg_installed python3-venv || missing+=(python3-venv)
+fi
+
+if ((${#missing[@]})); then
+    [[ $EUID -eq 0 ]] || die "missing packages: ${missing[*]}; run as root or install them: apt-get install ${missing[*]}"
+    command -v apt-get >/dev/null 2>&1 || die "missing packages (${missing[*]}) and no apt-get on this machine"
+    log "installing from apt: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # Note: Debian starts a system RabbitMQ/PostgreSQL after install. That is harmless: ours run
+    # under var/ with their own node name and ports (see deploy/dev/stack.sh).
+fi
+
+# --- virtualenv -------------------------------------------------------------------------------
+VENV="$ROOT/.venv"
+STAMP="$VENV/.installed"
+
+if [[ -d "$VENV" ]] && ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    log "removing broken virtualenv $VENV"
+    rm -rf "$VENV"
+fi
+if [[ ! -d "$VENV" ]]; then
+    "$PY" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' \
+        || log "warning: $PY is not Python 3.11; pyproject.toml requires 3.11 (set PYTHON=...)"
+    log "creating virtualenv with $PY"
+    "$PY" -m venv "$VENV"
+fi
+
+if [[ ! -f "$STAMP" || "$ROOT/pyproject.toml" -nt "$STAMP" ]]; then
+    log "pip install -e '.[test]'"
+    export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[test]"
+    touch "$STAMP"
+else
+    log "virtualenv up to date ($STAMP newer than pyproject.toml)"
+fi

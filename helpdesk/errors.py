@@ -1,0 +1,29 @@
+"""Errors that cross service boundaries. nameko re-raises them as the same class in the caller
+(`deserialize_to_instance`), so the gateway maps them to HTTP in one place."""
+from nameko.exceptions import deserialize_to_instance
+
+
+@deserialize_to_instance
+class InvalidInput(Exception):
+    """The command is malformed or breaks a rule. `errors` maps each field to its messages."""
+
+    def __init__(self, errors):
+        super().__init__(errors)
+        self.errors = errors
+
+
+@deserialize_to_instance
+class NotFound(Exception):
+    pass
+
+
+@deserialize_to_instance
+class Conflict(Exception):
+    """The command does not fit the current state (illegal transition, stale version)."""
+
+    def __init__(self, message, current_version=None):
+        super().__init__(message, current_version)
+        self.message, self.current_version = message, current_version
+
+
+EXPECTED = (InvalidInput, NotFound, Conflict)

@@ -1,0 +1,237 @@
+"""nameko glue for the library: every service gets the store, relay, inbox and subscriber from here.
+
+- `EventStore()`: the service's PostgreSQL event store; also runs the service's outbox relay.
+- `subscribe(source)`: entrypoint for every event of `source`, acked only after the handler's
+  transaction committed; a failure is retried after each configured delay, then dead-lettered.
+- `Inbox(source)`: exactly-once, in-order application (see `helpdesk.inbox`), healing gaps over
+  the owner's `read_stream` RPC.
+- `StreamOwner` / `Health`: mixins adding the `read_stream` and `ping` RPCs.
+"""
+import logging
+import threading
+import traceback
+
+import kombu
+from marshmallow import ValidationError
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.extensions import DependencyProvider, SharedExtension
+from nameko.messaging import Consumer
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from . import db as dbmod
+from .events import ENVELOPE
+from .eventstore import PostgresEventStore
+from .inbox import Inbox as InboxCore
+from .messaging import (
+    ERROR_HEADER,
+    RETRY_COUNT_HEADER,
+    Publisher,
+    declare_subscription,
+)
+from .relay import Relay, RelayRunner
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETRY_DELAYS = (1, 5, 30)
+
+
+def consumer_settings(config):
+    settings = config.get("CONSUMER") or {}
+    return {
+        "retry_delays": list(settings.get("retry_delays") or DEFAULT_RETRY_DELAYS),
+        "gap_timeout": float(settings.get("gap_timeout", 5)),
+    }
+
+
+class SharedDatabase(SharedExtension):
+    """One connection pool per service process, sized to its workers (plus relay and timers).
+
+    Created on first use: nameko sets extensions up concurrently, in no fixed order."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._lock = threading.Lock()
+        self._database = None
+
+    @property
+    def database(self):
+        with self._lock:
+            if self._database is None:
+                size = int(self.container.config.get("max_workers", 10)) + 3
+                self._database = dbmod.Database(self.container.config["DATABASE_URL"], size=size)
+            return self._database
+
+    def stop(self):
+        if self._database is not None:
+            self._database.close()
+
+
+class Database(DependencyProvider):
+    shared = SharedDatabase()
+
+    def get_dependency(self, worker_ctx):
+        return self.shared.database
+
+
+class EventStore(DependencyProvider):
+    """The service's event store (schema = service name); `publish=True` runs its relay."""
+
+    shared = SharedDatabase()
+
+    def __init__(self, publish=True, upcasters=None, **kwargs):
+        self.publish, self.upcasters = publish, upcasters
+        self.runner = None
+        super().__init__(**kwargs)
+
+    def setup(self):
+        self.store = PostgresEventStore(
+            self.shared.database, self.container.service_name, self.upcasters
+        )
+
+    def start(self):
+        if self.publish:
+            config = self.container.config
+            self.publisher = Publisher(config[AMQP_URI_CONFIG_KEY])
+            relay = Relay(self.store, self.publisher, self.container.service_name)
+            self.runner = RelayRunner(relay, config["DATABASE_URL"])
+            self.thread = self.container.spawn_managed_thread(self.runner.run)
+
+    def stop(self):
+        if self.runner is not None:
+            self.runner.stop()
+            self.thread.kill()
+            self.publisher.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.store
+
+
+class EventSubscriber(Consumer):
+    """Consumes every event `source` publishes, from a durable queue owned by this service."""
+
+    def __init__(self, source, **kwargs):
+        self.source = source
+        super().__init__(queue=None, **kwargs)
+
+    def setup(self):
+        config = self.container.config
+        self.retry_delays = consumer_settings(config)["retry_delays"]
+        with kombu.Connection(config[AMQP_URI_CONFIG_KEY]) as connection:
+            self.queue, self.retry_queues, self.dlq = declare_subscription(
+                connection, self.container.service_name, self.source, self.retry_delays
+            )
+        self.publisher = Publisher(config[AMQP_URI_CONFIG_KEY])
+        super().setup()
+
+    def stop(self):
+        super().stop()
+        self.publisher.close()
+
+    def handle_message(self, body, message):
+        try:
+            event = ENVELOPE.load(body)
+        except (ValidationError, TypeError) as exc:
+            # Malformed: no retry can fix it. Park it where ops can see it.
+            self._forward(message, self.dlq.name, f"malformed envelope: {exc}", retries=0)
+            return
+        super_args = (event,)
+        handle_result = lambda worker_ctx, result=None, exc_info=None: self.handle_result(  # noqa: E731
+            message, worker_ctx, result, exc_info
+        )
+        try:
+            self.container.spawn_worker(
+                self, super_args, {},
+                context_data=self.unpack_message_headers(message),
+                handle_result=handle_result,
+            )
+        except Exception:  # container being killed: give the message back
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+        retries = int((message.headers or {}).get(RETRY_COUNT_HEADER, 0))
+        error = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
+        if retries < len(self.retry_queues):
+            target = self.retry_queues[retries].name
+            log.warning("%s: retry %d of %s after %s", self.queue.name, retries + 1,
+                        message.properties.get("message_id"), error)
+        else:
+            target = self.dlq.name
+            log.error("%s: dead-lettering %s after %d retries: %s", self.queue.name,
+                      message.properties.get("message_id"), retries, error)
+        self._forward(message, target, error, retries + 1)
+        return result, exc_info
+
+    def _forward(self, message, queue_name, error, retries):
+        """Republishes to a retry queue or the DLQ (confirmed), and only then acks the original."""
+        headers = dict(message.headers or {})
+        headers[RETRY_COUNT_HEADER] = retries
+        headers[ERROR_HEADER] = error[:1000]
+        try:
+            self.publisher.publish(
+                message.body,
+                routing_key=queue_name,
+                headers=headers,
+                message_id=message.properties.get("message_id"),
+                content_type=message.content_type or "application/json",
+            )
+        except Exception:
+            log.exception("%s: could not forward to %s; requeueing", self.queue.name, queue_name)
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+
+subscribe = EventSubscriber.decorator
+
+
+class Inbox(DependencyProvider):
+    """Exactly-once, ordered application of `source`'s events inside this service's schema."""
+
+    shared = SharedDatabase()
+
+    def __init__(self, source, **kwargs):
+        self.source = source
+        super().__init__(**kwargs)
+
+    def setup(self):
+        config = self.container.config
+        self.inbox = InboxCore(
+            self.shared.database,
+            schema=self.container.service_name,
+            consumer=f"{self.container.service_name}.{self.source}",
+            fetch_stream=self._fetch_stream,
+            gap_timeout=consumer_settings(config)["gap_timeout"],
+        )
+
+    def _fetch_stream(self, stream, from_position):
+        with ServiceRpcProxy(self.source, self.container.config) as owner:
+            envelopes = owner.read_stream(stream, from_position)
+        return [ENVELOPE.load(envelope) for envelope in envelopes]
+
+    def get_dependency(self, worker_ctx):
+        return self.inbox
+
+
+class Health:
+    """Mixin: `ping` answers when the service's workers and (if it has one) database answer."""
+
+    @rpc
+    def ping(self):
+        database = getattr(self, "db", None) or getattr(getattr(self, "store", None), "db", None)
+        if database is not None:
+            with database.transaction() as cur:
+                cur.execute("SELECT 1")
+        return {"service": self.name, "status": "ok"}
+
+
+class StreamOwner:
+    """Mixin for event-sourced services: consumers heal gaps by reading a stream from its owner."""
+
+    @rpc
+    def read_stream(self, stream, from_position=0, limit=1000):
+        events = self.store.read_stream(stream, int(from_position), int(limit))
+        return [dict(ENVELOPE.dump(event), source=self.name) for event in events]

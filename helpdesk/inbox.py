@@ -1,0 +1,117 @@
+"""Exactly-once effect, in stream order, for at-least-once, unordered delivery.
+
+`deliver(event, apply)` runs in one transaction with the consumer's own writes (`apply` gets the
+cursor):
+- the stream's row in `inbox_streams` is locked, which serializes concurrent workers per stream;
+- an event at or below the stream's position, or already in `inbox_processed`, is a duplicate;
+- an event beyond position + 1 is parked until its predecessor arrives;
+- the next event is applied, then any parked successors, in order.
+Nothing is acknowledged to the broker before this transaction commits (the caller acks after).
+A gap that stays open longer than `gap_timeout` is healed by `heal()`, which reads the missing
+events from the owning service (`fetch_stream`, the owner's `read_stream` RPC).
+"""
+import logging
+
+import psycopg2.extras
+from psycopg2 import sql
+
+from .events import ENVELOPE
+
+log = logging.getLogger(__name__)
+
+APPLIED, DUPLICATE, PARKED = "applied", "duplicate", "parked"
+
+
+class Inbox:
+    def __init__(self, db, schema, consumer, fetch_stream=None, gap_timeout=5.0):
+        self.db, self.schema, self.consumer = db, schema, consumer
+        self.fetch_stream = fetch_stream
+        self.gap_timeout = gap_timeout
+
+        def table(name):
+            return sql.Identifier(schema, name)
+
+        self._claim_sql = sql.SQL(
+            "INSERT INTO {} (consumer, stream_name, position) VALUES (%s, %s, -1)"
+            " ON CONFLICT DO NOTHING"
+        ).format(table("inbox_streams"))
+        self._lock_sql = sql.SQL(
+            "SELECT position FROM {} WHERE consumer = %s AND stream_name = %s FOR UPDATE"
+        ).format(table("inbox_streams"))
+        self._advance_sql = sql.SQL(
+            "UPDATE {} SET position = %s WHERE consumer = %s AND stream_name = %s"
+        ).format(table("inbox_streams"))
+        self._processed_sql = sql.SQL(
+            "INSERT INTO {} (consumer, event_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+        ).format(table("inbox_processed"))
+        self._park_sql = sql.SQL(
+            "INSERT INTO {} (consumer, stream_name, stream_position, envelope)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+        ).format(table("inbox_parked"))
+        self._unpark_sql = sql.SQL(
+            "DELETE FROM {} WHERE consumer = %s AND stream_name = %s AND stream_position <= %s"
+            " RETURNING stream_position, envelope"
+        ).format(table("inbox_parked"))
+        self._stale_gaps_sql = sql.SQL(
+            "SELECT DISTINCT stream_name FROM {} WHERE consumer = %s"
+            " AND parked_at < now() - make_interval(secs => %s)"
+        ).format(table("inbox_parked"))
+        self._position_sql = sql.SQL(
+            "SELECT position FROM {} WHERE consumer = %s AND stream_name = %s"
+        ).format(table("inbox_streams"))
+
+    def deliver(self, event, apply):
+        """Applies `event` (and any parked successors) at most once, in order. Returns the outcome."""
+        with self.db.transaction() as cur:
+            return self._deliver(cur, event, apply)
+
+    def _deliver(self, cur, event, apply):
+        key = (self.consumer, event.stream)
+        cur.execute(self._claim_sql, key)
+        cur.execute(self._lock_sql, key)
+        position = cur.fetchone()[0]
+        if event.stream_position <= position:
+            return DUPLICATE
+        if event.stream_position > position + 1:
+            cur.execute(
+                self._park_sql,
+                (*key, event.stream_position, psycopg2.extras.Json(ENVELOPE.dump(event))),
+            )
+            return PARKED
+        while event is not None:
+            cur.execute(self._processed_sql, (self.consumer, event.event_id))
+            if cur.rowcount:  # 0: the same event id seen at another position; never apply twice
+                apply(cur, event)
+            position = event.stream_position
+            event = self._take_parked(cur, key, position + 1)
+        cur.execute(self._advance_sql, (position, *key))
+        return APPLIED
+
+    def _take_parked(self, cur, key, next_position):
+        """Removes parked events up to `next_position`; returns the one at it, if parked."""
+        cur.execute(self._unpark_sql, (*key, next_position))
+        for stream_position, envelope in cur.fetchall():
+            if stream_position == next_position:
+                return ENVELOPE.load(envelope)
+        return None
+
+    def position(self, stream):
+        with self.db.transaction() as cur:
+            cur.execute(self._position_sql, (self.consumer, stream))
+            row = cur.fetchone()
+        return row[0] if row else -1
+
+    def heal(self, apply, gap_timeout=None):
+        """Fills gaps open longer than `gap_timeout` from the owner's stream. Returns events applied."""
+        timeout = self.gap_timeout if gap_timeout is None else gap_timeout
+        with self.db.transaction() as cur:
+            cur.execute(self._stale_gaps_sql, (self.consumer, timeout))
+            streams = [row[0] for row in cur.fetchall()]
+        healed = 0
+        for stream in streams:
+            missing = self.fetch_stream(stream, self.position(stream) + 1)
+            log.warning("%s: healing gap in %s with %d events", self.consumer, stream, len(missing))
+            for event in missing:
+                if self.deliver(event, apply) == APPLIED:
+                    healed += 1
+        return healed

@@ -1,0 +1,120 @@
+"""Schema migrations, per service: each service owns one PostgreSQL schema named after it.
+
+A service package declares `SCHEMA` and `STORAGE` (the library parts it keeps in its schema:
+"eventstore", "inbox"); its own SQL lives in `services/<name>/migrations/NNN_*.sql`. Files are
+applied once, in name order, each component tracked separately in `<schema>.schema_migrations`.
+
+    python -m helpdesk.migrate            # every service
+    python -m helpdesk.migrate tickets    # just one
+"""
+import argparse
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+from psycopg2 import sql
+
+from . import config
+from .db import connect
+
+LIBRARY_SQL = Path(__file__).parent / "sql"
+
+
+def components(service_module):
+    """(component name, directory of .sql files) for a service package, in application order."""
+    for part in getattr(service_module, "STORAGE", ()):
+        yield f"helpdesk.{part}", LIBRARY_SQL / part
+    own = Path(service_module.__file__).parent / "migrations"
+    if own.is_dir():
+        yield service_module.__name__, own
+
+
+def migrate_schema(dsn, schema, parts):
+    """Applies what is missing of `parts` into `schema`, in one transaction. Returns the files."""
+    applied = []
+    conn = connect(dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('helpdesk migrate'))")
+            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (component text, filename text,"
+                " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, filename))"
+            )
+            for component, directory in parts:
+                cur.execute("SELECT filename FROM schema_migrations WHERE component = %s", (component,))
+                done = {row[0] for row in cur.fetchall()}
+                for path in sorted(directory.glob("*.sql")):
+                    if path.name in done:
+                        continue
+                    cur.execute(path.read_text())
+                    cur.execute(
+                        "INSERT INTO schema_migrations (component, filename) VALUES (%s, %s)",
+                        (component, path.name),
+                    )
+                    applied.append(f"{schema}: {component}/{path.name}")
+    finally:
+        conn.close()
+    return applied
+
+
+def service_modules(names=None):
+    import services
+
+    found = {}
+    for info in pkgutil.iter_modules(services.__path__):
+        module = importlib.import_module(f"services.{info.name}")
+        if hasattr(module, "SCHEMA"):
+            found[info.name] = module
+    if names:
+        unknown = set(names) - set(found)
+        if unknown:
+            raise SystemExit(f"unknown services: {', '.join(sorted(unknown))}")
+        return [found[name] for name in names]
+    return [found[name] for name in sorted(found)]
+
+
+def migrate_all(dsn, names=None):
+    applied = []
+    for module in service_modules(names):
+        applied += migrate_schema(dsn, module.SCHEMA, list(components(module)))
+    return applied
+
+
+def declare_topology(amqp_uri, retry_delays, names=None):
+    """Declares every subscription's queues, so no event is published into the void before a
+    consumer's first start. Returns the main queue names."""
+    import kombu
+
+    from .messaging import declare_subscription
+
+    declared = []
+    with kombu.Connection(amqp_uri) as connection:
+        for module in service_modules(names):
+            consumer = module.__name__.rsplit(".", 1)[-1]
+            for source in getattr(module, "SUBSCRIPTIONS", ()):
+                main, _, _ = declare_subscription(connection, consumer, source, retry_delays)
+                declared.append(main.name)
+    return declared
+
+
+def main(argv=None):
+    from .extensions import consumer_settings
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("services", nargs="*")
+    args = parser.parse_args(argv)
+    settings = config.load()
+    applied = migrate_all(settings["DATABASE_URL"], args.services)
+    for line in applied:
+        print(f"applied {line}")
+    print(f"migrations: {len(applied)} applied, schema up to date")
+    retry_delays = consumer_settings(settings)["retry_delays"]
+    queues = declare_topology(settings["AMQP_URI"], retry_delays, args.services)
+    print(f"topology: {len(queues)} subscriptions declared ({', '.join(queues)})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The outbox relay: the `events` table is the outbox; this publishes it, in order, at least once.
+
+A batch is read after the checkpoint, each event is published with a publisher confirm, and only
+then is the checkpoint advanced. A crash between the two republishes the tail of the batch, which
+consumers absorb (they dedupe by event id). One relay per service is active at a time: it holds a
+session-level advisory lock; other instances stand by until the lock frees. The relay sleeps on
+LISTEN and is woken by the NOTIFY that `append` sends at commit, so the happy path has no poll
+delay; a slow poll remains as a fallback (e.g. a NOTIFY lost across a reconnect).
+"""
+import logging
+import select
+import threading
+
+from psycopg2 import sql
+
+from .db import connect
+from .events import ENVELOPE
+from .eventstore import notify_channel
+from .messaging import events_exchange
+
+log = logging.getLogger(__name__)
+
+
+class Relay:
+    """One step of relaying: publish what follows the checkpoint, then move the checkpoint."""
+
+    def __init__(self, store, publisher, service, batch_size=500):
+        self.store, self.publisher, self.service = store, publisher, service
+        self.batch_size = batch_size
+        self.exchange = events_exchange(service)
+        checkpoint = sql.Identifier(store.schema, "relay_checkpoint")
+        self._read_sql = sql.SQL("SELECT position FROM {}").format(checkpoint)
+        self._write_sql = sql.SQL(
+            "UPDATE {} SET position = %s, updated_at = now() WHERE position < %s"
+        ).format(checkpoint)
+
+    def checkpoint(self):
+        with self.store.db.transaction() as cur:
+            cur.execute(self._read_sql)
+            return cur.fetchone()[0]
+
+    def publish_pending(self):
+        """Publishes one batch; returns how many events it published."""
+        events = self.store.read_all(self.checkpoint(), limit=self.batch_size)
+        for event in events:
+            envelope = ENVELOPE.dump(event)
+            envelope["source"] = self.service
+            self.publisher.publish(
+                envelope,
+                exchange=self.exchange.name,
+                routing_key=event.type,
+                message_id=str(event.event_id),
+            )
+        if events:
+            self.advance(events[-1].global_position)
+        return len(events)
+
+    def advance(self, position):
+        with self.store.db.transaction() as cur:
+            cur.execute(self._write_sql, (position, position))
+
+
+class RelayRunner:
+    """Keeps a Relay running: leadership by advisory lock, wake-ups by LISTEN/NOTIFY."""
+
+    def __init__(self, relay, dsn, poll_interval=5.0, standby_interval=2.0):
+        self.relay, self.dsn = relay, dsn
+        self.poll_interval, self.standby_interval = poll_interval, standby_interval
+        self.stopping = threading.Event()
+        self.is_leader = False
+        schema = relay.store.schema
+        self._lock_sql = sql.SQL("SELECT pg_try_advisory_lock(hashtext({}))").format(
+            sql.Literal(f"{schema}.events relay")
+        )
+        self._listen_sql = sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(schema)))
+
+    def stop(self):
+        self.stopping.set()
+
+    def run(self):
+        backoff = 0.5
+        while not self.stopping.is_set():
+            try:
+                self._lead()
+                backoff = 0.5
+            except Exception:  # the relay must outlive broker and database outages
+                log.exception("relay for %s failed; retrying in %.1fs", self.relay.service, backoff)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 30)
+
+    def _lead(self):
+        conn = connect(self.dsn)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(self._lock_sql)
+                if not cur.fetchone()[0]:
+                    self.stopping.wait(self.standby_interval)
+                    return
+                self.is_leader = True
+                cur.execute(self._listen_sql)
+            log.info("relay for %s is active", self.relay.service)
+            while not self.stopping.is_set():
+                if self.relay.publish_pending() == self.relay.batch_size:
+                    continue  # more waiting: no sleep
+                self._wait_for_notify(conn)
+        finally:
+            self.is_leader = False
+            conn.close()  # ends the session: releases the lock for a standby
+
+    def _wait_for_notify(self, conn):
+        ready, _, _ = select.select([conn], [], [], self.poll_interval)
+        if ready:
+            conn.poll()
+            conn.notifies.clear()
+
+
+def run_in_thread(runner):
+    """For plain scripts and tests: the runner in a daemon thread."""
+    thread = threading.Thread(target=runner.run, daemon=True, name="relay")
+    thread.start()
+    return thread
+

@@ -1,0 +1,109 @@
+"""HTTP plumbing of the gateway: JSON in with limits, errors out as JSON, never a bare 500 body.
+
+Every remote error the services may raise (`helpdesk.errors`) maps to a status here, once.
+"""
+import json
+import logging
+
+import eventlet
+from marshmallow import ValidationError
+from nameko.exceptions import RemoteError, UnknownService
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from helpdesk import errors
+
+log = logging.getLogger(__name__)
+
+RPC_TIMEOUT = 10  # seconds a request waits for a service before answering 503
+
+
+class ApiError(Exception):
+    def __init__(self, status, error, message, fields=None):
+        super().__init__(message)
+        self.status, self.error, self.message, self.fields = status, error, message, fields
+
+
+def json_response(payload, status=200, headers=None):
+    return Response(
+        json.dumps(payload, ensure_ascii=False, default=str),
+        status=status,
+        headers=headers,
+        mimetype="application/json",
+    )
+
+
+def error_body(error, message, fields=None):
+    body = {"error": error, "message": message}
+    if fields:
+        body["fields"] = fields
+    return body
+
+
+def read_json(request, schema, max_bytes):
+    """The body, validated by `schema`; 413 past `max_bytes`, 415/400/422 for the rest."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ApiError(413, "payload_too_large", f"the body may be at most {max_bytes} bytes")
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json",
+                       {"Content-Type": [f"expected application/json, got {mimetype or 'none'}"]})
+    raw = request.stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ApiError(413, "payload_too_large", f"the body may be at most {max_bytes} bytes")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}")
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_input", "some fields are invalid", flatten(exc.messages))
+
+
+def flatten(messages, prefix=""):
+    """marshmallow's nested error dict → {"itil.category": [...]} (one key per offending field)."""
+    flat = {}
+    for key, value in messages.items():
+        # "_schema" is marshmallow's key for an error of the whole (nested) object
+        name = prefix.rstrip(".") or key if key == "_schema" else f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def call(method, *args, timeout=RPC_TIMEOUT):
+    with eventlet.Timeout(timeout, ApiError(503, "service_unavailable", "a service did not answer in time")):
+        return method(*args)
+
+
+class ApiEndpoint(HttpRequestHandler):
+    def response_from_exception(self, exc):
+        if isinstance(exc, ApiError):
+            return json_response(error_body(exc.error, exc.message, exc.fields), exc.status)
+        if isinstance(exc, errors.InvalidInput):
+            return json_response(error_body("invalid_input", "some fields are invalid", flatten(exc.errors)), 422)
+        if isinstance(exc, errors.NotFound):
+            return json_response(error_body("not_found", str(exc.args[0]) if exc.args else "not found"), 404)
+        if isinstance(exc, errors.Conflict):
+            body = error_body("conflict", exc.message)
+            if exc.current_version is not None:
+                body["current_version"] = exc.current_version
+            return json_response(body, 409)
+        if isinstance(exc, HTTPException):
+            return json_response(error_body(exc.name.lower().replace(" ", "_"), exc.description), exc.code)
+        if isinstance(exc, UnknownService):
+            return json_response(error_body("service_unavailable", "a service is not running"), 503)
+        if isinstance(exc, RemoteError):
+            log.error("remote error: %s", exc)
+        else:
+            log.exception("unexpected error", exc_info=exc)
+        return json_response(error_body("internal_error", "something went wrong on our side"), 500)
+
+
+http = ApiEndpoint.decorator

@@ -1,0 +1,1 @@
+"""Routing: department rules, agents' load and queue order (issue 5)."""

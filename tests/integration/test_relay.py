@@ -1,0 +1,111 @@
+"""The outbox relay against real PostgreSQL and RabbitMQ."""
+import threading
+import uuid
+
+import pytest
+
+from helpdesk import testing
+from helpdesk.events import ENVELOPE, NewEvent
+from helpdesk.eventstore import PostgresEventStore
+from helpdesk.inbox import Inbox
+from helpdesk.messaging import Publisher, events_exchange
+from helpdesk.relay import Relay, RelayRunner, run_in_thread
+
+SERVICE = "svc"
+
+
+@pytest.fixture
+def setup(db, schema, vhost, database_url):
+    _, uri = vhost
+    store = PostgresEventStore(db, schema)
+    testing.bind_queue(uri, events_exchange(SERVICE), "watch")
+    publisher = Publisher(uri)
+    yield store, publisher, uri
+    publisher.close()
+
+
+def append_many(store, n, streams=3):
+    names = [f"thing-{uuid.uuid4()}" for _ in range(streams)]
+    for i in range(n):
+        store.append(names[i % streams], [NewEvent("Happened", {"i": i})])
+    return names
+
+
+def test_publishes_in_global_order_then_moves_the_checkpoint(setup):
+    store, publisher, uri = setup
+    append_many(store, 20)
+    relay = Relay(store, publisher, SERVICE, batch_size=8)
+    assert [relay.publish_pending() for _ in range(4)] == [8, 8, 4, 0]
+    bodies = testing.drain(uri, "watch", 20)
+    assert [b["data"]["i"] for b in bodies] == list(range(20))
+    assert all(b["source"] == SERVICE for b in bodies)
+    assert relay.checkpoint() == store.head()
+    assert testing.drain(uri, "watch", 1, timeout=0.3) == []  # nothing twice
+
+
+def test_killed_between_publish_and_checkpoint_loses_nothing_and_duplicates_are_absorbed(setup, db):
+    store, publisher, uri = setup
+    streams = append_many(store, 10)
+    crashing = Relay(store, publisher, SERVICE)
+
+    def crash(position):
+        raise SystemExit("relay killed after publishing, before its checkpoint")
+
+    crashing.advance = crash
+    with pytest.raises(SystemExit):
+        crashing.publish_pending()
+    append_many(store, 5)
+
+    restarted = Relay(store, publisher, SERVICE)
+    assert restarted.publish_pending() == 15  # the 10 again, then the 5 new ones
+    bodies = testing.drain(uri, "watch", 25)
+    events = [ENVELOPE.load(b) for b in bodies]
+    assert len(events) == 25
+    assert {e.event_id for e in events} == {e.event_id for e in store.read_all(0)}
+
+    inbox = Inbox(db, store.schema, "watcher")
+    applied = []
+    for event in events:
+        inbox.deliver(event, lambda cur, e: applied.append(e.event_id))
+    assert sorted(map(str, applied)) == sorted(str(e.event_id) for e in store.read_all(0))
+    assert inbox.position(streams[0]) == store.stream_version(streams[0])
+
+
+def test_runner_is_woken_by_notify_not_by_polling(setup, database_url):
+    store, publisher, uri = setup
+    runner = RelayRunner(Relay(store, publisher, SERVICE), database_url, poll_interval=120)
+    thread = run_in_thread(runner)
+    try:
+        assert testing.wait_until(lambda: runner.is_leader, timeout=10)
+        testing.wait_until(lambda: False, timeout=0.2)  # let it reach LISTEN's wait
+        append_many(store, 3)
+        # Had the runner to poll, nothing would arrive for 120 s.
+        assert len(testing.drain(uri, "watch", 3, timeout=10)) == 3
+    finally:
+        runner.stop()
+        thread.join(timeout=5)
+
+
+def test_one_active_relay_per_service_and_a_standby_takes_over(setup, database_url):
+    store, publisher, uri = setup
+    first = RelayRunner(Relay(store, publisher, SERVICE), database_url, poll_interval=0.2,
+                        standby_interval=0.1)
+    second = RelayRunner(Relay(store, Publisher(uri), SERVICE), database_url, poll_interval=0.2,
+                         standby_interval=0.1)
+    threads = [run_in_thread(first)]
+    assert testing.wait_until(lambda: first.is_leader, timeout=10)
+    threads.append(run_in_thread(second))
+    testing.wait_until(lambda: False, timeout=0.5)
+    assert first.is_leader and not second.is_leader
+    append_many(store, 4)
+    assert len(testing.drain(uri, "watch", 4)) == 4
+
+    first.stop()
+    threads[0].join(timeout=5)
+    assert testing.wait_until(lambda: second.is_leader, timeout=10)
+    append_many(store, 2)
+    bodies = testing.drain(uri, "watch", 2)
+    assert [b["data"]["i"] for b in bodies] == [0, 1]
+    second.stop()
+    threads[1].join(timeout=5)
+    second.relay.publisher.close()

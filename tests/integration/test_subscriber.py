@@ -1,0 +1,99 @@
+"""The consumer entrypoint inside a real nameko container: ack after commit, retries with delays,
+then the dead-letter queue, and the replay command bringing a message back once the fault is fixed."""
+import datetime as dt
+import uuid
+
+import pytest
+from nameko.containers import ServiceContainer
+
+from helpdesk import dlq, testing
+from helpdesk.events import ENVELOPE, RecordedEvent
+from helpdesk.extensions import Database, Inbox, subscribe
+from helpdesk.messaging import Publisher, dead_letter_queue_name, events_exchange
+from helpdesk.migrate import LIBRARY_SQL, migrate_schema
+
+SOURCE = "source"
+
+
+def envelope(stream, position, **data):
+    return ENVELOPE.dump(RecordedEvent(
+        event_id=uuid.uuid4(), type="Happened", schema_version=1, stream=stream,
+        stream_position=position, global_position=position + 1,
+        occurred_at=dt.datetime.now(dt.timezone.utc), data=data, source=SOURCE))
+
+
+@pytest.fixture
+def consumer(database_url, db, vhost, rabbit):
+    """A service consuming SOURCE's events whose handler fails while `state['broken']`."""
+    vhost_name, uri = vhost
+    name = f"consumer_{uuid.uuid4().hex[:8]}"
+    migrate_schema(database_url, name, [("helpdesk.inbox", LIBRARY_SQL / "inbox")])
+    state = {"broken": False, "attempts": 0, "applied": []}
+
+    class Service:
+        db_ = Database()
+        inbox = Inbox(SOURCE)
+
+        @subscribe(SOURCE)
+        def on_event(self, event):
+            state["attempts"] += 1
+            self.inbox.deliver(event, self.apply)
+
+        def apply(self, cur, event):
+            if state["broken"]:
+                raise RuntimeError("handler bug: cannot apply")
+            state["applied"].append(event.data["n"])
+
+    Service.name = name
+    config = {"AMQP_URI": uri, "DATABASE_URL": database_url, "max_workers": 4,
+              "CONSUMER": {"retry_delays": [0.1, 0.2], "gap_timeout": 1}}
+    container = ServiceContainer(Service, config)
+    container.start()
+    publisher = Publisher(uri)
+
+    def publish(body):
+        publisher.publish(body, exchange=events_exchange(SOURCE).name, routing_key="Happened")
+
+    yield name, uri, state, publish
+    container.stop()
+    publisher.close()
+
+
+def test_events_are_applied_and_acked(consumer, rabbit, vhost):
+    name, uri, state, publish = consumer
+    stream = f"thing-{uuid.uuid4()}"
+    for position in (1, 0, 2, 1):  # out of order, with a duplicate
+        publish(envelope(stream, position, n=position))
+    assert testing.wait_until(lambda: len(state["applied"]) == 3, timeout=10)
+    assert state["applied"] == [0, 1, 2]
+    assert testing.wait_until(lambda: rabbit.queue_depth(vhost[0], f"{name}.from.{SOURCE}") == 0)
+
+
+def test_a_failing_handler_ends_in_the_dlq_and_replay_brings_it_back_once(consumer, rabbit, vhost):
+    name, uri, state, publish = consumer
+    subscription = f"{name}.from.{SOURCE}"
+    state["broken"] = True
+    publish(envelope(f"thing-{uuid.uuid4()}", 0, n=42))
+
+    dead = dead_letter_queue_name(subscription)
+    assert testing.wait_until(lambda: rabbit.queue_depth(vhost[0], dead) == 1, timeout=15)
+    assert state["attempts"] == 3  # first try + one per retry delay
+    assert state["applied"] == []
+    (shown,) = dlq.show(uri, subscription)
+    assert "handler bug: cannot apply" in shown["error"] and shown["retries"] == 3
+    assert rabbit.queue_depth(vhost[0], dead) == 1  # showing does not consume
+
+    state["broken"] = False
+    assert dlq.replay(uri, subscription) == 1
+    assert testing.wait_until(lambda: state["applied"] == [42], timeout=10)
+    assert testing.wait_until(lambda: rabbit.queue_depth(vhost[0], dead) == 0)
+    assert dlq.replay(uri, subscription) == 0
+    assert state["applied"] == [42]
+
+
+def test_a_malformed_message_goes_straight_to_the_dlq(consumer, rabbit, vhost):
+    name, uri, state, publish = consumer
+    publish({"type": "Happened", "data": "not an envelope"})
+    dead = dead_letter_queue_name(f"{name}.from.{SOURCE}")
+    assert testing.wait_until(lambda: rabbit.queue_depth(vhost[0], dead) == 1, timeout=10)
+    assert state["attempts"] == 0
