@@ -114,3 +114,123 @@ def drain(amqp_uri, queue_name, count, timeout=10.0):
         finally:
             queue.close()
     return bodies
+
+
+# -- the whole system, as `make run` starts it (for end-to-end tests and benchmarks) -----------
+
+SERVICE_CLASSES = {
+    "gateway": "GatewayService", "identity": "IdentityService", "tickets": "TicketsService",
+    "routing": "RoutingService", "sla": "SlaService", "notifier": "NotifierService",
+}
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RunningSystem:
+    """Every service as a `nameko run` process plus the dev SMTP server, on a database and a vhost
+    of its own. Use as a context manager; `start()` waits until /api/v1/health answers 200."""
+
+    def __init__(self, database_url, rabbit, workdir, extra_env=None):
+        from pathlib import Path
+
+        self.database_url, self.rabbit = database_url, rabbit
+        self.workdir = Path(workdir)
+        self.mail_dir, self.logs = self.workdir / "mail", self.workdir / "logs"
+        self.extra_env = extra_env or {}
+        self.processes = []
+
+    def url(self, path):
+        return self.base_url + path
+
+    def start(self, timeout=60):
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        from .migrate import declare_topology, migrate_all
+
+        root = Path(__file__).resolve().parent.parent
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.vhost, amqp_uri = self.rabbit.create("system")
+        port, smtp_port = free_port(), free_port()
+        self.base_url = f"http://127.0.0.1:{port}"
+        env = dict(
+            os.environ,
+            DATABASE_URL=self.database_url,
+            AMQP_URI=amqp_uri,
+            WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
+            PUBLIC_URL=self.base_url,
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=str(smtp_port),
+            MAIL_DIR=str(self.mail_dir),
+            CONSUMER_RETRY_DELAYS="[0.2, 0.5]",
+            CONSUMER_GAP_TIMEOUT="1",
+            **self.extra_env,
+        )
+        migrate_all(self.database_url)
+        declare_topology(amqp_uri, [0.2, 0.5])
+        bin_dir = Path(sys.executable).parent
+        commands = {"smtp": [sys.executable, "-m", "helpdesk.devsmtp"]}
+        for name, cls in SERVICE_CLASSES.items():
+            commands[name] = [str(bin_dir / "nameko"), "run", "--config", "config.yaml",
+                              f"services.{name}.service:{cls}"]
+        for name, command in commands.items():
+            log = open(self.logs / f"{name}.log", "w")
+            self.processes.append(subprocess.Popen(
+                command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT))
+        if not wait_until(self._healthy, timeout=timeout, interval=0.3):
+            self.stop()
+            raise RuntimeError("the system did not become healthy:\n" + self.log_tail())
+        return self
+
+    def _healthy(self):
+        if any(process.poll() is not None for process in self.processes):
+            raise RuntimeError("a process of the system died:\n" + self.log_tail())
+        try:
+            return requests.get(self.url("/api/v1/health"), timeout=5).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def stop(self):
+        import subprocess
+
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes = []
+        self.rabbit.delete(self.vhost)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def mails(self):
+        """Every mail received so far, oldest first, parsed."""
+        import email
+        import email.policy
+
+        files = sorted(self.mail_dir.glob("*.eml"))
+        return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]
+
+    def mails_to(self, address):
+        return [m for m in self.mails() if m["X-Envelope-To"] == address]
+
+    def log_tail(self, lines=40):
+        out = []
+        for path in sorted(self.logs.glob("*.log")):
+            out.append(f"--- {path.name}")
+            out += path.read_text(errors="replace").splitlines()[-lines:]
+        return "\n".join(out)

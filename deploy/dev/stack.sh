@@ -295,15 +295,17 @@ rmq_stop() {
 # Single-quote a value for the shell.
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
-# http://user:pass@host:15672/ from an amqp(s):// URI, keeping its credentials (guest:guest if none).
+# http://user:pass@host:15672/ from an amqp(s):// URI, keeping its credentials (guest:guest if none);
+# https for amqps.
 management_url_for() {
-    local rest="${1#*://}" auth="guest:guest" hostport host
+    local rest="${1#*://}" auth="guest:guest" hostport host scheme=http
+    [[ "$1" == amqps://* ]] && scheme=https
     rest="${rest%%/*}"; rest="${rest%%\?*}"
     if [[ "$rest" == *@* ]]; then auth="${rest%@*}"; hostport="${rest##*@}"; else hostport="$rest"; fi
     [[ "$auth" == *:* ]] || auth="$auth:"
     if [[ "$hostport" == \[* ]]; then host="${hostport%%]*}]"; else host="${hostport%%:*}"; fi
     [[ -n "$host" ]] || host=localhost
-    printf 'http://%s@%s:15672/' "$auth" "$host"
+    printf '%s://%s@%s:15672/' "$scheme" "$auth" "$host"
 }
 
 cmd_env() {
