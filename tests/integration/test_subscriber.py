@@ -5,10 +5,12 @@ import uuid
 
 import pytest
 from nameko.containers import ServiceContainer
+from nameko.timer import timer
 
 from helpdesk import dlq, testing
 from helpdesk.events import ENVELOPE, RecordedEvent
-from helpdesk.extensions import Database, Inbox, subscribe
+from helpdesk.events import NewEvent
+from helpdesk.extensions import Database, EventStore, Inbox, StreamOwner, subscribe
 from helpdesk.messaging import Publisher, dead_letter_queue_name, events_exchange
 from helpdesk.migrate import LIBRARY_SQL, migrate_schema
 
@@ -39,6 +41,10 @@ def consumer(database_url, db, vhost, rabbit):
             state["attempts"] += 1
             self.inbox.deliver(event, self.apply)
 
+        @timer(interval=0.2)
+        def heal(self):
+            self.inbox.heal(self.apply)
+
         def apply(self, cur, event):
             if state["broken"]:
                 raise RuntimeError("handler bug: cannot apply")
@@ -57,6 +63,22 @@ def consumer(database_url, db, vhost, rabbit):
     yield name, uri, state, publish
     container.stop()
     publisher.close()
+
+
+@pytest.fixture
+def source_service(database_url, vhost):
+    """The owner of SOURCE's streams, answering `read_stream` over RPC (its relay is off, so the
+    only way its events reach the consumer is what the test publishes, or healing)."""
+    migrate_schema(database_url, SOURCE, [("helpdesk.eventstore", LIBRARY_SQL / "eventstore")])
+
+    class Source(StreamOwner):
+        name = SOURCE
+        store = EventStore(publish=False)
+
+    container = ServiceContainer(Source, {"AMQP_URI": vhost[1], "DATABASE_URL": database_url})
+    container.start()
+    yield
+    container.stop()
 
 
 def test_events_are_applied_and_acked(consumer, rabbit, vhost):
@@ -97,3 +119,15 @@ def test_a_malformed_message_goes_straight_to_the_dlq(consumer, rabbit, vhost):
     dead = dead_letter_queue_name(f"{name}.from.{SOURCE}")
     assert testing.wait_until(lambda: rabbit.queue_depth(vhost[0], dead) == 1, timeout=10)
     assert state["attempts"] == 0
+
+
+def test_a_gap_that_stays_open_is_healed_from_the_owner_over_rpc(source_service, consumer, db):
+    from helpdesk.eventstore import PostgresEventStore
+
+    name, uri, state, publish = consumer
+    store = PostgresEventStore(db, SOURCE)
+    stream = f"thing-{uuid.uuid4()}"
+    recorded = store.append(stream, [NewEvent("Happened", {"n": n}) for n in range(3)])
+    publish(dict(ENVELOPE.dump(recorded[2]), source=SOURCE))  # 0 and 1 never arrive
+    # gap_timeout is 1 s: the consumer waits for them, then reads them from the owner
+    assert testing.wait_until(lambda: state["applied"] == [0, 1, 2], timeout=15), state

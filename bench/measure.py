@@ -1,0 +1,93 @@
+"""The one load runner, percentile and table printer that every benchmark uses."""
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Sample:
+    """What a load produced: how many operations in how many seconds, and each one's latency."""
+
+    ops: int
+    seconds: float
+    latencies: list = field(repr=False)
+
+    @property
+    def rate(self):
+        return self.ops / self.seconds if self.seconds else 0.0
+
+    def ms(self, q):
+        return 1000 * percentile(self.latencies, q)
+
+
+def percentile(values, q):
+    """Nearest-rank percentile (no interpolation: every figure printed was really observed)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def run_load(make_op, threads, seconds):
+    """Calls `op()` in a loop in each of `threads` threads for `seconds`, timing every call.
+
+    `make_op(i)` is called first, outside the clock, so each thread can hold its own connection
+    or HTTP session (as real clients do) and setup cost never counts. All threads start together
+    and stop at the same deadline; an exception in any thread is raised here."""
+    ops = [make_op(i) for i in range(threads)]
+    timings = [[] for _ in ops]
+    errors = []
+    start = threading.Barrier(threads + 1)
+    deadline = [0.0]
+
+    def loop(op, out):
+        start.wait()
+        try:
+            while time.perf_counter() < deadline[0]:
+                began = time.perf_counter()
+                op()
+                out.append(time.perf_counter() - began)
+        except BaseException as exc:  # noqa: B036 - handed to the main thread below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=loop, args=pair, daemon=True) for pair in zip(ops, timings)]
+    for worker in workers:
+        worker.start()
+    began = time.perf_counter()
+    deadline[0] = began + seconds
+    start.wait()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    latencies = [t for out in timings for t in out]
+    return Sample(len(latencies), elapsed, latencies)
+
+
+def fmt(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    return str(value)
+
+
+def print_table(title, headers, rows):
+    """A Markdown table, aligned for the terminal, so it can be pasted into docs as it is."""
+    cells = [[fmt(value) for value in row] for row in rows]
+    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+
+    def line(values):
+        padded = [v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths))]
+        return "| " + " | ".join(padded) + " |"
+
+    print(f"\n{title}\n")
+    print(line(headers))
+    print("|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|")
+    for row in cells:
+        print(line(row))
+    print(flush=True)

@@ -1,0 +1,96 @@
+"""PostgreSQL: the raw commit rate of this machine, and what the event store makes of it.
+
+Every append takes one advisory lock per schema so that commit order equals global position
+order; appends therefore commit one at a time. The raw single-row INSERT+COMMIT rate at the same
+concurrency is the ceiling to compare with: the gap is the price of that ordering guarantee
+(plus the version check, the JSON payload and the NOTIFY of each append).
+"""
+import uuid
+
+import psycopg2
+
+from helpdesk import testing
+from helpdesk.db import Database
+from helpdesk.events import NewEvent
+from helpdesk.eventstore import NO_STREAM, PostgresEventStore
+
+from .measure import print_table, run_load
+
+# About the size of a real TicketOpened.
+PAYLOAD = {
+    "requester_email": "cliente@example.com",
+    "department": "networks",
+    "title": "Sin conexión en la sede",
+    "description": "Desde las 9:00 no hay tráfico en el enlace principal.",
+    "channel": "portal",
+    "urgency": "medium",
+}
+
+
+def raw_commits(url, threads, seconds):
+    """One-row INSERT then COMMIT in a loop, one plain connection per thread."""
+    conns = [psycopg2.connect(url) for _ in range(threads)]
+    try:
+        with conns[0], conns[0].cursor() as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS bench_raw"
+                        " (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload text NOT NULL)")
+
+        def make_op(i):
+            conn, cur = conns[i], conns[i].cursor()
+
+            def insert():
+                cur.execute("INSERT INTO bench_raw (payload) VALUES (%s)", ("x" * 100,))
+                conn.commit()
+
+            return insert
+
+        return run_load(make_op, threads, seconds)
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def appends(url, schema, threads, seconds, batch=1):
+    """`batch` events per append, each append to a new stream (as a ticket open does)."""
+    db = Database(url, size=threads)
+    store = PostgresEventStore(db, schema)
+
+    def make_op(i):
+        def append():
+            events = [NewEvent("BenchEventHappened", dict(PAYLOAD, n=n)) for n in range(batch)]
+            store.append(f"bench-{uuid.uuid4()}", events, expected_version=NO_STREAM)
+
+        return append
+
+    try:
+        return run_load(make_op, threads, seconds)
+    finally:
+        db.close()
+
+
+def run(url, seconds, concurrency=(1, 4, 8), batches=(10, 100)):
+    schema = testing.create_schema(url, parts=("eventstore",), prefix="bench")
+    rows = []
+    single = None
+    for threads in concurrency:
+        raw = raw_commits(url, threads, seconds)
+        sample = appends(url, schema, threads, seconds)
+        single = single or sample
+        rows.append([threads, raw.rate, raw.ms(50), sample.rate, sample.rate / raw.rate,
+                     sample.ms(50), sample.ms(95), sample.ms(99)])
+    print_table(
+        f"Event store: one event per append, each writer its own streams ({seconds:g} s per row)",
+        ["writers", "raw commits/s", "raw p50 ms", "appends/s", "vs raw",
+         "append p50 ms", "p95 ms", "p99 ms"],
+        rows,
+    )
+    rows = [[1, single.rate, single.rate, single.ms(50), single.ms(95), single.ms(99)]]
+    for batch in batches:
+        sample = appends(url, schema, 1, seconds, batch=batch)
+        rows.append([batch, sample.rate, sample.rate * batch,
+                     sample.ms(50), sample.ms(95), sample.ms(99)])
+    print_table(
+        f"Event store: batches, single writer ({seconds:g} s per row)",
+        ["events/append", "appends/s", "events/s", "append p50 ms", "p95 ms", "p99 ms"],
+        rows,
+    )
