@@ -7,6 +7,7 @@
   the owner's `read_stream` RPC.
 - `StreamOwner` / `Health`: mixins adding the `read_stream` and `ping` RPCs.
 """
+import functools
 import logging
 import threading
 import traceback
@@ -135,15 +136,11 @@ class EventSubscriber(Consumer):
             # Malformed: no retry can fix it. Park it where ops can see it.
             self._forward(message, self.dlq.name, f"malformed envelope: {exc}", retries=0)
             return
-        super_args = (event,)
-        handle_result = lambda worker_ctx, result=None, exc_info=None: self.handle_result(  # noqa: E731
-            message, worker_ctx, result, exc_info
-        )
         try:
             self.container.spawn_worker(
-                self, super_args, {},
+                self, (event,), {},
                 context_data=self.unpack_message_headers(message),
-                handle_result=handle_result,
+                handle_result=functools.partial(self.handle_result, message),
             )
         except Exception:  # container being killed: give the message back
             self.queue_consumer.requeue_message(message)
@@ -217,11 +214,13 @@ class Inbox(DependencyProvider):
 
 
 class Health:
-    """Mixin: `ping` answers when the service's workers and (if it has one) database answer."""
+    """Mixin: `ping` answers when the service's workers, and its database if it has one, answer.
+    A service's database is its `db` (Database) or its `store`'s (EventStore)."""
 
     @rpc
     def ping(self):
-        database = getattr(self, "db", None) or getattr(getattr(self, "store", None), "db", None)
+        store = getattr(self, "store", None)
+        database = getattr(self, "db", None) or (store.db if store is not None else None)
         if database is not None:
             with database.transaction() as cur:
                 cur.execute("SELECT 1")

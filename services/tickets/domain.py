@@ -21,10 +21,6 @@ class RuleBroken(Exception):
         self.field, self.message = field, message
 
 
-class AlreadyExists(Exception):
-    pass
-
-
 @dataclasses.dataclass(frozen=True)
 class Department:
     code: str
@@ -77,10 +73,9 @@ class Ticket:
     version: int  # stream position of the last event folded in
 
 
-def open_ticket(ticket, command, catalog, actor=None):
-    """`OpenTicket` → `TicketOpened`, after checking the catalog rules."""
-    if ticket is not None:
-        raise AlreadyExists(str(command["ticket_id"]))
+def open_ticket(command, catalog, actor=None):
+    """`OpenTicket` → `TicketOpened`, after checking the catalog rules. (That the ticket does not
+    exist yet is the store's to check: the append expects NO_STREAM.)"""
     urgency = command.get("urgency")
     department, itil = command.get("department"), command.get("itil")
     if department is not None:

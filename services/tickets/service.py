@@ -46,7 +46,7 @@ class TicketsService(Health, StreamOwner):
         command["ticket_id"] = command.get("ticket_id") or uuid.uuid4()
         stream = ticket_stream(command["ticket_id"])
         try:
-            events = domain.open_ticket(None, command, self.catalog)
+            events = domain.open_ticket(command, self.catalog)
         except domain.RuleBroken as exc:
             raise errors.InvalidInput({exc.field: [exc.message]})
         try:

@@ -1,0 +1,68 @@
+"""`python -m bench [--quick] [--only eventstore|gateway]`: see bench/__init__.py."""
+import argparse
+import os
+import platform
+import signal
+import sys
+import time
+
+import psycopg2
+import requests
+
+from helpdesk import testing
+
+from . import store, system
+
+# seconds of load per table row
+DURATIONS = {"quick": {"eventstore": 1.0, "gateway": 3.0}, "default": {"eventstore": 5.0, "gateway": 15.0}}
+
+
+def settings():
+    missing = [n for n in ("DATABASE_URL", "AMQP_URI", "RABBIT_MANAGEMENT_URL") if not os.environ.get(n)]
+    if missing:
+        sys.exit(f"bench: {', '.join(missing)} not set; run `make bench`, or first "
+                 '`eval "$(deploy/dev/stack.sh env)"`')
+    return os.environ["DATABASE_URL"], testing.RabbitVhosts(os.environ["AMQP_URI"],
+                                                            os.environ["RABBIT_MANAGEMENT_URL"])
+
+
+def describe_machine(database_url, rabbit):
+    """The context every figure needs: cores, load, and the servers' versions."""
+    conn = psycopg2.connect(database_url)
+    with conn.cursor() as cur:
+        cur.execute("SHOW server_version")
+        pg = cur.fetchone()[0]
+        cur.execute("SHOW synchronous_commit")
+        sync = cur.fetchone()[0]
+    conn.close()
+    overview = requests.get(rabbit.api + "/api/overview", auth=rabbit.auth, timeout=10).json()
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, "
+          f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+    print(f"PostgreSQL {pg} (synchronous_commit={sync}), RabbitMQ {overview.get('rabbitmq_version')}"
+          f" (Erlang {overview.get('erlang_version')})", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short loads: under a minute in all")
+    parser.add_argument("--only", choices=("eventstore", "gateway"), help="run one part only")
+    args = parser.parse_args(argv)
+    # A plain kill should still drop the database and the vhost: make SIGTERM unwind `finally`s.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    admin_url, rabbit = settings()
+    describe_machine(admin_url, rabbit)
+    seconds = DURATIONS["quick" if args.quick else "default"]
+    began = time.perf_counter()
+    database_url = testing.create_database(admin_url, prefix="helpdesk_bench")
+    try:
+        if args.only in (None, "eventstore"):
+            store.run(database_url, seconds["eventstore"])
+        if args.only in (None, "gateway"):
+            system.run(database_url, rabbit, seconds["gateway"])
+    finally:
+        testing.drop_database(admin_url, database_url)
+    print(f"done in {time.perf_counter() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The ticket aggregate's decisions: pure, no broker, no database."""
+import uuid
+from pathlib import Path
+
+import pytest
+
+from helpdesk.events import RecordedEvent
+from services.tickets import domain
+
+CATALOG = domain.Catalog.load(Path(domain.__file__).with_name("catalog.yaml"))
+
+
+def command(**overrides):
+    base = {"ticket_id": uuid.uuid4(), "requester_email": "ana@example.com", "department": "networks",
+            "title": "Sin conexión", "description": "Desde las 9:00", "channel": "portal"}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def itil(kind, category, service="internet_access", **overrides):
+    return command(department=None, itil={"type": kind, "service": service, "category": category},
+                   **overrides)
+
+
+def recorded(new_event, position=0):
+    return RecordedEvent(event_id=new_event.event_id, type=new_event.type, schema_version=1,
+                         stream="ticket-x", stream_position=position, global_position=position + 1,
+                         occurred_at=new_event.occurred_at, data=new_event.data)
+
+
+def test_the_catalog_has_the_six_departments_of_the_manual():
+    names = {d.names["es"] for d in CATALOG.departments.values()}
+    assert names == {"Comercial", "Facturación", "Sistemas", "Redes", "Centros de Datos",
+                     "Soporte 24 Horas"}
+    assert [d.code for d in CATALOG.departments.values() if d.calendar == "24x7"] == ["support_24h"]
+
+
+def test_opening_by_department_records_who_and_how():
+    (event,) = domain.open_ticket(command(), CATALOG)
+    assert event.type == "TicketOpened"
+    assert event.data["department"] == "networks" and event.data["urgency"] == "medium"
+    assert event.actor == "ana@example.com" and event.channel == "portal"
+    ticket = domain.fold([recorded(event)])
+    assert ticket.status == domain.NEW and ticket.version == 0 and ticket.title == "Sin conexión"
+
+
+def test_unknown_department_is_refused_naming_the_options():
+    with pytest.raises(domain.RuleBroken) as info:
+        domain.open_ticket(command(department="marketing"), CATALOG)
+    assert info.value.field == "department" and "networks" in info.value.message
+
+
+@pytest.mark.parametrize("category", ["total_outage", "slowness", "packet_loss", "performance"])
+@pytest.mark.parametrize("urgency", ["high", "medium"])
+def test_every_incident_category_and_urgency_of_the_manual_opens(category, urgency):
+    (event,) = domain.open_ticket(itil("incident", category, urgency=urgency), CATALOG)
+    assert event.data["itil"]["category"] == category and event.data["urgency"] == urgency
+
+
+@pytest.mark.parametrize("category", ["technical", "admin_billing", "admin_information", "admin_change"])
+def test_every_request_category_of_the_manual_opens_without_urgency(category):
+    (event,) = domain.open_ticket(itil("request", category), CATALOG)
+    assert event.data["urgency"] is None
+
+
+@pytest.mark.parametrize("cmd,field", [
+    (itil("incident", "slowness"), "urgency"),
+    (itil("request", "technical", urgency="high"), "urgency"),
+    (itil("incident", "technical", urgency="high"), "itil.category"),
+    (itil("request", "technical", service="teleport"), "itil.service"),
+])
+def test_itil_rules(cmd, field):
+    with pytest.raises(domain.RuleBroken) as info:
+        domain.open_ticket(cmd, CATALOG)
+    assert info.value.field == field
