@@ -108,11 +108,17 @@ class RelayRunner:
             self.is_leader = False
             conn.close()  # ends the session: releases the lock for a standby
 
-    def _wait_for_notify(self, conn):
-        ready, _, _ = select.select([conn], [], [], self.poll_interval)
-        if ready:
-            conn.poll()
-            conn.notifies.clear()
+    def _wait_for_notify(self, conn, slice_seconds=0.5):
+        """Returns on a NOTIFY, on stop(), or after poll_interval (the fallback poll)."""
+        waited = 0.0
+        while waited < self.poll_interval and not self.stopping.is_set():
+            timeout = min(slice_seconds, self.poll_interval - waited)
+            ready, _, _ = select.select([conn], [], [], timeout)
+            if ready:
+                conn.poll()
+                conn.notifies.clear()
+                return
+            waited += timeout
 
 
 def run_in_thread(runner):

@@ -75,8 +75,13 @@ class RabbitVhosts:
         self._call("delete", f"/api/vhosts/{quote(vhost)}", ok=(204, 404))
 
     def queue_depth(self, vhost, queue):
-        response = self._call("get", f"/api/queues/{quote(vhost)}/{quote(queue)}")
-        return response.json().get("messages", 0)
+        """Messages ready in `queue`, exact and immediate (a passive declare, not the management
+        API's statistics, which lag by seconds)."""
+        import kombu
+
+        parts = urlsplit(self.amqp_uri)
+        with kombu.Connection(urlunsplit(parts._replace(path=f"/{quote(vhost)}"))) as connection:
+            return connection.default_channel.queue_declare(queue, passive=True).message_count
 
     def _call(self, method, path, ok=(200, 201, 204), **kwargs):
         response = requests.request(method, self.api + path, auth=self.auth, timeout=10, **kwargs)
