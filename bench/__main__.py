@@ -13,8 +13,11 @@ from helpdesk import testing
 
 from . import store, system
 
-# seconds of load per table row
-DURATIONS = {"quick": {"eventstore": 1.0, "gateway": 3.0}, "default": {"eventstore": 5.0, "gateway": 15.0}}
+# Seconds of load per table row: long enough for stable percentiles, short enough to run often.
+DURATIONS = {
+    "quick": {"eventstore": 1.0, "gateway": 3.0},
+    "default": {"eventstore": 5.0, "gateway": 15.0},
+}
 
 
 def settings():
@@ -30,15 +33,16 @@ def describe_machine(database_url, rabbit):
     """The context every figure needs: cores, load, and the servers' versions."""
     conn = psycopg2.connect(database_url)
     with conn.cursor() as cur:
-        cur.execute("SHOW server_version")
-        pg = cur.fetchone()[0]
-        cur.execute("SHOW synchronous_commit")
-        sync = cur.fetchone()[0]
+        cur.execute("SELECT name, setting FROM pg_settings WHERE name IN"
+                    " ('server_version', 'fsync', 'synchronous_commit', 'wal_sync_method')")
+        pg = dict(cur.fetchall())
     conn.close()
     overview = requests.get(rabbit.api + "/api/overview", auth=rabbit.auth, timeout=10).json()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, "
           f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
-    print(f"PostgreSQL {pg} (synchronous_commit={sync}), RabbitMQ {overview.get('rabbitmq_version')}"
+    version = pg.pop("server_version")
+    settings_ = ", ".join(f"{name}={value}" for name, value in sorted(pg.items()))
+    print(f"PostgreSQL {version} ({settings_}), RabbitMQ {overview.get('rabbitmq_version')}"
           f" (Erlang {overview.get('erlang_version')})", flush=True)
 
 

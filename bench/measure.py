@@ -29,12 +29,13 @@ def percentile(values, q):
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def run_load(make_op, threads, seconds):
+def run_load(make_op, threads, seconds, pause=0.0):
     """Calls `op()` in a loop in each of `threads` threads for `seconds`, timing every call.
 
     `make_op(i)` is called first, outside the clock, so each thread can hold its own connection
     or HTTP session (as real clients do) and setup cost never counts. All threads start together
-    and stop at the same deadline; an exception in any thread is raised here."""
+    and stop at the same deadline; an exception in any thread is raised here. `pause` (untimed,
+    after each call) paces a client, to see latencies of a system that is not saturated."""
     ops = [make_op(i) for i in range(threads)]
     timings = [[] for _ in ops]
     errors = []
@@ -48,6 +49,7 @@ def run_load(make_op, threads, seconds):
                 began = time.perf_counter()
                 op()
                 out.append(time.perf_counter() - began)
+                time.sleep(pause)
         except BaseException as exc:  # noqa: B036 - handed to the main thread below
             errors.append(exc)
 

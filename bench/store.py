@@ -69,13 +69,12 @@ def appends(url, schema, threads, seconds, batch=1):
 
 
 def run(url, seconds, concurrency=(1, 4, 8), batches=(10, 100)):
+    """Prints the two event store tables; `concurrency` must include 1 (the batch baseline)."""
     schema = testing.create_schema(url, parts=("eventstore",), prefix="bench")
-    rows = []
-    single = None
+    rows, samples = [], {}
     for threads in concurrency:
         raw = raw_commits(url, threads, seconds)
-        sample = appends(url, schema, threads, seconds)
-        single = single or sample
+        sample = samples[threads] = appends(url, schema, threads, seconds)
         rows.append([threads, raw.rate, raw.ms(50), sample.rate, sample.rate / raw.rate,
                      sample.ms(50), sample.ms(95), sample.ms(99)])
     print_table(
@@ -84,9 +83,9 @@ def run(url, seconds, concurrency=(1, 4, 8), batches=(10, 100)):
          "append p50 ms", "p95 ms", "p99 ms"],
         rows,
     )
-    rows = [[1, single.rate, single.rate, single.ms(50), single.ms(95), single.ms(99)]]
-    for batch in batches:
-        sample = appends(url, schema, 1, seconds, batch=batch)
+    rows = []
+    for batch in (1, *batches):
+        sample = samples[1] if batch == 1 else appends(url, schema, 1, seconds, batch)
         rows.append([batch, sample.rate, sample.rate * batch,
                      sample.ms(50), sample.ms(95), sample.ms(99)])
     print_table(

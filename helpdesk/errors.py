@@ -26,4 +26,26 @@ class Conflict(Exception):
         self.message, self.current_version = message, current_version
 
 
-EXPECTED = (InvalidInput, NotFound, Conflict)
+
+@deserialize_to_instance
+class Unauthorized(Exception):
+    """No valid credentials: a bad password, or a missing, expired, revoked or forged token."""
+
+
+@deserialize_to_instance
+class Forbidden(Exception):
+    """Authenticated, but not allowed. `code` says why (e.g. "password_change_required")."""
+
+    def __init__(self, message, code="forbidden"):
+        super().__init__(message, code)
+        self.message, self.code = message, code
+
+
+@deserialize_to_instance
+class TooManyRequests(Exception):
+    def __init__(self, message, retry_after):
+        super().__init__(message, retry_after)
+        self.message, self.retry_after = message, int(retry_after)
+
+
+EXPECTED = (InvalidInput, NotFound, Conflict, Unauthorized, Forbidden, TooManyRequests)

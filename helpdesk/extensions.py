@@ -20,6 +20,7 @@ from nameko.messaging import Consumer
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from . import catalog
 from . import db as dbmod
 from .events import ENVELOPE
 from .eventstore import PostgresEventStore
@@ -211,6 +212,16 @@ class Inbox(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.inbox
+
+
+class CatalogProvider(DependencyProvider):
+    """The provider's catalogue (helpdesk.catalog), loaded once per service process."""
+
+    def setup(self):
+        self.catalog = catalog.load(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.catalog
 
 
 class Health:

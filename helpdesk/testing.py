@@ -123,6 +123,7 @@ def drain(amqp_uri, queue_name, count, timeout=10.0):
 
 # -- the whole system, as `make run` starts it (for end-to-end tests and benchmarks) -----------
 
+LINK_SECRET = "test-link-secret-not-for-production"
 SERVICE_CLASSES = {
     "gateway": "GatewayService", "identity": "IdentityService", "tickets": "TicketsService",
     "routing": "RoutingService", "sla": "SlaService", "notifier": "NotifierService",
@@ -164,6 +165,21 @@ class RunningSystem:
         root = Path(__file__).resolve().parent.parent
         self.logs.mkdir(parents=True, exist_ok=True)
         self.vhost, amqp_uri = self.rabbit.create("system")
+        try:
+            self._start(root, amqp_uri, timeout)
+        except BaseException:
+            self.stop()  # nothing left running, no vhost left behind
+            raise
+        return self
+
+    def _start(self, root, amqp_uri, timeout):
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        from .migrate import declare_topology, migrate_all
+
         port, smtp_port = free_port(), free_port()
         self.base_url = f"http://127.0.0.1:{port}"
         env = dict(
@@ -177,10 +193,15 @@ class RunningSystem:
             MAIL_DIR=str(self.mail_dir),
             CONSUMER_RETRY_DELAYS="[0.2, 0.5]",
             CONSUMER_GAP_TIMEOUT="1",
+            LINK_SECRET=LINK_SECRET,
+            TRUSTED_PROXIES="127.0.0.1",  # tests speak for many clients through X-Forwarded-For
             **self.extra_env,
         )
         migrate_all(self.database_url)
         declare_topology(amqp_uri, [0.2, 0.5])
+        from services.identity.seed import seed
+
+        seed(self.database_url, {"LINK_SECRET": env.get("LINK_SECRET", LINK_SECRET)})
         bin_dir = Path(sys.executable).parent
         commands = {"smtp": [sys.executable, "-m", "helpdesk.devsmtp"]}
         for name, cls in SERVICE_CLASSES.items():
@@ -191,9 +212,7 @@ class RunningSystem:
             self.processes.append(subprocess.Popen(
                 command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT))
         if not wait_until(self._healthy, timeout=timeout, interval=0.3):
-            self.stop()
             raise RuntimeError("the system did not become healthy:\n" + self.log_tail())
-        return self
 
     def _healthy(self):
         if any(process.poll() is not None for process in self.processes):
@@ -214,7 +233,9 @@ class RunningSystem:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.processes = []
-        self.rabbit.delete(self.vhost)
+        if getattr(self, "vhost", None):
+            self.rabbit.delete(self.vhost)
+            self.vhost = None
 
     def __enter__(self):
         return self.start()

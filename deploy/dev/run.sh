@@ -25,6 +25,7 @@ for port in 8000 "$SMTP_PORT"; do
 done
 
 .venv/bin/python -m helpdesk.migrate
+.venv/bin/python -m services.identity.seed
 
 mgmt="${RABBIT_MANAGEMENT_URL#*://}"; mgmt="${RABBIT_MANAGEMENT_URL%%://*}://${mgmt#*@}"
 cat <<EOF2

@@ -82,7 +82,31 @@ def call(method, *args, timeout=RPC_TIMEOUT):
         return method(*args)
 
 
+SESSION_COOKIE = "helpdesk_session"
+
+
+def session_token(request):
+    """The caller's session token: `Authorization: Bearer …` (API clients) or the portal's cookie."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
 class ApiEndpoint(HttpRequestHandler):
+    """`public=False` (the default) refuses a request without credentials before any worker runs:
+    an endpoint is closed unless it says otherwise. The handler then resolves the session through
+    `Auth`, which refuses invalid, expired and revoked ones."""
+
+    def __init__(self, method, url, public=False, **kwargs):
+        self.public = public
+        super().__init__(method, url, **kwargs)
+
+    def handle_request(self, request):
+        if not self.public and session_token(request) is None:
+            return self.response_from_exception(ApiError(401, "unauthenticated", "log in first"))
+        return super().handle_request(request)
+
     def response_from_exception(self, exc):
         if isinstance(exc, ApiError):
             return json_response(error_body(exc.error, exc.message, exc.fields), exc.status)
@@ -95,6 +119,13 @@ class ApiEndpoint(HttpRequestHandler):
             if exc.current_version is not None:
                 body["current_version"] = exc.current_version
             return json_response(body, 409)
+        if isinstance(exc, errors.Unauthorized):
+            return json_response(error_body("unauthenticated", str(exc.args[0]) if exc.args else "log in first"), 401)
+        if isinstance(exc, errors.Forbidden):
+            return json_response(error_body(exc.code, exc.message), 403)
+        if isinstance(exc, errors.TooManyRequests):
+            return json_response(error_body("too_many_requests", exc.message), 429,
+                                 headers={"Retry-After": str(exc.retry_after)})
         if isinstance(exc, HTTPException):
             return json_response(error_body(exc.name.lower().replace(" ", "_"), exc.description), exc.code)
         if isinstance(exc, UnknownService):

@@ -1,77 +1,104 @@
-"""The OpenAPI document, generated from the same marshmallow schemas the gateway validates with."""
+"""The OpenAPI document, generated from the same marshmallow schemas the gateway validates with.
+
+OPERATIONS is the API's table of contents: each row names its request schema, success response
+and the errors it can answer. Operations are authenticated (bearer token or session cookie)
+unless marked public; tests walk this table to check that every closed one refuses strangers.
+"""
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from helpdesk import contracts
 from services.tickets.schemas import TicketSchema
 
-from .schemas import ErrorSchema, HealthSchema, OpenTicketRequest
+from .schemas import (AcceptedSchema, CompanySchema, ErrorSchema, HealthSchema, OpenTicketRequest,
+                      ProfileSchema, SessionSchema)
+
+SCHEMAS = {  # nested schemas first: apispec registers them by name when it meets them
+    "Principal": contracts.PrincipalSchema, "Error": ErrorSchema, "Health": HealthSchema, "Accepted": AcceptedSchema, "Session": SessionSchema,
+    "Profile": ProfileSchema, "Company": CompanySchema,
+    "OpenTicket": OpenTicketRequest, "Ticket": TicketSchema,
+    "Register": contracts.RegisterSchema, "Login": contracts.LoginSchema,
+    "EmailOnly": contracts.EmailOnlySchema, "Token": contracts.TokenSchema,
+    "ResetPassword": contracts.ResetPasswordSchema, "ChangePassword": contracts.ChangePasswordSchema,
+    "ProfileUpdate": contracts.ProfileUpdateSchema, "EmailChange": contracts.EmailChangeSchema,
+    "CreateCompany": contracts.CreateCompanySchema, "CreateUser": contracts.CreateUserSchema,
+}
+
+ERRORS = {
+    "400": "malformed JSON", "401": "no valid session", "403": "not allowed (`error` says why)",
+    "404": "not found (or not yours to see)", "409": "conflicts with the current state",
+    "413": "body too large", "415": "body is not application/json",
+    "422": "invalid fields; `fields` names each one", "429": "too many attempts; see Retry-After",
+    "503": "a service is unavailable",
+}
+BODY_ERRORS = ("400", "413", "415", "422")
+
+# (method, path, operationId, summary, request schema, (status, response schema), errors, public)
+OPERATIONS = [
+    ("post", "/api/v1/auth/register", "register", "Register a customer account (verification mail)",
+     "Register", ("202", "Accepted"), ("429",), True),
+    ("post", "/api/v1/auth/verify-email", "verifyEmail", "Confirm an email address with a mailed token",
+     "Token", ("200", None), ("409",), True),
+    ("post", "/api/v1/auth/resend-verification", "resendVerification", "Mail a new verification link",
+     "EmailOnly", ("202", "Accepted"), (), True),
+    ("post", "/api/v1/auth/login", "login", "Log in: a session token (and cookie)",
+     "Login", ("200", "Session"), ("401", "403", "429"), True),
+    ("post", "/api/v1/auth/forgot-password", "forgotPassword", "Mail a password reset link",
+     "EmailOnly", ("202", "Accepted"), ("429",), True),
+    ("post", "/api/v1/auth/reset-password", "resetPassword", "Set a new password with a reset token",
+     "ResetPassword", ("200", "Accepted"), (), True),
+    ("post", "/api/v1/auth/logout", "logout", "End this session", None, ("204", None), ("401",), False),
+    ("get", "/api/v1/me", "getProfile", "The caller's profile", None, ("200", "Profile"), ("401",), False),
+    ("patch", "/api/v1/me", "updateProfile", "Change name, phone or language",
+     "ProfileUpdate", ("200", "Profile"), ("401", "403"), False),
+    ("post", "/api/v1/me/password", "changePassword", "Change password: ends every session, returns a new one",
+     "ChangePassword", ("200", "Session"), ("401",), False),
+    ("post", "/api/v1/me/email", "changeEmail", "Change email: confirmed by a link sent to the new address",
+     "EmailChange", ("202", "Accepted"), ("401", "403"), False),
+    ("post", "/api/v1/admin/companies", "createCompany", "Create a company (admins)",
+     "CreateCompany", ("201", "Company"), ("401", "403", "409"), False),
+    ("get", "/api/v1/admin/companies", "listCompanies", "Companies (admins)", None, ("200", None), ("401", "403"), False),
+    ("post", "/api/v1/admin/users", "createUser", "Create an account; credentials are mailed (admins)",
+     "CreateUser", ("201", "Principal"), ("401", "403", "409"), False),
+    ("get", "/api/v1/admin/users", "listUsers", "Accounts, optionally of one company (admins)",
+     None, ("200", None), ("401", "403"), False),
+    ("post", "/api/v1/tickets", "openTicket", "Open a ticket, by department or by ITIL form",
+     "OpenTicket", ("201", "Ticket"), ("401", "403", "409"), False),
+    ("get", "/api/v1/tickets/{ticket_id}", "getTicket", "One ticket", None, ("200", "Ticket"), ("401", "403", "404"), False),
+    ("get", "/api/v1/health", "health", "Every service reachable over RPC", None, ("200", "Health"), (), True),
+]
 
 
-def _error(description):
-    return {"description": description,
-            "content": {"application/json": {"schema": "Error"}}}
+def _ref(name):
+    return {"application/json": {"schema": name}}
 
 
 def build_spec(public_url):
-    spec = APISpec(
-        title="Helpdesk API",
-        version="1.0.0",
-        openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
-        servers=[{"url": public_url.rstrip("/")}],
-    )
-    spec.components.schema("Error", schema=ErrorSchema)
-    spec.components.schema("OpenTicket", schema=OpenTicketRequest)
-    spec.components.schema("Ticket", schema=TicketSchema)
-    spec.components.schema("Health", schema=HealthSchema)
-    json_of = lambda name: {"application/json": {"schema": name}}  # noqa: E731
-    spec.path(
-        path="/api/v1/tickets",
-        operations={
-            "post": {
-                "summary": "Open a ticket, by department or by ITIL form",
-                "operationId": "openTicket",
-                "requestBody": {"required": True, "content": json_of("OpenTicket")},
-                "responses": {
-                    "201": {"description": "opened", "content": json_of("Ticket"),
-                            "headers": {"Location": {"schema": {"type": "string"}}}},
-                    "400": _error("malformed JSON"),
-                    "409": _error("a ticket with this ticket_id exists"),
-                    "413": _error("body too large"),
-                    "415": _error("body is not application/json"),
-                    "422": _error("invalid fields; `fields` names each one"),
-                    "503": _error("a service is unavailable"),
-                },
-            }
-        },
-    )
-    spec.path(
-        path="/api/v1/tickets/{ticket_id}",
-        parameters=[{"name": "ticket_id", "in": "path", "required": True,
-                     "schema": {"type": "string", "format": "uuid"}}],
-        operations={
-            "get": {
-                "summary": "One ticket",
-                "operationId": "getTicket",
-                "responses": {
-                    "200": {"description": "the ticket", "content": json_of("Ticket")},
-                    "404": _error("no such ticket"),
-                    "503": _error("a service is unavailable"),
-                },
-            }
-        },
-    )
-    spec.path(
-        path="/api/v1/health",
-        operations={
-            "get": {
-                "summary": "Every service reachable over RPC",
-                "operationId": "health",
-                "responses": {
-                    "200": {"description": "all services answer", "content": json_of("Health")},
-                    "503": {"description": "some service does not answer", "content": json_of("Health")},
-                },
-            }
-        },
-    )
+    spec = APISpec(title="Helpdesk API", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()], servers=[{"url": public_url.rstrip("/")}])
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, schema=schema)
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme("cookie", {"type": "apiKey", "in": "cookie", "name": "helpdesk_session"})
+    paths = {}
+    for method, path, op_id, summary, request, (status, response), errors, public in OPERATIONS:
+        responses = {status: {"description": summary, **({"content": _ref(response)} if response else {})}}
+        codes = set(errors) | {"503"} | (set(BODY_ERRORS) if request else set())
+        if not public:
+            codes |= {"401", "403"}
+        for code in sorted(codes):
+            responses[code] = {"description": ERRORS[code], "content": _ref("Error")}
+        if "429" in codes:
+            responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+        operation = {"operationId": op_id, "summary": summary, "responses": responses,
+                     "security": [] if public else [{"bearer": []}, {"cookie": []}]}
+        if request:
+            operation["requestBody"] = {"required": True, "content": _ref(request)}
+        if status == "201" and path == "/api/v1/tickets":
+            responses["201"]["headers"] = {"Location": {"schema": {"type": "string"}}}
+        paths.setdefault(path, {})[method] = operation
+    for path, operations in paths.items():
+        parameters = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+                      for part in path.split("/") if part.startswith("{")]
+        spec.path(path=path, operations=operations, parameters=parameters or None)
     return spec.to_dict()

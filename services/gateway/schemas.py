@@ -1,21 +1,15 @@
-"""HTTP schemas of the public API."""
+"""HTTP schemas of the public API: the contracts' command schemas, plus what only HTTP shows."""
 from marshmallow import Schema, fields
 
-from helpdesk.contracts import OpenTicketSchema
+from helpdesk import contracts
 
 
-class OpenTicketRequest(OpenTicketSchema):
+class OpenTicketRequest(contracts.OpenTicketSchema):
     """POST /api/v1/tickets. `ticket_id` is optional: a client that sends its own makes the POST
     safe to retry (a second POST with the same id answers 409 instead of opening a duplicate)."""
 
-    class Meta(OpenTicketSchema.Meta):
-        exclude = ("channel",)  # the portal is the channel; staff channels come with staff auth
-
-    requester_email = fields.Email(
-        required=True,
-        metadata={"description": "TEMPORARY, until authentication (issue 3): the requester is "
-                                 "taken from the body. It will come from the session instead."},
-    )
+    class Meta(contracts.OpenTicketSchema.Meta):
+        exclude = ("channel",)  # the portal is the channel; staff channels come with staff endpoints
 
 
 class ErrorSchema(Schema):
@@ -30,3 +24,24 @@ class ErrorSchema(Schema):
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"description": "ok | degraded"})
     services = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class AcceptedSchema(Schema):
+    message = fields.String(required=True)
+
+
+class SessionSchema(Schema):
+    token = fields.String(required=True, metadata={"description": "bearer token; the portal gets it "
+                                                   "as an HttpOnly cookie as well"})
+    expires_at = fields.String(required=True)
+    user = fields.Nested(contracts.PrincipalSchema, required=True)
+
+
+class ProfileSchema(contracts.PrincipalSchema):
+    phone = fields.String(allow_none=True)
+    verified = fields.Boolean()
+
+
+class CompanySchema(Schema):
+    company_id = fields.String(required=True)
+    name = fields.String(required=True)

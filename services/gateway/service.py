@@ -1,4 +1,5 @@
-"""Gateway entrypoints: HTTP in, RPC to the owning service, JSON out."""
+"""Gateway entrypoints: HTTP in, RPC to the owning service, JSON out. Every endpoint is closed to
+anonymous callers unless declared `public=True`."""
 from pathlib import Path
 
 import eventlet
@@ -6,38 +7,152 @@ from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
-from .http import ApiError, call, http, json_response, read_json
+from helpdesk import contracts
+
+from .auth import Auth
+from .http import SESSION_COOKIE, ApiError, call, http, json_response, read_json
 from .openapi import build_spec
 from .schemas import OpenTicketRequest
 
 STATIC = Path(__file__).with_name("static")
 SERVICES = ("identity", "tickets", "routing", "sla", "notifier")
 HEALTH_TIMEOUT = 3
+ACCEPTED = {"message": "if the address can receive mail from us, a message is on its way"}
+STAFF_ADMIN = {"admin"}
 
 
 class GatewayService:
     name = "gateway"
     config = Config()
+    caller = Auth()
     tickets = RpcProxy("tickets")
     identity = RpcProxy("identity")
     routing = RpcProxy("routing")
     sla = RpcProxy("sla")
     notifier = RpcProxy("notifier")
 
+    def _body(self, request, schema):
+        """The validated body, dumped back to plain JSON types for the RPC. (Not for bodies with
+        passwords or tokens: those fields are load-only, so a dump would drop them.)"""
+        return schema.dump(read_json(request, schema, self.config["MAX_REQUEST_BYTES"]))
+
+    def _session_response(self, session, status=200):
+        response = json_response(session, status)
+        response.set_cookie(
+            SESSION_COOKIE, session["token"], httponly=True, samesite="Lax", path="/",
+            secure=self.config["PUBLIC_URL"].startswith("https://"),
+            max_age=None,
+        )
+        return response
+
+    # -- accounts (public) --------------------------------------------------------------------
+    @http("POST", "/api/v1/auth/register", public=True)
+    def register(self, request):
+        command = read_json(request, contracts.RegisterSchema(), self.config["MAX_REQUEST_BYTES"])
+        call(self.identity.register, command, self.caller.ip)
+        return json_response(ACCEPTED, 202)
+
+    @http("POST", "/api/v1/auth/verify-email", public=True)
+    def verify_email(self, request):
+        command = read_json(request, contracts.TokenSchema(), self.config["MAX_REQUEST_BYTES"])
+        return json_response(call(self.identity.verify_email, command))
+
+    @http("POST", "/api/v1/auth/resend-verification", public=True)
+    def resend_verification(self, request):
+        call(self.identity.resend_verification, self._body(request, contracts.EmailOnlySchema()), self.caller.ip)
+        return json_response(ACCEPTED, 202)
+
+    @http("POST", "/api/v1/auth/login", public=True)
+    def login(self, request):
+        command = read_json(request, contracts.LoginSchema(), self.config["MAX_REQUEST_BYTES"])
+        session = call(self.identity.login, command, self.caller.ip, self.caller.user_agent)
+        return self._session_response(session)
+
+    @http("POST", "/api/v1/auth/forgot-password", public=True)
+    def forgot_password(self, request):
+        call(self.identity.forgot_password, self._body(request, contracts.EmailOnlySchema()), self.caller.ip)
+        return json_response(ACCEPTED, 202)
+
+    @http("POST", "/api/v1/auth/reset-password", public=True)
+    def reset_password(self, request):
+        command = read_json(request, contracts.ResetPasswordSchema(), self.config["MAX_REQUEST_BYTES"])
+        call(self.identity.reset_password, command)
+        return json_response({"message": "your password has been changed; log in with it"})
+
+    # -- the caller's own account -------------------------------------------------------------
+    @http("POST", "/api/v1/auth/logout")
+    def logout(self, request):
+        self.caller.principal(allow_password_change=True)
+        call(self.identity.logout, self.caller.token)
+        response = Response(status=204)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @http("GET", "/api/v1/me")
+    def me(self, request):
+        principal = self.caller.principal(allow_password_change=True)
+        return json_response(call(self.identity.get_profile, principal))
+
+    @http("PATCH", "/api/v1/me")
+    def update_me(self, request):
+        principal = self.caller.principal()
+        command = self._body(request, contracts.ProfileUpdateSchema())
+        return json_response(call(self.identity.update_profile, principal, command))
+
+    @http("POST", "/api/v1/me/password")
+    def change_password(self, request):
+        principal = self.caller.principal(allow_password_change=True)
+        command = read_json(request, contracts.ChangePasswordSchema(), self.config["MAX_REQUEST_BYTES"])
+        session = call(self.identity.change_password, principal, command, self.caller.ip, self.caller.user_agent)
+        return self._session_response(session)
+
+    @http("POST", "/api/v1/me/email")
+    def change_email(self, request):
+        principal = self.caller.principal()
+        command = read_json(request, contracts.EmailChangeSchema(), self.config["MAX_REQUEST_BYTES"])
+        call(self.identity.request_email_change, principal, command)
+        return json_response({"message": "follow the link we sent to the new address to confirm it"}, 202)
+
+    # -- administration -----------------------------------------------------------------------
+    @http("POST", "/api/v1/admin/companies")
+    def create_company(self, request):
+        principal = self.caller.principal(roles=STAFF_ADMIN)
+        command = self._body(request, contracts.CreateCompanySchema())
+        return json_response(call(self.identity.create_company, principal, command), 201)
+
+    @http("GET", "/api/v1/admin/companies")
+    def list_companies(self, request):
+        principal = self.caller.principal(roles=STAFF_ADMIN)
+        return json_response({"items": call(self.identity.list_companies, principal)})
+
+    @http("POST", "/api/v1/admin/users")
+    def create_user(self, request):
+        principal = self.caller.principal(roles=STAFF_ADMIN)
+        command = self._body(request, contracts.CreateUserSchema())
+        return json_response(call(self.identity.create_user, principal, command), 201)
+
+    @http("GET", "/api/v1/admin/users")
+    def list_users(self, request):
+        principal = self.caller.principal(roles=STAFF_ADMIN)
+        return json_response({"items": call(self.identity.list_users, principal, request.args.get("company_id"))})
+
+    # -- tickets ------------------------------------------------------------------------------
     @http("POST", "/api/v1/tickets")
     def open_ticket(self, request):
-        schema = OpenTicketRequest()
-        command = schema.dump(read_json(request, schema, self.config["MAX_REQUEST_BYTES"]))
+        principal = self.caller.principal()
+        command = self._body(request, OpenTicketRequest())
         command["channel"] = "portal"
-        ticket = call(self.tickets.open_ticket, command)
+        ticket = call(self.tickets.open_ticket, principal, command)
         location = f"/api/v1/tickets/{ticket['ticket_id']}"
         return json_response(ticket, 201, headers={"Location": location})
 
     @http("GET", "/api/v1/tickets/<string:ticket_id>")
     def get_ticket(self, request, ticket_id):
-        return json_response(call(self.tickets.get_ticket, ticket_id))
+        principal = self.caller.principal()
+        return json_response(call(self.tickets.get_ticket, principal, ticket_id))
 
-    @http("GET", "/api/v1/health")
+    # -- operations ---------------------------------------------------------------------------
+    @http("GET", "/api/v1/health", public=True)
     def health(self, request):
         replies, statuses = {}, {}
         for name in SERVICES:
@@ -59,14 +174,24 @@ class GatewayService:
             200 if healthy else 503,
         )
 
-    @http("GET", "/api/v1/openapi.json")
+    @http("GET", "/api/v1/openapi.json", public=True)
     def openapi(self, request):
         return json_response(build_spec(self.config["PUBLIC_URL"]))
 
-    @http("GET,POST,PUT,PATCH,DELETE", "/api/<path:rest>")
+    @http("GET,POST,PUT,PATCH,DELETE", "/api/<path:rest>", public=True)
     def unknown_api_path(self, request, rest):
         raise ApiError(404, "not_found", f"no API endpoint {request.method} /api/{rest}")
 
-    @http("GET", "/")
+    @http("GET", "/<any('verify-email', 'reset-password', 'login'):page>", public=True)
+    def portal_page(self, request, page):
+        return Response((STATIC / f"{page}.html").read_bytes(), mimetype="text/html")
+
+    @http("GET", "/static/<any('portal.js', 'portal.css'):name>", public=True)
+    def static_file(self, request, name):
+        mimetype = "text/javascript" if name.endswith(".js") else "text/css"
+        return Response((STATIC / name).read_bytes(), mimetype=mimetype,
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+    @http("GET", "/", public=True)
     def portal(self, request):
         return Response((STATIC / "index.html").read_bytes(), mimetype="text/html")

@@ -1,1 +1,3 @@
-"""Identity: users, companies, sessions and tokens (event-sourced). Issue 3 fills it in."""
+"""Identity: users, companies, sessions and tokens (event-sourced; secrets kept out of events)."""
+SCHEMA = "identity"
+STORAGE = ("eventstore",)

@@ -1,6 +1,324 @@
-"""Identity entrypoints. Until issue 3 it only answers health checks."""
-from helpdesk.extensions import Health
+"""Identity entrypoints: load the command, decide with the domain, append with the projections and
+private state in one transaction, and answer without ever revealing whether an address exists."""
+import datetime as dt
+import secrets
+import uuid
+
+from marshmallow import ValidationError
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+
+from helpdesk import contracts, errors
+from helpdesk.events import stream_name
+from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
+from helpdesk.extensions import CatalogProvider, EventStore, Health, StreamOwner
+from helpdesk.linktokens import LinkTokens, digest, new_nonce
+
+from . import domain, passwords
+from . import repository as repo
+
+def load(schema, data):
+    try:
+        return schema.load(data or {})
+    except ValidationError as exc:
+        raise errors.InvalidInput(exc.messages)
 
 
-class IdentityService(Health):
+def user_stream(user_id):
+    return stream_name("user", user_id)
+
+
+class IdentityService(Health, StreamOwner):
     name = "identity"
+    store = EventStore()
+    config = Config()
+    catalog = CatalogProvider()
+
+    # -- plumbing -----------------------------------------------------------------------------
+    @property
+    def settings(self):
+        return self.config.get("IDENTITY") or {}
+
+    def _ttl(self, key, unit, default):
+        return dt.timedelta(**{unit: float(self.settings.get(key, default))})
+
+    def _user(self, cur, user_id):
+        return domain.fold(self.store.read_stream(user_stream(user_id), cursor=cur))
+
+    def _append(self, cur, stream, events, expected_version):
+        try:
+            return repo.append(self.store, cur, stream, events, expected_version,
+                               LinkTokens(self.config["LINK_SECRET"]))
+        except WrongExpectedVersion as exc:
+            raise errors.Conflict("the account changed meanwhile; try again", exc.actual)
+
+    def _decide(self, cur, user, decision):
+        try:
+            events = decision()
+        except domain.RuleBroken as exc:
+            raise errors.InvalidInput({exc.field: [exc.message]})
+        return self._append(cur, user_stream(user.user_id), events, user.version)
+
+    def _throttled(self, cur, key, limit, window, now):
+        return repo.retry_after(cur, key, int(limit), window, now)
+
+    def _acting_admin(self, cur, principal):
+        actor = self._user(cur, (principal or {}).get("user_id"))
+        if actor is None or actor.role != domain.ADMIN:
+            raise errors.Forbidden("only administrators may do this")
+        return actor
+
+    # -- registration and verification --------------------------------------------------------
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def register(self, command, ip="unknown"):
+        """Always answers the same way; an existing address gets a notice mail, not an error."""
+        command = load(contracts.RegisterSchema(), command)
+        try:
+            domain.check_password(command["password"], command["email"])
+        except domain.RuleBroken as exc:
+            raise errors.InvalidInput({exc.field: [exc.message]})
+        now = domain.utcnow()
+        password_hash = passwords.hash_password(command["password"])  # paid either way: timing
+        with self.store.db.transaction() as cur:
+            if self._throttled(cur, f"register-ip:{ip}", 20, dt.timedelta(hours=1), now):
+                raise errors.TooManyRequests("too many registrations from here; try later", 3600)
+            repo.count_attempt(cur, f"register-ip:{ip}", now)
+            existing = repo.user_id_by_email(cur, command["email"])
+            if existing is not None:
+                user = self._user(cur, existing)
+                self._append(cur, user_stream(existing), domain.registration_repeated(user), user.version)
+                return None
+            user_id = uuid.uuid4()
+            events = domain.register(user_id, command, now, new_nonce(),
+                                     self._ttl("verification_hours", "hours", 48))
+            self._append(cur, user_stream(user_id), events, NO_STREAM)
+            repo.set_password_hash(cur, user_id, password_hash)
+        return None
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def resend_verification(self, command, ip="unknown"):
+        command = load(contracts.EmailOnlySchema(), command)
+        now = domain.utcnow()
+        with self.store.db.transaction() as cur:
+            user_id = repo.user_id_by_email(cur, command["email"])
+            if user_id is None:
+                return None
+            key = f"resend:{user_id}"
+            if self._throttled(cur, key, 3, dt.timedelta(hours=1), now):
+                return None  # silently: a 429 here would reveal the account
+            repo.count_attempt(cur, key, now)
+            user = self._user(cur, user_id)
+            self._decide(cur, user, lambda: domain.request_verification(
+                user, now, new_nonce(), self._ttl("verification_hours", "hours", 48)))
+        return None
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def verify_email(self, command):
+        command = load(contracts.TokenSchema(), command)
+        with self.store.db.transaction() as cur:
+            found = repo.consume_link_token(cur, digest(command["token"]), domain.VERIFY_EMAIL)
+            if found is None:
+                raise errors.InvalidInput({"token": ["this link is invalid, used or expired; ask for a new one"]})
+            user_id, email = found
+            user = self._user(cur, user_id)
+            if email.lower() != user.email.lower() and repo.email_taken(cur, email, user_id):
+                raise errors.Conflict("that address now belongs to another account")
+            self._decide(cur, user, lambda: domain.verify_email(user, email))
+        return {"email": email}
+
+    # -- sessions ----------------------------------------------------------------------------
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def login(self, command, ip="unknown", user_agent=""):
+        command = load(contracts.LoginSchema(), command)
+        now = domain.utcnow()
+        limit = int(self.settings.get("login_failures", 10))
+        window = self._ttl("login_window_minutes", "minutes", 15)
+        keys = (f"login-account:{digest(command['email'].lower())}", f"login-ip:{ip}")
+        with self.store.db.transaction() as cur:
+            waits = [self._throttled(cur, key, limit, window, now) for key in keys]
+            user_id = repo.user_id_by_email(cur, command["email"])
+            stored_hash = repo.password_hash(cur, user_id) if user_id else None
+        if any(waits):
+            raise errors.TooManyRequests("too many failed logins; try again later", max(filter(None, waits)))
+        # An unknown address pays the same hash cost as a wrong password.
+        matches = passwords.verify(stored_hash or passwords.DUMMY_HASH, command["password"])
+        if not (user_id and stored_hash and matches):
+            with self.store.db.transaction() as cur:
+                for key in keys:
+                    repo.count_attempt(cur, key, now)
+            raise errors.Unauthorized("wrong email or password")
+        with self.store.db.transaction() as cur:
+            user = self._user(cur, user_id)
+            if not user.verified:
+                raise errors.Forbidden("confirm your email address first: follow the link we mailed you "
+                                       "(you can ask for a new one)", code="email_not_verified")
+            repo.clear_attempts(cur, keys[0])
+            if passwords.needs_rehash(stored_hash):
+                repo.set_password_hash(cur, user_id, passwords.hash_password(command["password"]))
+            return self._new_session(cur, user, now, ip, user_agent)
+
+    def _new_session(self, cur, user, now, ip, user_agent):
+        token = secrets.token_urlsafe(32)  # 256 random bits; only its digest is stored
+        expires_at = now + self._ttl("session_hours", "hours", 12)
+        repo.start_session(cur, digest(token), user.user_id, expires_at, ip, user_agent)
+        return {"token": token, "expires_at": expires_at.isoformat(), "user": user.principal()}
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def authenticate(self, token):
+        """The principal behind a session token; Unauthorized for any token that is not live."""
+        if not isinstance(token, str) or not 20 <= len(token) <= 200:
+            raise errors.Unauthorized("invalid session")
+        with self.store.db.transaction() as cur:
+            user_id = repo.session_user(cur, digest(token))
+            if user_id is None:
+                raise errors.Unauthorized("invalid, expired or revoked session")
+            return self._user(cur, user_id).principal()
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def logout(self, token):
+        if isinstance(token, str):
+            with self.store.db.transaction() as cur:
+                repo.revoke_session(cur, digest(token))
+        return None
+
+    # -- passwords ---------------------------------------------------------------------------
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def forgot_password(self, command, ip="unknown"):
+        """Always answers the same way. Per IP: 429; per account: silently no more mails."""
+        command = load(contracts.EmailOnlySchema(), command)
+        now, hour = domain.utcnow(), dt.timedelta(hours=1)
+        with self.store.db.transaction() as cur:
+            wait = self._throttled(cur, f"reset-ip:{ip}", self.settings.get("resets_per_ip_hour", 10), hour, now)
+            if wait:
+                raise errors.TooManyRequests("too many requests from here; try again later", wait)
+            repo.count_attempt(cur, f"reset-ip:{ip}", now)
+            user_id = repo.user_id_by_email(cur, command["email"])
+            if user_id is None:
+                return None
+            key = f"reset-account:{user_id}"
+            if self._throttled(cur, key, self.settings.get("resets_per_account_hour", 3), hour, now):
+                return None
+            repo.count_attempt(cur, key, now)
+            user = self._user(cur, user_id)
+            self._decide(cur, user, lambda: domain.request_password_reset(
+                user, now, new_nonce(), self._ttl("reset_minutes", "minutes", 30)))
+        return None
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def reset_password(self, command):
+        command = load(contracts.ResetPasswordSchema(), command)
+        with self.store.db.transaction() as cur:
+            found = repo.consume_link_token(cur, digest(command["token"]), domain.RESET_PASSWORD)
+            if found is None:
+                raise errors.InvalidInput({"token": ["this link is invalid, used or expired; ask for a new one"]})
+            user = self._user(cur, found[0])
+            events = self._decide(cur, user, lambda: domain.change_password(user, command["password"], "reset")
+                                  + ([] if user.verified else domain.verify_email(user, user.email)))
+            repo.set_password_hash(cur, user.user_id, passwords.hash_password(command["password"]))
+            repo.revoke_sessions(cur, user.user_id)
+            repo.void_link_tokens(cur, user.user_id, domain.RESET_PASSWORD)
+        return {"changed": bool(events)}
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def change_password(self, principal, command, ip="unknown", user_agent=""):
+        """Every session of the user ends, this one included; the answer carries a new one."""
+        command = load(contracts.ChangePasswordSchema(), command)
+        with self.store.db.transaction() as cur:
+            user = self._user(cur, principal["user_id"])
+            stored_hash = repo.password_hash(cur, user.user_id)
+        if not passwords.verify(stored_hash, command["current_password"]):
+            raise errors.InvalidInput({"current_password": ["this is not your current password"]})
+        reason = "first_login" if user.must_change_password else "user"
+        if command["new_password"] == command["current_password"]:
+            raise errors.InvalidInput({"new_password": ["choose a password different from the current one"]})
+        new_hash = passwords.hash_password(command["new_password"])
+        with self.store.db.transaction() as cur:
+            self._decide(cur, user, lambda: domain.change_password(user, command["new_password"], reason))
+            repo.set_password_hash(cur, user.user_id, new_hash)
+            repo.revoke_sessions(cur, user.user_id)
+            return self._new_session(cur, self._user(cur, user.user_id), domain.utcnow(), ip, user_agent)
+
+    # -- profile -----------------------------------------------------------------------------
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def get_profile(self, principal):
+        with self.store.db.transaction() as cur:
+            user = self._user(cur, principal["user_id"])
+        return dict(user.principal(), phone=user.phone, verified=user.verified)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def update_profile(self, principal, command):
+        command = load(contracts.ProfileUpdateSchema(), command)
+        with self.store.db.transaction() as cur:
+            user = self._user(cur, principal["user_id"])
+            self._decide(cur, user, lambda: domain.update_profile(user, command))
+        return self.get_profile(principal)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def request_email_change(self, principal, command):
+        """The new address gets a verification link; the change happens when it is followed."""
+        command = load(contracts.EmailChangeSchema(), command)
+        with self.store.db.transaction() as cur:
+            user = self._user(cur, principal["user_id"])
+            stored_hash = repo.password_hash(cur, user.user_id)
+        if not passwords.verify(stored_hash, command["password"]):
+            raise errors.InvalidInput({"password": ["this is not your current password"]})
+        with self.store.db.transaction() as cur:
+            if repo.email_taken(cur, command["new_email"], user.user_id):
+                return None  # same answer as success: addresses are not revealed
+            self._decide(cur, user, lambda: domain.request_email_change(
+                user, command["new_email"], domain.utcnow(), new_nonce(),
+                self._ttl("verification_hours", "hours", 48)))
+        return None
+
+    # -- administration ----------------------------------------------------------------------
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def create_company(self, principal, command):
+        command = load(contracts.CreateCompanySchema(), command)
+        with self.store.db.transaction() as cur:
+            actor = self._acting_admin(cur, principal)
+            if repo.company_by_name(cur, command["name"]):
+                raise errors.Conflict(f"a company named {command['name']!r} exists")
+            company_id = uuid.uuid4()
+            self._append(cur, stream_name("company", company_id),
+                         domain.register_company(company_id, command["name"], str(actor.user_id)), NO_STREAM)
+        return {"company_id": str(company_id), "name": command["name"]}
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def list_companies(self, principal):
+        with self.store.db.transaction() as cur:
+            self._acting_admin(cur, principal)
+            return repo.list_companies(cur)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def create_user(self, principal, command):
+        """An account created by staff; the user is mailed a one-time password."""
+        command = load(contracts.CreateUserSchema(), command)
+        unknown = set(command["departments"]) - set(self.catalog.departments)
+        if unknown:
+            raise errors.InvalidInput({"departments": [f"unknown departments: {', '.join(sorted(unknown))}"]})
+        company_id = command.get("company_id")
+        if company_id:
+            command["company_id"] = str(company_id)
+        user_id = uuid.uuid4()
+        nonce = new_nonce()
+        initial = LinkTokens(self.config["LINK_SECRET"]).initial_password(str(user_id), nonce)
+        initial_hash = passwords.hash_password(initial)
+        with self.store.db.transaction() as cur:
+            actor = self._acting_admin(cur, principal)
+            if company_id and not repo.company_exists(cur, company_id):
+                raise errors.InvalidInput({"company_id": ["no such company"]})
+            if repo.email_taken(cur, command["email"]):
+                raise errors.Conflict("an account with this email exists")
+            try:
+                events = domain.create_user(user_id, command, nonce, str(actor.user_id))
+            except domain.RuleBroken as exc:
+                raise errors.InvalidInput({exc.field: [exc.message]})
+            recorded = self._append(cur, user_stream(user_id), events, NO_STREAM)
+            repo.set_password_hash(cur, user_id, initial_hash)
+        return domain.fold(recorded).principal()
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def list_users(self, principal, company_id=None):
+        with self.store.db.transaction() as cur:
+            self._acting_admin(cur, principal)
+            return repo.list_users(cur, company_id)

@@ -1,11 +1,13 @@
 """Composing and delivering mail. Composition is pure; `MailOutbox` and `SmtpSender` do the I/O."""
+import contextlib
 import email.policy
 import hashlib
 import logging
 import smtplib
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import parseaddr
 
+import psycopg2.extras
 from psycopg2 import sql
 
 log = logging.getLogger(__name__)
@@ -35,58 +37,65 @@ def compose(*, sender, recipient, subject, body, event_id):
     return msg
 
 
-def ticket_opened_mail(event, sender, public_url):
-    data = event.data
-    link = f"{public_url.rstrip('/')}/tickets/{data['ticket_id']}"
-    reference = data["ticket_id"][:8].upper()
-    body = (
-        f"Hemos recibido su ticket «{data['title']}».\n\n"
-        f"Referencia: {reference}\n"
-        f"Estado: nuevo\n\n"
-        f"Puede seguirlo y responder aquí:\n{link}\n"
-    )
-    return compose(
-        sender=sender,
-        recipient=data["requester_email"],
-        subject=f"[Ticket {reference}] Ticket abierto: {data['title']}",
-        body=body,
-        event_id=event.event_id,
-    )
-
-
 class SmtpSender:
+    """Opens one SMTP connection per batch of due mails, lazily: none when nothing is due."""
+
     def __init__(self, host, port, security="none", username=None, password=None, timeout=30):
         self.host, self.port, self.security = host, int(port), security
         self.username, self.password, self.timeout = username, password, timeout
 
-    def send(self, raw_message, recipient):
+    @contextlib.contextmanager
+    def session(self):
+        batch = _SmtpBatch(self)
+        try:
+            yield batch
+        finally:
+            batch.close()
+
+    def connect(self):
         smtp_class = smtplib.SMTP_SSL if self.security == "tls" else smtplib.SMTP
-        with smtp_class(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.security == "starttls":
-                smtp.starttls()
-            if self.username:
-                smtp.login(self.username, self.password)
-            smtp.sendmail(self._envelope_sender(raw_message), [recipient], raw_message.encode())
+        smtp = smtp_class(self.host, self.port, timeout=self.timeout)
+        if self.security == "starttls":
+            smtp.starttls()
+        if self.username:
+            smtp.login(self.username, self.password)
+        return smtp
 
-    @staticmethod
-    def _envelope_sender(raw_message):
-        from email import message_from_string
-        from email.utils import parseaddr
 
-        return parseaddr(message_from_string(raw_message)["From"])[1]
+class _SmtpBatch:
+    def __init__(self, sender):
+        self.sender, self.smtp = sender, None
+
+    def send(self, message, recipient):
+        if self.smtp is None:
+            self.smtp = self.sender.connect()
+        try:
+            self.smtp.sendmail(parseaddr(message["From"])[1], [recipient], message.as_bytes())
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self.close()  # the next mail reconnects
+            raise
+
+    def close(self):
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.smtp = None
 
 
 class MailOutbox:
-    """Queued mails: added inside the consumer's transaction, sent after it commits."""
+    """Planned mails: added inside the consumer's transaction, rendered and sent after it commits."""
 
     def __init__(self, schema="notifier"):
         table = sql.Identifier(schema, "mail_outbox")
         self._add_sql = sql.SQL(
-            "INSERT INTO {} (event_id, recipient, message) VALUES (%s, %s, %s)"
-            " ON CONFLICT (event_id, recipient) DO NOTHING"
+            "INSERT INTO {} (event_id, recipient, template, language, context)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (event_id, recipient) DO NOTHING"
         ).format(table)
         self._next_sql = sql.SQL(
-            "SELECT id, recipient, message, attempts FROM {} WHERE status = 'pending'"
+            "SELECT id, event_id, recipient, template, language, context, attempts FROM {}"
+            " WHERE status = 'pending'"
             " AND next_attempt_at <= now() ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
         ).format(table)
         self._sent_sql = sql.SQL(
@@ -97,11 +106,17 @@ class MailOutbox:
             " next_attempt_at = now() + make_interval(secs => %s) WHERE id = %s"
         ).format(table)
 
-    def add(self, cur, event_id, message):
-        cur.execute(self._add_sql, (event_id, message["To"], message.as_string()))
+    def add(self, cur, event_id, mail):
+        cur.execute(self._add_sql, (event_id, mail.recipient, mail.template, mail.language,
+                                    psycopg2.extras.Json(mail.context)))
 
-    def send_due(self, db, sender, limit=100):
-        """Sends due mails one by one (row locked while sending). Returns how many were sent."""
+    def send_due(self, db, sender, renderer, limit=100):
+        """Sends due mails one by one (row locked while sending) over one SMTP connection.
+        Returns how many were sent."""
+        with sender.session() as smtp:
+            return self._send_due(db, smtp, renderer, limit)
+
+    def _send_due(self, db, smtp, renderer, limit):
         sent = 0
         for _ in range(limit):
             with db.transaction() as cur:
@@ -109,9 +124,10 @@ class MailOutbox:
                 row = cur.fetchone()
                 if row is None:
                     break
-                mail_id, recipient, message, attempts = row
+                mail_id, event_id, recipient, template, language, context, attempts = row
                 try:
-                    sender.send(message, recipient)
+                    message = renderer.render(template, language, context, recipient, event_id)
+                    smtp.send(message, recipient)
                 except smtplib.SMTPResponseException as exc:
                     permanent = 500 <= exc.smtp_code < 600
                     self._record_failure(cur, mail_id, attempts, f"{exc.smtp_code} {exc.smtp_error!r}", permanent)

@@ -1,26 +1,30 @@
-"""Notifier entrypoints: events in, mails queued in the same transaction, then sent."""
+"""Notifier entrypoints: events in, mails planned in the same transaction, then rendered and sent."""
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from helpdesk.extensions import Database, Health, Inbox, subscribe
 
-from .mail import MailOutbox, SmtpSender, ticket_opened_mail
+from . import contacts, plans
+from .mail import MailOutbox, SmtpSender
+from .render import Renderer
 
 
-class Smtp(DependencyProvider):
+class Mailing(DependencyProvider):
+    """The SMTP sender and the renderer, from config."""
+
     def setup(self):
-        settings = self.container.config.get("SMTP") or {}
+        config = self.container.config
+        smtp = config.get("SMTP") or {}
         self.sender = SmtpSender(
-            settings.get("host", "127.0.0.1"),
-            settings.get("port", 25),
-            security=settings.get("security") or "none",
-            username=settings.get("username"),
-            password=settings.get("password"),
+            smtp.get("host", "127.0.0.1"), smtp.get("port", 25),
+            security=smtp.get("security") or "none",
+            username=smtp.get("username"), password=smtp.get("password"),
         )
+        self.renderer = Renderer(config["LINK_SECRET"], config["PUBLIC_URL"], smtp["sender"])
 
     def get_dependency(self, worker_ctx):
-        return self.sender
+        return self
 
 
 class NotifierService(Health):
@@ -28,22 +32,34 @@ class NotifierService(Health):
     config = Config()
     db = Database()
     ticket_events = Inbox("tickets")
-    smtp = Smtp()
+    identity_events = Inbox("identity")
+    mailing = Mailing()
     outbox = MailOutbox()
 
     @subscribe("tickets")
     def on_ticket_event(self, event):
-        self.ticket_events.deliver(event, self._queue_mails)
-        self.outbox.send_due(self.db, self.smtp)
+        self.ticket_events.deliver(event, self._plan_mails)
+        self._send_due()
+
+    @subscribe("identity")
+    def on_identity_event(self, event):
+        self.identity_events.deliver(event, self._apply_identity_event)
+        self._send_due()
 
     @timer(interval=1)
     def housekeeping(self):
         """Fills gaps older than the gap timeout, and sends mails whose retry is due."""
-        self.ticket_events.heal(self._queue_mails)
-        self.outbox.send_due(self.db, self.smtp)
+        self.ticket_events.heal(self._plan_mails)
+        self.identity_events.heal(self._apply_identity_event)
+        self._send_due()
 
-    def _queue_mails(self, cur, event):
-        if event.type == "TicketOpened":
-            sender, public_url = self.config["SMTP"]["sender"], self.config["PUBLIC_URL"]
-            message = ticket_opened_mail(event, sender, public_url)
-            self.outbox.add(cur, event.event_id, message)
+    def _apply_identity_event(self, cur, event):
+        contacts.project(cur, event)
+        self._plan_mails(cur, event)
+
+    def _plan_mails(self, cur, event):
+        for mail in plans.mails_for(event, lambda user_id: contacts.find(cur, user_id)):
+            self.outbox.add(cur, event.event_id, mail)
+
+    def _send_due(self):
+        self.outbox.send_due(self.db, self.mailing.sender, self.mailing.renderer)

@@ -6,11 +6,13 @@ return the events to append, or raise a `RuleBroken`. `evolve` folds one event i
 import dataclasses
 import uuid
 
-import yaml
-
 from helpdesk.events import NewEvent
 
 NEW = "new"
+
+
+class Forbidden(Exception):
+    """The command is not this actor's to give."""
 
 
 class RuleBroken(Exception):
@@ -22,48 +24,12 @@ class RuleBroken(Exception):
 
 
 @dataclasses.dataclass(frozen=True)
-class Department:
-    code: str
-    names: dict
-    calendar: str
-    urgent_only: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class Catalog:
-    """Departments, services and ITIL categories: configuration the provider edits."""
-
-    departments: dict
-    services: frozenset
-    itil_categories: dict  # itil type -> frozenset of category codes
-    urgency_required: dict  # itil type -> bool
-
-    @classmethod
-    def from_dict(cls, raw):
-        return cls(
-            departments={
-                d["code"]: Department(d["code"], d["name"], d["calendar"], d.get("urgent_only", False))
-                for d in raw["departments"]
-            },
-            services=frozenset(s["code"] for s in raw["services"]),
-            itil_categories={
-                kind: frozenset(c["code"] for c in spec["categories"])
-                for kind, spec in raw["itil"].items()
-            },
-            urgency_required={kind: spec["urgency_required"] for kind, spec in raw["itil"].items()},
-        )
-
-    @classmethod
-    def load(cls, path):
-        with open(path, encoding="utf-8") as handle:
-            return cls.from_dict(yaml.safe_load(handle))
-
-
-@dataclasses.dataclass(frozen=True)
 class Ticket:
     ticket_id: uuid.UUID
     status: str
+    requester_id: str
     requester_email: str
+    company_id: str | None
     department: str | None
     itil: dict | None
     urgency: str | None
@@ -71,11 +37,14 @@ class Ticket:
     description: str
     channel: str
     version: int  # stream position of the last event folded in
+    cc: tuple = ()
 
 
-def open_ticket(command, catalog, actor=None):
-    """`OpenTicket` → `TicketOpened`, after checking the catalog rules. (That the ticket does not
-    exist yet is the store's to check: the append expects NO_STREAM.)"""
+def open_ticket(command, requester, catalog):
+    """`OpenTicket` by `requester` (a principal) → `TicketOpened`, after the catalogue's rules.
+    (That the ticket does not exist yet is the store's to check: the append expects NO_STREAM.)"""
+    if requester["role"] != "customer":
+        raise Forbidden("staff open tickets on behalf of a customer (see the staff endpoints)")
     urgency = command.get("urgency")
     department, itil = command.get("department"), command.get("itil")
     if department is not None:
@@ -99,7 +68,9 @@ def open_ticket(command, catalog, actor=None):
             type="TicketOpened",
             data={
                 "ticket_id": str(command["ticket_id"]),
-                "requester_email": command["requester_email"],
+                "requester_id": requester["user_id"],
+                "requester_email": requester["email"],
+                "company_id": requester.get("company_id"),
                 "department": department,
                 "itil": dict(itil) if itil else None,
                 "urgency": urgency,
@@ -107,7 +78,7 @@ def open_ticket(command, catalog, actor=None):
                 "description": command["description"],
                 "channel": command["channel"],
             },
-            actor=actor or command["requester_email"],
+            actor=requester["user_id"],
             channel=command["channel"],
         )
     ]
@@ -119,7 +90,9 @@ def evolve(ticket, event):
         return Ticket(
             ticket_id=uuid.UUID(data["ticket_id"]),
             status=NEW,
+            requester_id=data["requester_id"],
             requester_email=data["requester_email"],
+            company_id=data.get("company_id"),
             department=data["department"],
             itil=data["itil"],
             urgency=data["urgency"],

@@ -1,17 +1,19 @@
 """The ticket aggregate's decisions: pure, no broker, no database."""
 import uuid
-from pathlib import Path
-
 import pytest
 
+from helpdesk import catalog
 from helpdesk.events import RecordedEvent
 from services.tickets import domain
 
-CATALOG = domain.Catalog.load(Path(domain.__file__).with_name("catalog.yaml"))
+CATALOG = catalog.load()
+
+
+CUSTOMER = {"user_id": "u-1", "email": "ana@example.com", "role": "customer", "company_id": "c-1"}
 
 
 def command(**overrides):
-    base = {"ticket_id": uuid.uuid4(), "requester_email": "ana@example.com", "department": "networks",
+    base = {"ticket_id": uuid.uuid4(), "department": "networks",
             "title": "Sin conexión", "description": "Desde las 9:00", "channel": "portal"}
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
@@ -36,30 +38,31 @@ def test_the_catalog_has_the_six_departments_of_the_manual():
 
 
 def test_opening_by_department_records_who_and_how():
-    (event,) = domain.open_ticket(command(), CATALOG)
+    (event,) = domain.open_ticket(command(), CUSTOMER, CATALOG)
     assert event.type == "TicketOpened"
     assert event.data["department"] == "networks" and event.data["urgency"] == "medium"
-    assert event.actor == "ana@example.com" and event.channel == "portal"
+    assert event.actor == "u-1" and event.channel == "portal"
+    assert event.data["requester_id"] == "u-1" and event.data["company_id"] == "c-1"
     ticket = domain.fold([recorded(event)])
     assert ticket.status == domain.NEW and ticket.version == 0 and ticket.title == "Sin conexión"
 
 
 def test_unknown_department_is_refused_naming_the_options():
     with pytest.raises(domain.RuleBroken) as info:
-        domain.open_ticket(command(department="marketing"), CATALOG)
+        domain.open_ticket(command(department="marketing"), CUSTOMER, CATALOG)
     assert info.value.field == "department" and "networks" in info.value.message
 
 
 @pytest.mark.parametrize("category", ["total_outage", "slowness", "packet_loss", "performance"])
 @pytest.mark.parametrize("urgency", ["high", "medium"])
 def test_every_incident_category_and_urgency_of_the_manual_opens(category, urgency):
-    (event,) = domain.open_ticket(itil("incident", category, urgency=urgency), CATALOG)
+    (event,) = domain.open_ticket(itil("incident", category, urgency=urgency), CUSTOMER, CATALOG)
     assert event.data["itil"]["category"] == category and event.data["urgency"] == urgency
 
 
 @pytest.mark.parametrize("category", ["technical", "admin_billing", "admin_information", "admin_change"])
 def test_every_request_category_of_the_manual_opens_without_urgency(category):
-    (event,) = domain.open_ticket(itil("request", category), CATALOG)
+    (event,) = domain.open_ticket(itil("request", category), CUSTOMER, CATALOG)
     assert event.data["urgency"] is None
 
 
@@ -71,5 +74,11 @@ def test_every_request_category_of_the_manual_opens_without_urgency(category):
 ])
 def test_itil_rules(cmd, field):
     with pytest.raises(domain.RuleBroken) as info:
-        domain.open_ticket(cmd, CATALOG)
+        domain.open_ticket(cmd, CUSTOMER, CATALOG)
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("role", ["agent", "supervisor", "admin"])
+def test_staff_do_not_open_tickets_for_themselves(role):
+    with pytest.raises(domain.Forbidden):
+        domain.open_ticket(command(), dict(CUSTOMER, role=role), CATALOG)

@@ -1,0 +1,73 @@
+"""Who is calling: the session resolved through identity, once per request, on demand."""
+from nameko.extensions import DependencyProvider
+from nameko.rpc import ReplyListener, ServiceProxy
+
+from helpdesk import errors
+
+from .http import ApiError, call, session_token
+
+
+def client_ip(request, trusted_proxies):
+    """The client's address: the nearest X-Forwarded-For hop not among our trusted proxies."""
+    address = request.remote_addr or "unknown"
+    if address not in trusted_proxies:
+        return address
+    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted_proxies:
+            return hop
+    return address
+
+
+class Caller:
+    def __init__(self, request, identity, trusted_proxies=frozenset()):
+        self.request, self.identity = request, identity
+        self.trusted_proxies = trusted_proxies
+        self._principal = None
+
+    @property
+    def token(self):
+        return session_token(self.request)
+
+    @property
+    def ip(self):
+        return client_ip(self.request, self.trusted_proxies)
+
+    @property
+    def user_agent(self):
+        return self.request.headers.get("User-Agent", "")
+
+    def principal(self, roles=None, allow_password_change=False):
+        """The authenticated principal. 401 without a live session; 403 when the role does not
+        fit, or while a generic password must still be replaced (except where that is allowed)."""
+        if self._principal is None:
+            token = self.token
+            if token is None:
+                raise ApiError(401, "unauthenticated", "log in first")
+            try:
+                self._principal = call(self.identity.authenticate, token)
+            except errors.Unauthorized:
+                raise ApiError(401, "unauthenticated", "your session is invalid or has expired; log in again")
+        principal = self._principal
+        if principal["must_change_password"] and not allow_password_change:
+            raise ApiError(403, "password_change_required",
+                           "change the password you were given before doing anything else")
+        if roles and principal["role"] not in roles:
+            raise ApiError(403, "forbidden", "your role does not allow this")
+        return principal
+
+
+class Auth(DependencyProvider):
+    """Injects a `Caller` for the request the worker handles. Nothing is resolved unless asked,
+    and nothing raises here: nameko does not catch errors raised while injecting dependencies."""
+
+    rpc_reply_listener = ReplyListener()
+
+    def setup(self):
+        raw = self.container.config.get("TRUSTED_PROXIES") or ""
+        items = raw if isinstance(raw, list) else str(raw).split(",")
+        self.trusted_proxies = frozenset(item.strip() for item in items if item and item.strip())
+
+    def get_dependency(self, worker_ctx):
+        identity = ServiceProxy(worker_ctx, "identity", self.rpc_reply_listener)
+        return Caller(worker_ctx.args[0], identity, self.trusted_proxies)

@@ -1,0 +1,254 @@
+"""Identity decisions: pure functions over a user's state. No I/O, no hashing, no clock of its own.
+
+Secrets never enter events: a password hash, a session token or a link token's digest is private
+state of the service (tables `credentials`, `sessions`, `link_tokens`). Events carry facts, and
+for mailed links only a nonce that is useless without the link secret (see helpdesk.linktokens).
+"""
+import dataclasses
+import datetime as dt
+import functools
+import uuid
+
+from helpdesk.events import NewEvent
+
+CUSTOMER, AGENT, SUPERVISOR, ADMIN = "customer", "agent", "supervisor", "admin"
+ROLES = (CUSTOMER, AGENT, SUPERVISOR, ADMIN)
+STAFF = frozenset({AGENT, SUPERVISOR, ADMIN})
+LANGUAGES = ("es", "en")
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+
+from helpdesk.linktokens import RESET_PASSWORD, VERIFY_EMAIL  # noqa: E402,F401 (re-exported)
+
+
+class RuleBroken(Exception):
+    def __init__(self, field, message):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+@functools.lru_cache(maxsize=1)
+def common_passwords():
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(password, email=""):
+    """Why a new password is refused, or None. Length and commonness only: no composition rules
+    (NIST SP 800-63B)."""
+    if len(password) < PASSWORD_MIN:
+        return f"use at least {PASSWORD_MIN} characters"
+    if len(password) > PASSWORD_MAX:
+        return f"use at most {PASSWORD_MAX} characters"
+    lowered = password.lower()
+    if lowered in common_passwords():
+        return "this password is too common; choose another"
+    local_part = email.split("@")[0].lower()
+    if lowered in (email.lower(), local_part):
+        return "the password may not be your email address"
+    return None
+
+
+def check_password(password, email="", field="password"):
+    problem = password_problem(password, email)
+    if problem:
+        raise RuleBroken(field, problem)
+
+
+@dataclasses.dataclass(frozen=True)
+class User:
+    user_id: uuid.UUID
+    email: str
+    name: str
+    phone: str | None
+    language: str
+    role: str
+    company_id: str | None
+    is_group: bool
+    company_admin: bool
+    departments: tuple
+    verified: bool
+    must_change_password: bool
+    version: int
+
+    @property
+    def is_staff(self):
+        return self.role in STAFF
+
+    def principal(self):
+        """Who is acting, as every other service sees it (helpdesk.contracts.PrincipalSchema)."""
+        return {
+            "user_id": str(self.user_id),
+            "email": self.email,
+            "name": self.name,
+            "role": self.role,
+            "company_id": self.company_id,
+            "is_group": self.is_group,
+            "company_admin": self.company_admin,
+            "departments": list(self.departments),
+            "language": self.language,
+            "must_change_password": self.must_change_password,
+        }
+
+
+def _expiry(now, delta):
+    return (now + delta).isoformat()
+
+
+def _registered(user_id, command, *, verified, must_change_password, actor, channel):
+    return NewEvent("UserRegistered", {
+        "user_id": str(user_id),
+        "email": command["email"],
+        "name": command["name"],
+        "phone": command.get("phone"),
+        "language": command.get("language", "es"),
+        "role": command.get("role", CUSTOMER),
+        "company_id": command.get("company_id"),
+        "is_group": command.get("is_group", False),
+        "company_admin": command.get("company_admin", False),
+        "departments": sorted(command.get("departments", [])),
+        "verified": verified,
+        "must_change_password": must_change_password,
+    }, actor=actor, channel=channel)
+
+
+def register(user_id, command, now, nonce, verification_ttl):
+    """Self-registration: a customer account that cannot log in until its email is verified."""
+    check_password(command["password"], command["email"])
+    customer = {k: command.get(k) for k in ("email", "name", "phone", "language") if command.get(k)}
+    return [
+        _registered(user_id, customer, verified=False, must_change_password=False,
+                    actor=str(user_id), channel="portal"),
+        _verification_requested(user_id, command["email"], now, nonce, verification_ttl),
+    ]
+
+
+def _verification_requested(user_id, email, now, nonce, ttl):
+    return NewEvent("EmailVerificationRequested", {
+        "user_id": str(user_id), "email": email, "nonce": nonce, "expires_at": _expiry(now, ttl),
+    })
+
+
+def registration_repeated(user):
+    """Someone registered with an address that has an account: tell its owner, tell nobody else."""
+    return [NewEvent("RegistrationRepeated", {"user_id": str(user.user_id), "email": user.email})]
+
+
+def request_verification(user, now, nonce, ttl):
+    if user.verified:
+        return []
+    return [_verification_requested(user.user_id, user.email, now, nonce, ttl)]
+
+
+def verify_email(user, email):
+    """Following a verification link: verifies the account's address, or completes a change."""
+    if email.lower() == user.email.lower():
+        return [] if user.verified else [NewEvent("EmailVerified", {"user_id": str(user.user_id), "email": email})]
+    return [NewEvent("EmailChanged", {"user_id": str(user.user_id), "old_email": user.email, "new_email": email})]
+
+
+def request_email_change(user, new_email, now, nonce, ttl):
+    if new_email.lower() == user.email.lower():
+        raise RuleBroken("email", "that is already your address")
+    return [_verification_requested(user.user_id, new_email, now, nonce, ttl)]
+
+
+def request_password_reset(user, now, nonce, ttl):
+    return [NewEvent("PasswordResetRequested", {
+        "user_id": str(user.user_id), "email": user.email, "nonce": nonce,
+        "expires_at": _expiry(now, ttl),
+    })]
+
+
+def change_password(user, new_password, reason):
+    """`reason`: "user" (changed in the profile), "reset" (forgot password), "first_login"."""
+    check_password(new_password, user.email, field="new_password" if reason != "reset" else "password")
+    return [NewEvent("PasswordChanged", {"user_id": str(user.user_id), "email": user.email, "reason": reason})]
+
+
+def update_profile(user, changes):
+    if not changes:
+        return []
+    data = {"user_id": str(user.user_id), "name": user.name, "phone": user.phone, "language": user.language}
+    data.update(changes)
+    return [NewEvent("ProfileUpdated", data)]
+
+
+def _check_staff_command(command):
+    role = command["role"]
+    if role == CUSTOMER and not command.get("company_id"):
+        raise RuleBroken("company_id", "a customer account created by staff belongs to a company")
+    if role != AGENT and command.get("departments"):
+        raise RuleBroken("departments", "only agents belong to departments")
+    if role == AGENT and not command.get("departments"):
+        raise RuleBroken("departments", "an agent belongs to at least one department")
+    if role in STAFF and (command.get("is_group") or command.get("company_admin")):
+        raise RuleBroken("role", "staff are neither group users nor company admins")
+
+
+def create_user(user_id, command, nonce, actor):
+    """An account created by staff: verified (staff vouch for the address), with a one-time
+    password mailed to the user, which must be changed at first login."""
+    _check_staff_command(command)
+    return [
+        _registered(user_id, command, verified=True, must_change_password=True, actor=actor, channel="staff"),
+        NewEvent("InitialCredentialsIssued", {
+            "user_id": str(user_id), "email": command["email"], "nonce": nonce,
+        }, actor=actor, channel="staff"),
+    ]
+
+
+def enrol(user_id, command, actor):
+    """A ready-to-use account (demo and seed data): verified, no password change required."""
+    _check_staff_command(command)
+    return [_registered(user_id, command, verified=True, must_change_password=False, actor=actor,
+                        channel="system")]
+
+
+def register_company(company_id, name, actor):
+    return [NewEvent("CompanyRegistered", {"company_id": str(company_id), "name": name}, actor=actor)]
+
+
+def evolve(user, event):
+    data = event.data
+    if event.type == "UserRegistered":
+        return User(
+            user_id=uuid.UUID(data["user_id"]), email=data["email"], name=data["name"],
+            phone=data.get("phone"), language=data["language"], role=data["role"],
+            company_id=data.get("company_id"), is_group=data["is_group"],
+            company_admin=data["company_admin"], departments=tuple(data["departments"]),
+            verified=data["verified"], must_change_password=data["must_change_password"],
+            version=event.stream_position,
+        )
+    changes = {"version": event.stream_position}
+    if event.type == "EmailVerified":
+        changes["verified"] = True
+    elif event.type == "EmailChanged":
+        changes.update(email=data["new_email"], verified=True)
+    elif event.type == "PasswordChanged":
+        changes["must_change_password"] = False
+    elif event.type == "ProfileUpdated":
+        changes.update(name=data["name"], phone=data["phone"], language=data["language"])
+    return dataclasses.replace(user, **changes)
+
+
+def fold(events):
+    user = None
+    for event in events:
+        user = evolve(user, event)
+    return user
+
+
+def retry_after(failure_times, now, limit, window):
+    """Seconds until a throttled key may try again (None when not throttled). Pure: the service
+    passes the times of the recent failures."""
+    recent = sorted(t for t in failure_times if t > now - window)
+    if len(recent) < limit:
+        return None
+    # blocked until the oldest failure that keeps the count at the limit leaves the window
+    unblock_at = recent[-limit] + window
+    return max(1, int((unblock_at - now).total_seconds()) + 1)
+
+
+def utcnow():
+    return dt.datetime.now(dt.timezone.utc)

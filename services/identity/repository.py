@@ -1,0 +1,180 @@
+"""Identity's tables: the projections of its events, and its private state (secrets, throttle).
+Every function takes the caller's cursor, so one transaction covers the events and these rows."""
+from helpdesk.linktokens import digest
+
+from . import domain
+
+LINK_EVENTS = {"EmailVerificationRequested": domain.VERIFY_EMAIL,
+               "PasswordResetRequested": domain.RESET_PASSWORD}
+
+
+def append(store, cur, stream, events, expected_version, tokens):
+    """Appends identity events, updates the projections, and keeps the digest of every link token
+    the events announce: all in the caller's transaction."""
+    if not events:
+        return []
+    recorded = store.append(stream, events, expected_version, cursor=cur)
+    for event in recorded:
+        project(cur, event)
+        purpose = LINK_EVENTS.get(event.type)
+        if purpose:
+            data = event.data
+            token = tokens.derive(purpose, data["user_id"], data["nonce"])
+            store_link_token(cur, digest(token), data["user_id"], purpose, data["email"], data["expires_at"])
+    return recorded
+
+
+def project(cur, event):
+    """Applies one identity event to the `users` / `companies` projections."""
+    data, version = event.data, event.stream_position
+    if event.type == "UserRegistered":
+        cur.execute(
+            "INSERT INTO identity.users (user_id, email, name, phone, language, role, company_id,"
+            " is_group, company_admin, departments, verified, must_change_password, registered_at,"
+            " version) VALUES (%(user_id)s, %(email)s, %(name)s, %(phone)s, %(language)s, %(role)s,"
+            " %(company_id)s, %(is_group)s, %(company_admin)s, %(departments)s, %(verified)s,"
+            " %(must_change_password)s, %(at)s, %(version)s)",
+            dict(data, at=event.occurred_at, version=version),
+        )
+    elif event.type == "CompanyRegistered":
+        cur.execute(
+            "INSERT INTO identity.companies (company_id, name, registered_at) VALUES (%s, %s, %s)",
+            (data["company_id"], data["name"], event.occurred_at),
+        )
+    elif event.type in ("EmailVerified", "EmailChanged", "PasswordChanged", "ProfileUpdated"):
+        columns = {
+            "EmailVerified": {"verified": True},
+            "EmailChanged": {"email": data.get("new_email"), "verified": True},
+            "PasswordChanged": {"must_change_password": False},
+            "ProfileUpdated": {k: data.get(k) for k in ("name", "phone", "language")},
+        }[event.type]
+        assignments = ", ".join(f"{column} = %s" for column in columns)
+        cur.execute(
+            f"UPDATE identity.users SET {assignments}, version = %s WHERE user_id = %s",  # noqa: S608 (fixed column names)
+            (*columns.values(), version, data["user_id"]),
+        )
+    elif "user_id" in data:
+        cur.execute("UPDATE identity.users SET version = %s WHERE user_id = %s", (version, data["user_id"]))
+
+
+def user_id_by_email(cur, email):
+    cur.execute("SELECT user_id FROM identity.users WHERE lower(email) = lower(%s)", (email,))
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def email_taken(cur, email, except_user=None):
+    cur.execute("SELECT 1 FROM identity.users WHERE lower(email) = lower(%s) AND user_id IS DISTINCT FROM %s",
+                (email, except_user))
+    return cur.fetchone() is not None
+
+
+def company_exists(cur, company_id):
+    cur.execute("SELECT 1 FROM identity.companies WHERE company_id = %s", (company_id,))
+    return cur.fetchone() is not None
+
+
+def company_by_name(cur, name):
+    cur.execute("SELECT company_id FROM identity.companies WHERE lower(name) = lower(%s)", (name,))
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def list_companies(cur):
+    cur.execute("SELECT company_id, name FROM identity.companies ORDER BY lower(name)")
+    return [{"company_id": str(c), "name": n} for c, n in cur.fetchall()]
+
+
+def list_users(cur, company_id=None):
+    cur.execute(
+        "SELECT user_id, email, name, role, company_id, is_group, company_admin, departments, verified"
+        " FROM identity.users WHERE %(company)s::uuid IS NULL OR company_id = %(company)s::uuid"
+        " ORDER BY lower(email)", {"company": company_id})
+    keys = ("user_id", "email", "name", "role", "company_id", "is_group", "company_admin",
+            "departments", "verified")
+    return [{k: (str(v) if k in ("user_id", "company_id") and v else v) for k, v in zip(keys, row)}
+            for row in cur.fetchall()]
+
+
+# -- credentials -------------------------------------------------------------------------------
+
+def password_hash(cur, user_id):
+    cur.execute("SELECT password_hash FROM identity.credentials WHERE user_id = %s", (user_id,))
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def set_password_hash(cur, user_id, password_hash):
+    cur.execute(
+        "INSERT INTO identity.credentials (user_id, password_hash) VALUES (%s, %s)"
+        " ON CONFLICT (user_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, changed_at = now()",
+        (user_id, password_hash),
+    )
+
+
+# -- link tokens -------------------------------------------------------------------------------
+
+def store_link_token(cur, token_digest, user_id, purpose, email, expires_at):
+    cur.execute(
+        "INSERT INTO identity.link_tokens (token_digest, user_id, purpose, email, expires_at)"
+        " VALUES (%s, %s, %s, %s, %s)", (token_digest, user_id, purpose, email, expires_at))
+
+
+def consume_link_token(cur, token_digest, purpose):
+    """Marks the token used and returns (user_id, email), or None if unknown, used or expired.
+    The row lock makes a token single-use even when presented twice at once."""
+    cur.execute(
+        "UPDATE identity.link_tokens SET used_at = now() WHERE token_digest = %s AND purpose = %s"
+        " AND used_at IS NULL AND expires_at > now() RETURNING user_id, email",
+        (token_digest, purpose))
+    return cur.fetchone()
+
+
+def void_link_tokens(cur, user_id, purpose):
+    """Every outstanding link of this purpose stops working (e.g. other reset links after a reset)."""
+    cur.execute("UPDATE identity.link_tokens SET used_at = now() WHERE user_id = %s AND purpose = %s"
+                " AND used_at IS NULL", (user_id, purpose))
+
+
+# -- sessions ----------------------------------------------------------------------------------
+
+def start_session(cur, token_digest, user_id, expires_at, ip, user_agent):
+    cur.execute(
+        "INSERT INTO identity.sessions (token_digest, user_id, expires_at, ip, user_agent)"
+        " VALUES (%s, %s, %s, %s, %s)", (token_digest, user_id, expires_at, ip, (user_agent or "")[:300]))
+
+
+def session_user(cur, token_digest):
+    cur.execute("SELECT user_id FROM identity.sessions WHERE token_digest = %s AND revoked_at IS NULL"
+                " AND expires_at > now()", (token_digest,))
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def revoke_session(cur, token_digest):
+    cur.execute("UPDATE identity.sessions SET revoked_at = now() WHERE token_digest = %s"
+                " AND revoked_at IS NULL", (token_digest,))
+
+
+def revoke_sessions(cur, user_id, except_digest=None):
+    cur.execute("UPDATE identity.sessions SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL"
+                " AND token_digest IS DISTINCT FROM %s", (user_id, except_digest))
+
+
+# -- throttle ----------------------------------------------------------------------------------
+
+def retry_after(cur, key, limit, window, now):
+    cur.execute("SELECT at FROM identity.throttle WHERE key = %s AND at > %s", (key, now - window))
+    return domain.retry_after([row[0] for row in cur.fetchall()], now, limit, window)
+
+
+def count_attempt(cur, key, now):
+    cur.execute("INSERT INTO identity.throttle (key, at) VALUES (%s, %s)", (key, now))
+
+
+def clear_attempts(cur, key):
+    cur.execute("DELETE FROM identity.throttle WHERE key = %s", (key,))
+
+
+def prune_throttle(cur, older_than):
+    cur.execute("DELETE FROM identity.throttle WHERE at < %s", (older_than,))
