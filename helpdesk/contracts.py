@@ -139,3 +139,13 @@ class CreateUserSchema(StrictSchema):
     is_group = fields.Boolean(load_default=False)
     company_admin = fields.Boolean(load_default=False)
     departments = fields.List(fields.String(validate=validate.Length(min=1, max=50)), load_default=list)
+
+
+class UpdateUserSchema(StrictSchema):
+    departments = fields.List(fields.String(validate=validate.Length(min=1, max=50)))
+    active = fields.Boolean()
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give departments and/or active", "_schema")

@@ -2,8 +2,9 @@
 # Install what `make run` / `make test` need on Debian 12, only what is missing:
 #   - PostgreSQL, RabbitMQ and python3-venv from apt (only when not present: a machine that has
 #     them does no apt work at all);
-#   - the project's virtualenv in .venv with `pip install -e '.[test]'`, re-run only when
-#     pyproject.toml is newer than the stamp .venv/.installed.
+#   - the project's virtualenv in .venv with `pip install -e '.[test]'` (every package pinned by
+#     constraints.txt), re-run only when pyproject.toml or constraints.txt is newer than the
+#     stamp .venv/.installed.
 # Safe to run again; works without a TTY (CI=true).
 set -euo pipefail
 
@@ -68,10 +69,10 @@ if [[ ! -d "$VENV" ]]; then
     "$PY" -m venv "$VENV"
 fi
 
-if [[ ! -f "$STAMP" || "$ROOT/pyproject.toml" -nt "$STAMP" ]]; then
-    log "pip install -e '.[test]'"
+if [[ ! -f "$STAMP" || "$ROOT/pyproject.toml" -nt "$STAMP" || "$ROOT/constraints.txt" -nt "$STAMP" ]]; then
+    log "pip install -e '.[test]' -c constraints.txt"
     export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[test]"
+    "$VENV/bin/python" -m pip install -q -c "$ROOT/constraints.txt" -e "$ROOT[test]"
     touch "$STAMP"
 else
     log "virtualenv up to date ($STAMP newer than pyproject.toml)"

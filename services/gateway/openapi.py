@@ -22,6 +22,7 @@ SCHEMAS = {  # nested schemas first: apispec registers them by name when it meet
     "ResetPassword": contracts.ResetPasswordSchema, "ChangePassword": contracts.ChangePasswordSchema,
     "ProfileUpdate": contracts.ProfileUpdateSchema, "EmailChange": contracts.EmailChangeSchema,
     "CreateCompany": contracts.CreateCompanySchema, "CreateUser": contracts.CreateUserSchema,
+    "UpdateUser": contracts.UpdateUserSchema,
 }
 
 ERRORS = {
@@ -60,6 +61,9 @@ OPERATIONS = [
     ("get", "/api/v1/admin/companies", "listCompanies", "Companies (admins)", None, ("200", None), ("401", "403"), False),
     ("post", "/api/v1/admin/users", "createUser", "Create an account; credentials are mailed (admins)",
      "CreateUser", ("201", "Principal"), ("401", "403", "409"), False),
+    ("patch", "/api/v1/admin/users/{user_id}", "updateUser",
+     "Change an agent's departments; deactivate or reactivate an account (admins)",
+     "UpdateUser", ("200", "Principal"), ("401", "403", "404"), False),
     ("get", "/api/v1/admin/users", "listUsers", "Accounts, optionally of one company (admins)",
      None, ("200", None), ("401", "403"), False),
     ("post", "/api/v1/tickets", "openTicket", "Open a ticket, by department or by ITIL form",

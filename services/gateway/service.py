@@ -131,6 +131,12 @@ class GatewayService:
         command = self._body(request, contracts.CreateUserSchema())
         return json_response(call(self.identity.create_user, principal, command), 201)
 
+    @http("PATCH", "/api/v1/admin/users/<string:user_id>")
+    def update_user(self, request, user_id):
+        principal = self.caller.principal(roles=STAFF_ADMIN)
+        command = self._body(request, contracts.UpdateUserSchema())
+        return json_response(call(self.identity.update_user, principal, user_id, command))
+
     @http("GET", "/api/v1/admin/users")
     def list_users(self, request):
         principal = self.caller.principal(roles=STAFF_ADMIN)

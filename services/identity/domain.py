@@ -70,6 +70,7 @@ class User:
     verified: bool
     must_change_password: bool
     version: int
+    active: bool = True
 
     @property
     def is_staff(self):
@@ -205,6 +206,27 @@ def enrol(user_id, command, actor):
                         channel="system")]
 
 
+def change_departments(user, departments, actor):
+    if user.role != AGENT:
+        raise RuleBroken("departments", "only agents belong to departments")
+    if not departments:
+        raise RuleBroken("departments", "an agent belongs to at least one department")
+    if sorted(departments) == sorted(user.departments):
+        return []
+    return [NewEvent("AgentDepartmentsChanged", {"user_id": str(user.user_id), "departments": sorted(departments)},
+                     actor=actor, channel="staff")]
+
+
+def set_active(user, active, actor):
+    """Deactivated accounts cannot log in and their sessions end; nothing is deleted."""
+    if str(user.user_id) == actor and not active:
+        raise RuleBroken("active", "you cannot deactivate your own account")
+    if user.active == active:
+        return []
+    return [NewEvent("UserReactivated" if active else "UserDeactivated", {"user_id": str(user.user_id)},
+                     actor=actor, channel="staff")]
+
+
 def register_company(company_id, name, actor):
     return [NewEvent("CompanyRegistered", {"company_id": str(company_id), "name": name}, actor=actor)]
 
@@ -229,6 +251,10 @@ def evolve(user, event):
         changes["must_change_password"] = False
     elif event.type == "ProfileUpdated":
         changes.update(name=data["name"], phone=data["phone"], language=data["language"])
+    elif event.type == "AgentDepartmentsChanged":
+        changes["departments"] = tuple(data["departments"])
+    elif event.type in ("UserDeactivated", "UserReactivated"):
+        changes["active"] = event.type == "UserReactivated"
     return dataclasses.replace(user, **changes)
 
 

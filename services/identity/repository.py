@@ -24,6 +24,17 @@ def append(store, cur, stream, events, expected_version, tokens):
     return recorded
 
 
+PROJECTED_CHANGES = {  # event type -> the users columns it sets
+    "EmailVerified": lambda data: {"verified": True},
+    "EmailChanged": lambda data: {"email": data["new_email"], "verified": True},
+    "PasswordChanged": lambda data: {"must_change_password": False},
+    "ProfileUpdated": lambda data: {k: data.get(k) for k in ("name", "phone", "language")},
+    "AgentDepartmentsChanged": lambda data: {"departments": data["departments"]},
+    "UserDeactivated": lambda data: {"active": False},
+    "UserReactivated": lambda data: {"active": True},
+}
+
+
 def project(cur, event):
     """Applies one identity event to the `users` / `companies` projections."""
     data, version = event.data, event.stream_position
@@ -41,13 +52,8 @@ def project(cur, event):
             "INSERT INTO identity.companies (company_id, name, registered_at) VALUES (%s, %s, %s)",
             (data["company_id"], data["name"], event.occurred_at),
         )
-    elif event.type in ("EmailVerified", "EmailChanged", "PasswordChanged", "ProfileUpdated"):
-        columns = {
-            "EmailVerified": {"verified": True},
-            "EmailChanged": {"email": data.get("new_email"), "verified": True},
-            "PasswordChanged": {"must_change_password": False},
-            "ProfileUpdated": {k: data.get(k) for k in ("name", "phone", "language")},
-        }[event.type]
+    elif event.type in PROJECTED_CHANGES:
+        columns = PROJECTED_CHANGES[event.type](data)
         assignments = ", ".join(f"{column} = %s" for column in columns)
         cur.execute(
             f"UPDATE identity.users SET {assignments}, version = %s WHERE user_id = %s",  # noqa: S608 (fixed column names)
@@ -87,11 +93,12 @@ def list_companies(cur):
 
 def list_users(cur, company_id=None):
     cur.execute(
-        "SELECT user_id, email, name, role, company_id, is_group, company_admin, departments, verified"
+        "SELECT user_id, email, name, role, company_id, is_group, company_admin, departments, verified,"
+        " active"
         " FROM identity.users WHERE %(company)s::uuid IS NULL OR company_id = %(company)s::uuid"
         " ORDER BY lower(email)", {"company": company_id})
     keys = ("user_id", "email", "name", "role", "company_id", "is_group", "company_admin",
-            "departments", "verified")
+            "departments", "verified", "active")
     return [{k: (str(v) if k in ("user_id", "company_id") and v else v) for k, v in zip(keys, row)}
             for row in cur.fetchall()]
 

@@ -149,6 +149,8 @@ class IdentityService(Health, StreamOwner):
             raise errors.Unauthorized("wrong email or password")
         with self.store.db.transaction() as cur:
             user = self._user(cur, user_id)
+            if not user.active:
+                raise errors.Forbidden("this account has been deactivated; contact us", code="account_disabled")
             if not user.verified:
                 raise errors.Forbidden("confirm your email address first: follow the link we mailed you "
                                        "(you can ask for a new one)", code="email_not_verified")
@@ -170,9 +172,10 @@ class IdentityService(Health, StreamOwner):
             raise errors.Unauthorized("invalid session")
         with self.store.db.transaction() as cur:
             user_id = repo.session_user(cur, digest(token))
-            if user_id is None:
+            user = self._user(cur, user_id) if user_id else None
+            if user is None or not user.active:
                 raise errors.Unauthorized("invalid, expired or revoked session")
-            return self._user(cur, user_id).principal()
+            return user.principal()
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def logout(self, token):
@@ -322,3 +325,28 @@ class IdentityService(Health, StreamOwner):
         with self.store.db.transaction() as cur:
             self._acting_admin(cur, principal)
             return repo.list_users(cur, company_id)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def update_user(self, principal, user_id, command):
+        """Admins change an agent's departments, or deactivate / reactivate an account."""
+        command = load(contracts.UpdateUserSchema(), command)
+        unknown = set(command.get("departments", ())) - set(self.catalog.departments)
+        if unknown:
+            raise errors.InvalidInput({"departments": [f"unknown departments: {', '.join(sorted(unknown))}"]})
+        with self.store.db.transaction() as cur:
+            actor = self._acting_admin(cur, principal)
+            try:
+                user = self._user(cur, uuid.UUID(str(user_id)))
+            except ValueError:
+                user = None
+            if user is None:
+                raise errors.NotFound(f"no user {user_id}")
+            if "departments" in command:
+                self._decide(cur, user, lambda: domain.change_departments(user, command["departments"], str(actor.user_id)))
+                user = self._user(cur, user.user_id)
+            if "active" in command:
+                self._decide(cur, user, lambda: domain.set_active(user, command["active"], str(actor.user_id)))
+                if not command["active"]:
+                    repo.revoke_sessions(cur, user.user_id)
+            user = self._user(cur, user.user_id)
+        return dict(user.principal(), active=user.active)

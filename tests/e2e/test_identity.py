@@ -247,6 +247,32 @@ def test_an_email_change_is_confirmed_from_the_new_address(system):
     assert any("ha cambiado" in m["Subject"] for m in wait_for_mail(system, old, count=2))
 
 
+def test_admins_move_agents_between_departments_and_deactivate_accounts(system):
+    admin = as_user(system, "admin@helpdesk.example")
+    users = admin.call("GET", "/api/v1/admin/users").json()["items"]
+    agent = next(u for u in users if u["email"] == "agent-billing@helpdesk.example")
+    moved = admin.call("PATCH", f"/api/v1/admin/users/{agent['user_id']}", {"departments": ["billing", "sales"]})
+    assert moved.status_code == 200 and moved.json()["departments"] == ["billing", "sales"]
+    bad = admin.call("PATCH", f"/api/v1/admin/users/{agent['user_id']}", {"departments": ["marketing"]})
+    assert bad.status_code == 422 and "departments" in bad.json()["fields"]
+    assert admin.call("PATCH", f"/api/v1/admin/users/{uuid.uuid4()}", {"active": False}).status_code == 404
+
+    email = new_address("leaver")
+    registered_and_verified(system, email)
+    user = as_user(system, email, "a perfectly fine secret")
+    remember(user.token)
+    leaver = next(u for u in admin.call("GET", "/api/v1/admin/users").json()["items"] if u["email"] == email)
+    off = admin.call("PATCH", f"/api/v1/admin/users/{leaver['user_id']}", {"active": False})
+    assert off.status_code == 200 and off.json()["active"] is False
+    assert user.call("GET", "/api/v1/me").status_code == 401
+    refused = Api(system).call("POST", "/api/v1/auth/login", {"email": email, "password": "a perfectly fine secret"})
+    assert refused.status_code == 403 and refused.json()["error"] == "account_disabled"
+    assert admin.call("PATCH", f"/api/v1/admin/users/{leaver['user_id']}", {"active": True}).status_code == 200
+    assert as_user(system, email, "a perfectly fine secret").call("GET", "/api/v1/me").status_code == 200
+    own = admin.call("GET", "/api/v1/me").json()["user_id"]
+    assert admin.call("PATCH", f"/api/v1/admin/users/{own}", {"active": False}).status_code == 422
+
+
 @pytest.mark.parametrize("body,field", [
     ({"email": "a@example.com", "password": "12345678", "name": "A"}, "password"),
     ({"email": "a@example.com", "password": "short", "name": "A"}, "password"),
