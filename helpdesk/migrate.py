@@ -8,6 +8,7 @@ applied once, in name order, each component tracked separately in `<schema>.sche
     python -m helpdesk.migrate tickets    # just one
 """
 import argparse
+import hashlib
 import importlib
 import pkgutil
 import sys
@@ -19,6 +20,10 @@ from . import config
 from .db import connect
 
 LIBRARY_SQL = Path(__file__).parent / "sql"
+
+
+class EditedMigration(Exception):
+    """An applied migration file changed: the schema it describes is not the one in the database."""
 
 
 def components(service_module):
@@ -43,16 +48,24 @@ def migrate_schema(dsn, schema, parts):
                 "CREATE TABLE IF NOT EXISTS schema_migrations (component text, filename text,"
                 " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, filename))"
             )
+            cur.execute("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text")
             for component, directory in parts:
-                cur.execute("SELECT filename FROM schema_migrations WHERE component = %s", (component,))
-                done = {row[0] for row in cur.fetchall()}
+                cur.execute("SELECT filename, checksum FROM schema_migrations WHERE component = %s",
+                            (component,))
+                done = dict(cur.fetchall())
                 for path in sorted(directory.glob("*.sql")):
+                    text = path.read_text()
+                    checksum = hashlib.sha256(text.encode()).hexdigest()
                     if path.name in done:
+                        if done[path.name] not in (None, checksum):
+                            raise EditedMigration(
+                                f"{schema}: {component}/{path.name} was edited after it was applied; "
+                                "add a new migration instead")
                         continue
-                    cur.execute(path.read_text())
+                    cur.execute(text)
                     cur.execute(
-                        "INSERT INTO schema_migrations (component, filename) VALUES (%s, %s)",
-                        (component, path.name),
+                        "INSERT INTO schema_migrations (component, filename, checksum) VALUES (%s, %s, %s)",
+                        (component, path.name, checksum),
                     )
                     applied.append(f"{schema}: {component}/{path.name}")
     finally:

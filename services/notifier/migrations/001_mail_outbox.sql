@@ -1,14 +1,10 @@
 -- The delivery log: one row per (event, recipient), written in the same transaction that marks
--- the event processed, so a redelivered event never produces a second mail. A row holds what to
--- render (template, language, context), not the rendered mail: links carry tokens derived from
--- the context's nonces at send time, so no usable token is ever stored.
+-- the event processed, so a redelivered event never produces a second mail.
 CREATE TABLE mail_outbox (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event_id        uuid        NOT NULL,
     recipient       text        NOT NULL,
-    template        text        NOT NULL,
-    language        text        NOT NULL,
-    context         jsonb       NOT NULL,
+    message         text        NOT NULL,   -- the whole RFC 5322 message, fixed at event time
     created_at      timestamptz NOT NULL DEFAULT now(),
     status          text        NOT NULL DEFAULT 'pending'
                     CHECK (status IN ('pending', 'sent', 'failed')),
@@ -19,14 +15,3 @@ CREATE TABLE mail_outbox (
     UNIQUE (event_id, recipient)
 );
 CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at) WHERE status = 'pending';
-
--- Who can be mailed, in which language: a projection of identity's events.
-CREATE TABLE contacts (
-    user_id    uuid PRIMARY KEY,
-    email      text    NOT NULL,
-    name       text    NOT NULL,
-    language   text    NOT NULL,
-    company_id uuid,
-    is_group   boolean NOT NULL DEFAULT false
-);
-CREATE INDEX contacts_email ON contacts (lower(email));
