@@ -62,6 +62,21 @@ class IdentityService(Health, StreamOwner):
     def _throttled(self, cur, key, limit, window, now):
         return repo.retry_after(cur, key, int(limit), window, now)
 
+    def _spend(self, cur, key, limit, window, now):
+        """Counts one attempt for `key` and returns None; when its quota is spent, counts nothing
+        and returns the seconds until it may try again."""
+        wait = self._throttled(cur, key, limit, window, now)
+        if wait is None:
+            repo.count_attempt(cur, key, now)
+        return wait
+
+    @staticmethod
+    def _consume_link(cur, token, purpose):
+        found = repo.consume_link_token(cur, digest(token), purpose)
+        if found is None:
+            raise errors.InvalidInput({"token": ["this link is invalid, used or expired; ask for a new one"]})
+        return found
+
     def _acting_admin(self, cur, principal):
         actor = self._user(cur, (principal or {}).get("user_id"))
         if actor is None or actor.role != domain.ADMIN:
@@ -80,9 +95,9 @@ class IdentityService(Health, StreamOwner):
         now = domain.utcnow()
         password_hash = passwords.hash_password(command["password"])  # paid either way: timing
         with self.store.db.transaction() as cur:
-            if self._throttled(cur, f"register-ip:{ip}", 20, dt.timedelta(hours=1), now):
-                raise errors.TooManyRequests("too many registrations from here; try later", 3600)
-            repo.count_attempt(cur, f"register-ip:{ip}", now)
+            wait = self._spend(cur, f"register-ip:{ip}", 20, dt.timedelta(hours=1), now)
+            if wait:
+                raise errors.TooManyRequests("too many registrations from here; try later", wait)
             existing = repo.user_id_by_email(cur, command["email"])
             if existing is not None:
                 user = self._user(cur, existing)
@@ -103,10 +118,8 @@ class IdentityService(Health, StreamOwner):
             user_id = repo.user_id_by_email(cur, command["email"])
             if user_id is None:
                 return None
-            key = f"resend:{user_id}"
-            if self._throttled(cur, key, 3, dt.timedelta(hours=1), now):
+            if self._spend(cur, f"resend:{user_id}", 3, dt.timedelta(hours=1), now):
                 return None  # silently: a 429 here would reveal the account
-            repo.count_attempt(cur, key, now)
             user = self._user(cur, user_id)
             self._decide(cur, user, lambda: domain.request_verification(
                 user, now, new_nonce(), self._ttl("verification_hours", "hours", 48)))
@@ -116,10 +129,7 @@ class IdentityService(Health, StreamOwner):
     def verify_email(self, command):
         command = load(contracts.TokenSchema(), command)
         with self.store.db.transaction() as cur:
-            found = repo.consume_link_token(cur, digest(command["token"]), domain.VERIFY_EMAIL)
-            if found is None:
-                raise errors.InvalidInput({"token": ["this link is invalid, used or expired; ask for a new one"]})
-            user_id, email = found
+            user_id, email = self._consume_link(cur, command["token"], domain.VERIFY_EMAIL)
             user = self._user(cur, user_id)
             if email.lower() != user.email.lower() and repo.email_taken(cur, email, user_id):
                 raise errors.Conflict("that address now belongs to another account")
@@ -191,17 +201,15 @@ class IdentityService(Health, StreamOwner):
         command = load(contracts.EmailOnlySchema(), command)
         now, hour = domain.utcnow(), dt.timedelta(hours=1)
         with self.store.db.transaction() as cur:
-            wait = self._throttled(cur, f"reset-ip:{ip}", self.settings.get("resets_per_ip_hour", 10), hour, now)
+            wait = self._spend(cur, f"reset-ip:{ip}", self.settings.get("resets_per_ip_hour", 10), hour, now)
             if wait:
                 raise errors.TooManyRequests("too many requests from here; try again later", wait)
-            repo.count_attempt(cur, f"reset-ip:{ip}", now)
             user_id = repo.user_id_by_email(cur, command["email"])
             if user_id is None:
                 return None
-            key = f"reset-account:{user_id}"
-            if self._throttled(cur, key, self.settings.get("resets_per_account_hour", 3), hour, now):
-                return None
-            repo.count_attempt(cur, key, now)
+            if self._spend(cur, f"reset-account:{user_id}",
+                               self.settings.get("resets_per_account_hour", 3), hour, now):
+                return None  # silently, likewise
             user = self._user(cur, user_id)
             self._decide(cur, user, lambda: domain.request_password_reset(
                 user, now, new_nonce(), self._ttl("reset_minutes", "minutes", 30)))
@@ -211,10 +219,7 @@ class IdentityService(Health, StreamOwner):
     def reset_password(self, command):
         command = load(contracts.ResetPasswordSchema(), command)
         with self.store.db.transaction() as cur:
-            found = repo.consume_link_token(cur, digest(command["token"]), domain.RESET_PASSWORD)
-            if found is None:
-                raise errors.InvalidInput({"token": ["this link is invalid, used or expired; ask for a new one"]})
-            user = self._user(cur, found[0])
+            user = self._user(cur, self._consume_link(cur, command["token"], domain.RESET_PASSWORD)[0])
             events = self._decide(cur, user, lambda: domain.change_password(user, command["password"], "reset")
                                   + ([] if user.verified else domain.verify_email(user, user.email)))
             repo.set_password_hash(cur, user.user_id, passwords.hash_password(command["password"]))
