@@ -24,8 +24,54 @@ class ItilSchema(StrictSchema):
     category = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
+MAX_CC = 10
+
+
+class CcField(fields.Field):
+    """Extra addresses that receive every update: "a@x.es,b@y.es" (the manual's form: comma-
+    separated; spaces around commas are forgiven) or a list. Each address is checked, and an error
+    names the bad one."""
+
+    default_error_messages = {"invalid": "give addresses separated by commas"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            items = [item.strip() for item in value.split(",")] if value.strip() else []
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            items = [item.strip() for item in value]
+        else:
+            raise self.make_error("invalid")
+        email, seen, addresses = validate.Email(), set(), []
+        for item in items:
+            if not item:
+                raise ValidationError("an address is empty (two commas in a row?)")
+            try:
+                email(item)
+            except ValidationError:
+                raise ValidationError(f"{item!r} is not a valid email address")
+            if len(item) > 254:
+                raise ValidationError(f"{item[:40]}… is too long for an address")
+            if item.lower() not in seen:
+                seen.add(item.lower())
+                addresses.append(item)
+        if len(addresses) > MAX_CC:
+            raise ValidationError(f"at most {MAX_CC} addresses")
+        return addresses
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return list(value or [])
+
+
+class AttachmentUploadSchema(StrictSchema):
+    """A file inside JSON. At most 2 MB once decoded; its type is checked by content."""
+
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    content_base64 = fields.String(required=True, load_only=True)
+
+
 class OpenTicketSchema(StrictSchema):
-    """`OpenTicket`: by department, or by ITIL form (`itil`), never both."""
+    """`OpenTicket`: by department, or by ITIL form (`itil`), never both. Staff open tickets for a
+    customer (`on_behalf_of`) who phoned or emailed (`channel`)."""
 
     ticket_id = fields.UUID(load_default=None)
     department = fields.String(validate=validate.Length(min=1, max=50))
@@ -34,6 +80,10 @@ class OpenTicketSchema(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=TITLE_MAX))
     description = fields.String(required=True, validate=validate.Length(min=1, max=DESCRIPTION_MAX))
     channel = fields.String(load_default="portal", validate=validate.OneOf(OPENING_CHANNELS))
+    cc = CcField(load_default=list)
+    attachment = fields.Nested(AttachmentUploadSchema)
+    follows_up = fields.UUID(metadata={"description": "a closed ticket this one continues"})
+    on_behalf_of = fields.UUID(metadata={"description": "staff only: the customer's user id"})
 
     @validates_schema
     def one_way_of_opening(self, data, **kwargs):
@@ -149,3 +199,85 @@ class UpdateUserSchema(StrictSchema):
     def not_empty(self, data, **kwargs):
         if not data:
             raise ValidationError("give departments and/or active", "_schema")
+
+
+# -- ticket follow-ups and staff operations ---------------------------------------------------
+
+def _body(required=True):
+    return fields.String(required=required, validate=validate.Length(max=DESCRIPTION_MAX))
+
+
+class CommentSchema(StrictSchema):
+    """A customer's comment and/or document, or a staff public reply (by the caller's role)."""
+
+    body = _body(required=False)
+    attachment = fields.Nested(AttachmentUploadSchema)
+
+    @validates_schema
+    def something_to_say(self, data, **kwargs):
+        if not (data.get("body") or "").strip() and "attachment" not in data:
+            raise ValidationError("write something, attach a document, or both", "body")
+
+
+class NoteSchema(CommentSchema):
+    """A staff internal note: never shown or mailed to customers."""
+
+
+class InformationRequestSchema(StrictSchema):
+    body = _body()
+
+
+class CcChangeSchema(StrictSchema):
+    cc = CcField(required=True)
+
+
+class AssignSchema(StrictSchema):
+    agent_id = fields.UUID(metadata={"description": "omit to take the ticket yourself"})
+
+
+class EmptySchema(StrictSchema):
+    pass
+
+
+class ReclassifySchema(StrictSchema):
+    department = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class UrgencySchema(StrictSchema):
+    urgency = fields.String(required=True, validate=validate.OneOf(URGENCIES))
+
+
+class ResolveSchema(StrictSchema):
+    solution = _body()
+
+
+class ProviderFaultSchema(StrictSchema):
+    provider_fault = fields.Boolean(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ApproveSchema(StrictSchema):
+    comment = fields.String(load_default="", validate=validate.Length(max=DESCRIPTION_MAX))
+
+
+class RefuseSchema(StrictSchema):
+    reason = _body()
+
+
+class CloseSchema(StrictSchema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class MergeSchema(StrictSchema):
+    into = fields.UUID(required=True, metadata={"description": "the ticket that absorbs this duplicate"})
+
+
+# Every action on a ticket after its opening: POST /api/v1/tickets/{id}/<action>, and the schema
+# of its body. The tickets service gives each its meaning; the gateway checks the body early.
+TICKET_ACTIONS = {
+    "comments": CommentSchema, "notes": NoteSchema, "information-requests": InformationRequestSchema,
+    "cc": CcChangeSchema, "assign": AssignSchema, "start": EmptySchema, "reclassify": ReclassifySchema,
+    "urgency": UrgencySchema, "resolve": ResolveSchema, "provider-fault": ProviderFaultSchema,
+    "approve": ApproveSchema, "refuse": RefuseSchema, "close": CloseSchema, "merge": MergeSchema,
+}

@@ -48,4 +48,9 @@ class TooManyRequests(Exception):
         self.message, self.retry_after = message, int(retry_after)
 
 
-EXPECTED = (InvalidInput, NotFound, Conflict, Unauthorized, Forbidden, TooManyRequests)
+@deserialize_to_instance
+class PayloadTooLarge(Exception):
+    """An uploaded file over its limit; the message states the limit."""
+
+
+EXPECTED = (InvalidInput, NotFound, Conflict, Unauthorized, Forbidden, TooManyRequests, PayloadTooLarge)

@@ -75,6 +75,10 @@ class PostgresEventStore:
         self._head_sql = sql.SQL("SELECT coalesce(max(global_position), 0) FROM {}").format(events)
 
     # -- writing ---------------------------------------------------------------------------
+    def lock_appends(self, cursor):
+        """Holds off every append to this store until the caller's transaction ends."""
+        cursor.execute(self._lock_sql)
+
     def append(self, stream, events, expected_version=ANY, cursor=None):
         """Appends `events` to `stream` atomically; returns them as recorded."""
         if not events:

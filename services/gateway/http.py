@@ -42,7 +42,9 @@ def error_body(error, message, fields=None):
 
 
 def read_json(request, schema, max_bytes):
-    """The body, validated by `schema`; 413 past `max_bytes`, 415/400/422 for the rest."""
+    """The body as sent, once `schema` accepts it (the owning service loads it again: the gateway
+    checks early for clear errors; the service is the trust boundary). 413 past `max_bytes`,
+    415/400/422 for the rest."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise ApiError(413, "payload_too_large", f"the body may be at most {max_bytes} bytes")
     mimetype = request.mimetype or ""
@@ -58,10 +60,34 @@ def read_json(request, schema, max_bytes):
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}")
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    validate(schema, data)
+    return data
+
+
+def validate(schema, data):
     try:
         return schema.load(data)
     except ValidationError as exc:
         raise ApiError(422, "invalid_input", "some fields are invalid", flatten(exc.messages))
+
+
+def query_args(request, schema):
+    """Query parameters (one value each), validated by `schema`; 422 naming the parameter."""
+    data = {key: request.args.get(key) for key in request.args}
+    validate(schema, data)
+    return data
+
+
+def if_match(request):
+    """The version in `If-Match` ("3" or 3), or None. Refuses anything else."""
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ApiError(422, "invalid_input", "If-Match must be a ticket version",
+                       {"If-Match": ["send the ticket's version, e.g. \"3\""]})
+    return int(value)
 
 
 def flatten(messages, prefix=""):
@@ -123,6 +149,8 @@ class ApiEndpoint(HttpRequestHandler):
             return json_response(error_body("unauthenticated", str(exc.args[0]) if exc.args else "log in first"), 401)
         if isinstance(exc, errors.Forbidden):
             return json_response(error_body(exc.code, exc.message), 403)
+        if isinstance(exc, errors.PayloadTooLarge):
+            return json_response(error_body("payload_too_large", str(exc.args[0]) if exc.args else "too large"), 413)
         if isinstance(exc, errors.TooManyRequests):
             return json_response(error_body("too_many_requests", exc.message), 429,
                                  headers={"Retry-After": str(exc.retry_after)})

@@ -10,13 +10,15 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from helpdesk import contracts
 from services.tickets.schemas import TicketSchema
 
-from .schemas import (AcceptedSchema, CompanySchema, ErrorSchema, HealthSchema, OpenTicketRequest,
-                      ProfileSchema, SessionSchema)
+from services.tickets.schemas import ListFiltersSchema, QueueFiltersSchema
+
+from .schemas import AcceptedSchema, CompanySchema, ErrorSchema, HealthSchema, ProfileSchema, SessionSchema
 
 SCHEMAS = {  # nested schemas first: apispec registers them by name when it meets them
     "Principal": contracts.PrincipalSchema, "Error": ErrorSchema, "Health": HealthSchema, "Accepted": AcceptedSchema, "Session": SessionSchema,
     "Profile": ProfileSchema, "Company": CompanySchema,
-    "OpenTicket": OpenTicketRequest, "Ticket": TicketSchema,
+    "Itil": contracts.ItilSchema, "AttachmentUpload": contracts.AttachmentUploadSchema,
+    "OpenTicket": contracts.OpenTicketSchema, "Ticket": TicketSchema,
     "Register": contracts.RegisterSchema, "Login": contracts.LoginSchema,
     "EmailOnly": contracts.EmailOnlySchema, "Token": contracts.TokenSchema,
     "ResetPassword": contracts.ResetPasswordSchema, "ChangePassword": contracts.ChangePasswordSchema,
@@ -66,11 +68,41 @@ OPERATIONS = [
      "UpdateUser", ("200", "Principal"), ("401", "403", "404"), False),
     ("get", "/api/v1/admin/users", "listUsers", "Accounts, optionally of one company (admins)",
      None, ("200", None), ("401", "403"), False),
-    ("post", "/api/v1/tickets", "openTicket", "Open a ticket, by department or by ITIL form",
+    ("post", "/api/v1/tickets", "openTicket",
+     "Open a ticket, by department or by ITIL form (staff: for a customer, by phone or email)",
      "OpenTicket", ("201", "Ticket"), ("401", "403", "409"), False),
-    ("get", "/api/v1/tickets/{ticket_id}", "getTicket", "One ticket", None, ("200", "Ticket"), ("401", "403", "404"), False),
+    ("get", "/api/v1/tickets", "listTickets",
+     "Tickets the caller may see, newest first; filters by status, department, text", None,
+     ("200", None), ("401", "422"), False),
+    ("get", "/api/v1/queues/{department}", "departmentQueue",
+     "A department's open tickets in arrival order (staff)", None, ("200", None), ("401", "403", "404", "422"), False),
+    ("get", "/api/v1/tickets/{ticket_id}", "getTicket", "One ticket with its whole history",
+     None, ("200", "Ticket"), ("401", "403", "404"), False),
+    ("get", "/api/v1/tickets/{ticket_id}/attachments/{attachment_id}", "downloadAttachment",
+     "A file of the ticket, as a download", None, ("200", None), ("401", "404"), False),
+    *[("post", f"/api/v1/tickets/{{ticket_id}}/{action}", f"ticket_{action.replace('-', '_')}", summary,
+       f"Ticket_{action.replace('-', '_')}", ("200", "Ticket"), ("401", "403", "404", "409"), False)
+      for action, summary in (
+          ("comments", "A customer's comment and/or document, or a staff public reply"),
+          ("notes", "A staff internal note (never shown or mailed to customers)"),
+          ("information-requests", "Staff ask the customer for information: waiting for customer"),
+          ("cc", "Change the addresses in copy"),
+          ("assign", "Staff assign to an agent of the department (omit agent_id to take it)"),
+          ("start", "The assignee starts work: in progress"),
+          ("reclassify", "Staff move the ticket to another department"),
+          ("urgency", "Staff change the urgency"),
+          ("resolve", "Staff resolve with a solution: the customer is asked to approve it"),
+          ("provider-fault", "Staff mark whether the provider caused it (24 h billing)"),
+          ("approve", "The customer approves the solution: closed"),
+          ("refuse", "The customer refuses the solution with a reason: reopened"),
+          ("close", "The customer closes their ticket"),
+          ("merge", "Staff merge this duplicate into another ticket"),
+      )],
     ("get", "/api/v1/health", "health", "Every service reachable over RPC", None, ("200", "Health"), (), True),
 ]
+
+
+QUERIES = {"/api/v1/tickets": ListFiltersSchema, "/api/v1/queues/{department}": QueueFiltersSchema}
 
 
 def _ref(name):
@@ -82,6 +114,8 @@ def build_spec(public_url):
                    plugins=[MarshmallowPlugin()], servers=[{"url": public_url.rstrip("/")}])
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema=schema)
+    for action, schema in contracts.TICKET_ACTIONS.items():
+        spec.components.schema(f"Ticket_{action.replace('-', '_')}", schema=schema)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.security_scheme("cookie", {"type": "apiKey", "in": "cookie", "name": "helpdesk_session"})
     paths = {}
@@ -100,6 +134,13 @@ def build_spec(public_url):
             operation["requestBody"] = {"required": True, "content": _ref(request)}
         if status == "201" and path == "/api/v1/tickets":
             responses["201"]["headers"] = {"Location": {"schema": {"type": "string"}}}
+        if path.startswith("/api/v1/tickets/{ticket_id}/") and method == "post":
+            operation["parameters"] = [{"name": "If-Match", "in": "header", "required": False,
+                                        "description": "the version you read: refuse the change if the "
+                                                       "ticket changed since (409)",
+                                        "schema": {"type": "string"}}]
+        if path in QUERIES:
+            operation["parameters"] = [{"in": "query", "schema": QUERIES[path]}]
         paths.setdefault(path, {})[method] = operation
     for path, operations in paths.items():
         parameters = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}

@@ -4,14 +4,6 @@ from marshmallow import Schema, fields
 from helpdesk import contracts
 
 
-class OpenTicketRequest(contracts.OpenTicketSchema):
-    """POST /api/v1/tickets. `ticket_id` is optional: a client that sends its own makes the POST
-    safe to retry (a second POST with the same id answers 409 instead of opening a duplicate)."""
-
-    class Meta(contracts.OpenTicketSchema.Meta):
-        exclude = ("channel",)  # the portal is the channel; staff channels come with staff endpoints
-
-
 class ErrorSchema(Schema):
     error = fields.String(required=True, metadata={"description": "machine-readable error code"})
     message = fields.String(required=True)

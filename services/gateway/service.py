@@ -1,5 +1,6 @@
 """Gateway entrypoints: HTTP in, RPC to the owning service, JSON out. Every endpoint is closed to
 anonymous callers unless declared `public=True`."""
+import base64
 from pathlib import Path
 
 import eventlet
@@ -10,15 +11,18 @@ from werkzeug.wrappers import Response
 from helpdesk import contracts
 
 from .auth import Auth
-from .http import SESSION_COOKIE, ApiError, call, http, json_response, read_json
+from services.tickets.attachments import content_disposition
+from services.tickets.schemas import ListFiltersSchema, QueueFiltersSchema
+
+from .http import SESSION_COOKIE, ApiError, call, http, if_match, json_response, query_args, read_json
 from .openapi import build_spec
-from .schemas import OpenTicketRequest
 
 STATIC = Path(__file__).with_name("static")
 SERVICES = ("identity", "tickets", "routing", "sla", "notifier")
 HEALTH_TIMEOUT = 3
 ACCEPTED = {"message": "if the address can receive mail from us, a message is on its way"}
 STAFF_ADMIN = {"admin"}
+STAFF = {"agent", "supervisor", "admin"}
 
 
 class GatewayService:
@@ -32,9 +36,7 @@ class GatewayService:
     notifier = RpcProxy("notifier")
 
     def _body(self, request, schema):
-        """The validated body, dumped back to plain JSON types for the RPC. (Not for bodies with
-        passwords or tokens: those fields are load-only, so a dump would drop them.)"""
-        return schema.dump(read_json(request, schema, self.config["MAX_REQUEST_BYTES"]))
+        return read_json(request, schema, self.config["MAX_REQUEST_BYTES"])
 
     def _session_response(self, session, status=200):
         response = json_response(session, status)
@@ -48,14 +50,12 @@ class GatewayService:
     # -- accounts (public) --------------------------------------------------------------------
     @http("POST", "/api/v1/auth/register", public=True)
     def register(self, request):
-        command = read_json(request, contracts.RegisterSchema(), self.config["MAX_REQUEST_BYTES"])
-        call(self.identity.register, command, self.caller.ip)
+        call(self.identity.register, self._body(request, contracts.RegisterSchema()), self.caller.ip)
         return json_response(ACCEPTED, 202)
 
     @http("POST", "/api/v1/auth/verify-email", public=True)
     def verify_email(self, request):
-        command = read_json(request, contracts.TokenSchema(), self.config["MAX_REQUEST_BYTES"])
-        return json_response(call(self.identity.verify_email, command))
+        return json_response(call(self.identity.verify_email, self._body(request, contracts.TokenSchema())))
 
     @http("POST", "/api/v1/auth/resend-verification", public=True)
     def resend_verification(self, request):
@@ -64,7 +64,7 @@ class GatewayService:
 
     @http("POST", "/api/v1/auth/login", public=True)
     def login(self, request):
-        command = read_json(request, contracts.LoginSchema(), self.config["MAX_REQUEST_BYTES"])
+        command = self._body(request, contracts.LoginSchema())
         session = call(self.identity.login, command, self.caller.ip, self.caller.user_agent)
         return self._session_response(session)
 
@@ -75,8 +75,7 @@ class GatewayService:
 
     @http("POST", "/api/v1/auth/reset-password", public=True)
     def reset_password(self, request):
-        command = read_json(request, contracts.ResetPasswordSchema(), self.config["MAX_REQUEST_BYTES"])
-        call(self.identity.reset_password, command)
+        call(self.identity.reset_password, self._body(request, contracts.ResetPasswordSchema()))
         return json_response({"message": "your password has been changed; log in with it"})
 
     # -- the caller's own account -------------------------------------------------------------
@@ -102,14 +101,14 @@ class GatewayService:
     @http("POST", "/api/v1/me/password")
     def change_password(self, request):
         principal = self.caller.principal(allow_password_change=True)
-        command = read_json(request, contracts.ChangePasswordSchema(), self.config["MAX_REQUEST_BYTES"])
+        command = self._body(request, contracts.ChangePasswordSchema())
         session = call(self.identity.change_password, principal, command, self.caller.ip, self.caller.user_agent)
         return self._session_response(session)
 
     @http("POST", "/api/v1/me/email")
     def change_email(self, request):
         principal = self.caller.principal()
-        command = read_json(request, contracts.EmailChangeSchema(), self.config["MAX_REQUEST_BYTES"])
+        command = self._body(request, contracts.EmailChangeSchema())
         call(self.identity.request_email_change, principal, command)
         return json_response({"message": "follow the link we sent to the new address to confirm it"}, 202)
 
@@ -146,16 +145,53 @@ class GatewayService:
     @http("POST", "/api/v1/tickets")
     def open_ticket(self, request):
         principal = self.caller.principal()
-        command = self._body(request, OpenTicketRequest())
-        command["channel"] = "portal"
-        ticket = call(self.tickets.open_ticket, principal, command)
-        location = f"/api/v1/tickets/{ticket['ticket_id']}"
-        return json_response(ticket, 201, headers={"Location": location})
+        ticket = call(self.tickets.open_ticket, principal, self._body(request, contracts.OpenTicketSchema()))
+        return self._ticket_response(ticket, 201, location=f"/api/v1/tickets/{ticket['ticket_id']}")
+
+    @http("GET", "/api/v1/tickets")
+    def list_tickets(self, request):
+        principal = self.caller.principal()
+        filters = query_args(request, ListFiltersSchema())
+        return json_response(call(self.tickets.list_tickets, principal, filters))
+
+    @http("GET", "/api/v1/queues/<string:department>")
+    def department_queue(self, request, department):
+        principal = self.caller.principal(roles=STAFF)
+        filters = query_args(request, QueueFiltersSchema())
+        return json_response(call(self.tickets.department_queue, principal, department, filters))
 
     @http("GET", "/api/v1/tickets/<string:ticket_id>")
     def get_ticket(self, request, ticket_id):
         principal = self.caller.principal()
-        return json_response(call(self.tickets.get_ticket, principal, ticket_id))
+        return self._ticket_response(call(self.tickets.get_ticket, principal, ticket_id))
+
+    @http("POST", "/api/v1/tickets/<string:ticket_id>/<string:action>")
+    def ticket_action(self, request, ticket_id, action):
+        """Follow-ups and staff operations: one endpoint per action of contracts.TICKET_ACTIONS."""
+        principal = self.caller.principal()
+        if action not in contracts.TICKET_ACTIONS:
+            raise ApiError(404, "not_found", f"no ticket action {action!r}")
+        command = self._body(request, contracts.TICKET_ACTIONS[action]())
+        ticket = call(self.tickets.act, principal, ticket_id, action, command, if_match(request))
+        return self._ticket_response(ticket)
+
+    @http("GET", "/api/v1/tickets/<string:ticket_id>/attachments/<string:attachment_id>")
+    def download_attachment(self, request, ticket_id, attachment_id):
+        principal = self.caller.principal()
+        found = call(self.tickets.get_attachment, principal, ticket_id, attachment_id)
+        return Response(base64.b64decode(found["content_base64"]), headers={
+            "Content-Type": found["content_type"],
+            "Content-Disposition": content_disposition(found["filename"]),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, no-store",
+        })
+
+    def _ticket_response(self, ticket, status=200, location=None):
+        headers = {"ETag": f'"{ticket["version"]}"'}
+        if location:
+            headers["Location"] = location
+        return json_response(ticket, status, headers=headers)
 
     # -- operations ---------------------------------------------------------------------------
     @http("GET", "/api/v1/health", public=True)

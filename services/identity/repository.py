@@ -1,6 +1,7 @@
 """Identity's tables: the projections of its events, and its private state (secrets, throttle).
 Every function takes the caller's cursor, so one transaction covers the events and these rows."""
 from helpdesk.linktokens import digest
+from helpdesk.projections import Rebuild
 
 from . import domain
 
@@ -61,6 +62,17 @@ def project(cur, event):
         )
     elif "user_id" in data:
         cur.execute("UPDATE identity.users SET version = %s WHERE user_id = %s", (version, data["user_id"]))
+
+
+class IdentityRebuild(Rebuild):
+    """The users and companies projections, replayed event by event."""
+
+    name = "identity.users, identity.companies"
+    categories = ("user", "company")
+    tables = ("identity.users", "identity.companies")
+
+    def apply(self, cur, event):
+        project(cur, event)
 
 
 def user_id_by_email(cur, email):

@@ -355,3 +355,17 @@ class IdentityService(Health, StreamOwner):
                     repo.revoke_sessions(cur, user.user_id)
             user = self._user(cur, user.user_id)
         return dict(user.principal(), active=user.active)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def get_principal(self, user_id):
+        """Another service's question: who is this user (to open a ticket for them, to assign to
+        them)? Deactivated accounts are not found."""
+        try:
+            user_id = uuid.UUID(str(user_id))
+        except ValueError:
+            raise errors.NotFound(f"no user {user_id}")
+        with self.store.db.transaction() as cur:
+            user = self._user(cur, user_id)
+        if user is None or not user.active:
+            raise errors.NotFound(f"no user {user_id}")
+        return user.principal()

@@ -1,3 +1,4 @@
-"""Tickets: owns the ticket aggregate (event-sourced) and its read models."""
+"""Tickets: owns the ticket aggregate (event-sourced), its attachments and its read models."""
 SCHEMA = "tickets"
 STORAGE = ("eventstore",)
+REBUILDS = ("services.tickets.projection:SummariesRebuild",)

@@ -1,18 +1,48 @@
 """The ticket aggregate: pure decisions, no I/O.
 
-`decide` functions take the current state (None for a ticket not opened yet) and a command and
-return the events to append, or raise a `RuleBroken`. `evolve` folds one event into the state.
+Each command is a function `(ticket, actor, …) -> [NewEvent]` that raises `RuleBroken` (bad input,
+422), `Forbidden` (not this actor's to do, 403) or `IllegalTransition` (not in this status, 409).
+`evolve` folds one event into the state. `TRANSITIONS` is the whole status table: from which
+statuses an event may happen and which status it leads to. Tests check every decision against it.
 """
 import dataclasses
 import uuid
 
 from helpdesk.events import NewEvent
 
-NEW = "new"
+NEW, ASSIGNED, IN_PROGRESS, WAITING, RESOLVED, CLOSED, REOPENED = (
+    "new", "assigned", "in_progress", "waiting_for_customer", "resolved", "closed", "reopened")
+STATUSES = (NEW, ASSIGNED, IN_PROGRESS, WAITING, RESOLVED, CLOSED, REOPENED)
+OPEN = frozenset({NEW, ASSIGNED, IN_PROGRESS, WAITING, REOPENED})  # in a queue, being worked
+NOT_CLOSED = OPEN | {RESOLVED}
+ANY = frozenset(STATUSES)
+STAFF = frozenset({"agent", "supervisor", "admin"})
+URGENCIES = ("high", "medium")
 
+# event type -> (statuses it may happen in, status it leads to; None keeps the status, and a dict
+# maps a from-status to its to-status when it depends on where the ticket was)
+TRANSITIONS = {
+    "TicketOpened": (frozenset(), NEW),
+    "TicketAssigned": (OPEN, {NEW: ASSIGNED, REOPENED: ASSIGNED}),
+    "WorkStarted": (frozenset({ASSIGNED, REOPENED}), IN_PROGRESS),
+    "StaffReplied": (OPEN, {NEW: IN_PROGRESS, ASSIGNED: IN_PROGRESS, REOPENED: IN_PROGRESS}),
+    "InformationRequested": (OPEN, WAITING),
+    "CustomerCommented": (NOT_CLOSED, {WAITING: IN_PROGRESS}),
+    "InternalNoteAdded": (NOT_CLOSED, None),
+    "CcChanged": (NOT_CLOSED, None),
+    "TicketReclassified": (OPEN, NEW),
+    "UrgencyChanged": (OPEN, None),
+    "TicketResolved": (frozenset({ASSIGNED, IN_PROGRESS, WAITING, REOPENED}), RESOLVED),
+    "ProviderFaultMarked": (ANY, None),  # a billing correction may come after closure
+    "SolutionApproved": (frozenset({RESOLVED}), CLOSED),
+    "SolutionRefused": (frozenset({RESOLVED}), REOPENED),
+    "TicketClosed": (NOT_CLOSED, CLOSED),
+    "TicketMerged": (NOT_CLOSED, CLOSED),
+    "DuplicateMerged": (NOT_CLOSED, None),
+}
 
-class Forbidden(Exception):
-    """The command is not this actor's to give."""
+# Events a customer sees in the ticket's history, and is mailed about; everything else is staff's.
+INTERNAL_EVENTS = frozenset({"InternalNoteAdded"})
 
 
 class RuleBroken(Exception):
@@ -23,12 +53,22 @@ class RuleBroken(Exception):
         self.field, self.message = field, message
 
 
+class Forbidden(Exception):
+    """The command is not this actor's to give."""
+
+
+class IllegalTransition(Exception):
+    """The command does not fit the ticket's status."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Ticket:
     ticket_id: uuid.UUID
+    reference: str
     status: str
     requester_id: str
     requester_email: str
+    requester_name: str
     company_id: str | None
     department: str | None
     itil: dict | None
@@ -38,13 +78,80 @@ class Ticket:
     channel: str
     version: int  # stream position of the last event folded in
     cc: tuple = ()
+    assignee_id: str | None = None
+    assignee_name: str | None = None
+    provider_fault: bool = False
+    solution: str | None = None
+    merged_into: str | None = None
+    follows_up: str | None = None
+    opened_by: str | None = None  # the staff member who opened it for the customer, if any
+    opened_at: object = None
+    updated_at: object = None
 
 
-def open_ticket(command, requester, catalog):
-    """`OpenTicket` by `requester` (a principal) → `TicketOpened`, after the catalogue's rules.
-    (That the ticket does not exist yet is the store's to check: the append expects NO_STREAM.)"""
+# -- who may do what ----------------------------------------------------------------------------
+
+def is_staff(actor):
+    return actor["role"] in STAFF
+
+
+def speaks_for_requester(actor, ticket):
+    """The requester, or a group user / company admin of the requester's company."""
+    if actor["user_id"] == ticket.requester_id:
+        return True
+    same_company = actor.get("company_id") and actor.get("company_id") == ticket.company_id
+    return bool(same_company and (actor.get("is_group") or actor.get("company_admin")))
+
+
+def _require_staff(actor):
+    if not is_staff(actor):
+        raise Forbidden("only staff may do this")
+
+
+def _require_customer_side(actor, ticket):
+    if is_staff(actor) or not speaks_for_requester(actor, ticket):
+        raise Forbidden("only the requester (or their company's group users) may do this")
+
+
+def _check_status(ticket, event_type):
+    allowed, _ = TRANSITIONS[event_type]
+    if ticket.status not in allowed:
+        raise IllegalTransition(f"not possible while the ticket is {ticket.status}")
+
+
+def _by(actor):
+    return {"user_id": actor["user_id"], "name": actor.get("name", ""), "role": actor["role"]}
+
+
+def _event(ticket, type_, actor, channel="portal", **data):
+    _check_status(ticket, type_)
+    data = {"ticket_id": str(ticket.ticket_id), "by": _by(actor), **data}
+    return NewEvent(type_, data, actor=actor["user_id"], channel=channel if not is_staff(actor) else "staff")
+
+
+def _text(value, field, required=True, limit=20_000):
+    value = (value or "").strip()
+    if required and not value:
+        raise RuleBroken(field, "may not be empty")
+    if len(value) > limit:
+        raise RuleBroken(field, f"may be at most {limit} characters")
+    return value
+
+
+# -- opening ------------------------------------------------------------------------------------
+
+def open_ticket(command, requester, catalog, *, actor=None, reference, attachment=None, follows_up=None):
+    """`OpenTicket` → `TicketOpened`, after the catalogue's rules. `requester` is the customer
+    principal the ticket is for; `actor` the staff member opening it for them (phone / email),
+    or None when the customer opens it. (That the ticket does not exist yet is the store's to
+    check: the append expects NO_STREAM.)"""
+    if actor is None and requester["role"] != "customer":
+        raise Forbidden("staff open tickets on behalf of a customer (give on_behalf_of)")
     if requester["role"] != "customer":
-        raise Forbidden("staff open tickets on behalf of a customer (see the staff endpoints)")
+        raise RuleBroken("on_behalf_of", "tickets are opened for customers")
+    channel = command.get("channel", "portal")
+    if actor is not None and channel not in ("phone", "email"):
+        raise RuleBroken("channel", "staff record how the customer reached them: phone or email")
     urgency = command.get("urgency")
     department, itil = command.get("department"), command.get("itil")
     if department is not None:
@@ -63,45 +170,186 @@ def open_ticket(command, requester, catalog):
             raise RuleBroken("urgency", f"an urgency is required for an {kind}")
         if not catalog.urgency_required[kind] and urgency is not None:
             raise RuleBroken("urgency", f"a {kind} has no urgency")
-    return [
-        NewEvent(
-            type="TicketOpened",
-            data={
-                "ticket_id": str(command["ticket_id"]),
-                "requester_id": requester["user_id"],
-                "requester_email": requester["email"],
-                "company_id": requester.get("company_id"),
-                "department": department,
-                "itil": dict(itil) if itil else None,
-                "urgency": urgency,
-                "title": command["title"],
-                "description": command["description"],
-                "channel": command["channel"],
-            },
-            actor=requester["user_id"],
-            channel=command["channel"],
-        )
-    ]
+    by = actor or requester
+    return [NewEvent("TicketOpened", {
+        "ticket_id": str(command["ticket_id"]),
+        "reference": reference,
+        "requester_id": requester["user_id"],
+        "requester_email": requester["email"],
+        "requester_name": requester.get("name", ""),
+        "company_id": requester.get("company_id"),
+        "department": department,
+        "itil": dict(itil) if itil else None,
+        "urgency": urgency,
+        "title": _text(command["title"], "title", limit=200),
+        "description": _text(command["description"], "description"),
+        "channel": channel,
+        "cc": list(command.get("cc") or []),
+        "attachment": attachment,
+        "follows_up": follows_up,
+        "opened_by": actor["user_id"] if actor else None,
+        "by": _by(by),
+    }, actor=by["user_id"], channel=channel)]
+
+
+# -- follow-ups ---------------------------------------------------------------------------------
+
+def comment(ticket, actor, body, attachment=None):
+    """A follow-up on the ticket: from the customer side a comment and/or document (answering a
+    request for information, if one is pending); from staff a public reply."""
+    body = _text(body, "body", required=attachment is None)
+    if ticket.status == CLOSED:
+        raise IllegalTransition("this ticket is closed; open a new ticket that follows up on it")
+    if is_staff(actor):
+        return [_event(ticket, "StaffReplied", actor, body=body, attachment=attachment)]
+    return [_event(ticket, "CustomerCommented", actor, body=body, attachment=attachment)]
+
+
+def add_internal_note(ticket, actor, body, attachment=None):
+    _require_staff(actor)
+    return [_event(ticket, "InternalNoteAdded", actor, body=_text(body, "body", required=attachment is None),
+                   attachment=attachment)]
+
+
+def request_information(ticket, actor, body):
+    _require_staff(actor)
+    return [_event(ticket, "InformationRequested", actor, body=_text(body, "body"))]
+
+
+def change_cc(ticket, actor, cc):
+    if not (is_staff(actor) or speaks_for_requester(actor, ticket)):
+        raise Forbidden("only the requester's side or staff may change who is copied")
+    if tuple(cc) == ticket.cc:
+        return []
+    return [_event(ticket, "CcChanged", actor, cc=list(cc), previous=list(ticket.cc))]
+
+
+# -- staff work ---------------------------------------------------------------------------------
+
+def assign(ticket, actor, agent):
+    """Assigns to `agent` (a principal), who must work in the ticket's department."""
+    _require_staff(actor)
+    if agent["role"] != "agent" or ticket.department not in agent.get("departments", ()):
+        raise RuleBroken("agent_id", "assign to an agent of the ticket's department")
+    if actor["role"] == "agent" and agent["user_id"] != actor["user_id"] and ticket.department not in actor["departments"]:
+        raise Forbidden("agents assign tickets of their own departments")
+    if ticket.assignee_id == agent["user_id"] and ticket.status not in (NEW, REOPENED):
+        return []
+    return [_event(ticket, "TicketAssigned", actor, agent_id=agent["user_id"], agent_name=agent.get("name", ""),
+                   previous_agent_id=ticket.assignee_id)]
+
+
+def start_work(ticket, actor):
+    _require_staff(actor)
+    if ticket.assignee_id is None:
+        raise IllegalTransition("assign the ticket before starting work on it")
+    return [_event(ticket, "WorkStarted", actor)]
+
+
+def reclassify(ticket, actor, department, reason, catalog):
+    _require_staff(actor)
+    if department not in catalog.departments:
+        raise RuleBroken("department", f"unknown department {department!r}")
+    if department == ticket.department:
+        raise RuleBroken("department", "the ticket is already in that department")
+    return [_event(ticket, "TicketReclassified", actor, department=department, previous=ticket.department,
+                   reason=_text(reason, "reason", limit=2000))]
+
+
+def change_urgency(ticket, actor, urgency):
+    _require_staff(actor)
+    if urgency not in URGENCIES:
+        raise RuleBroken("urgency", f"one of {', '.join(URGENCIES)}")
+    if urgency == ticket.urgency:
+        return []
+    return [_event(ticket, "UrgencyChanged", actor, urgency=urgency, previous=ticket.urgency)]
+
+
+def resolve(ticket, actor, solution):
+    _require_staff(actor)
+    return [_event(ticket, "TicketResolved", actor, solution=_text(solution, "solution"))]
+
+
+def mark_provider_fault(ticket, actor, provider_fault, note=""):
+    _require_staff(actor)
+    if bool(provider_fault) == ticket.provider_fault:
+        return []
+    return [_event(ticket, "ProviderFaultMarked", actor, provider_fault=bool(provider_fault),
+                   note=_text(note, "note", required=False, limit=2000))]
+
+
+def merge(ticket, target, actor):
+    """Merges `ticket` (a duplicate) into `target`: two events, one for each stream."""
+    _require_staff(actor)
+    if target.ticket_id == ticket.ticket_id:
+        raise RuleBroken("into", "a ticket cannot be merged into itself")
+    if target.status == CLOSED:
+        raise RuleBroken("into", "merge into an open ticket")
+    if target.requester_id != ticket.requester_id and target.company_id != ticket.company_id:
+        raise RuleBroken("into", "merge tickets of the same customer or company")
+    return (
+        [_event(ticket, "TicketMerged", actor, into=str(target.ticket_id), into_reference=target.reference)],
+        [_event(target, "DuplicateMerged", actor, duplicate=str(ticket.ticket_id),
+                duplicate_reference=ticket.reference)],
+    )
+
+
+# -- the customer's decisions -------------------------------------------------------------------
+
+def approve_solution(ticket, actor, comment_text=""):
+    _require_customer_side(actor, ticket)
+    return [_event(ticket, "SolutionApproved", actor, comment=_text(comment_text, "comment", required=False))]
+
+
+def refuse_solution(ticket, actor, reason):
+    _require_customer_side(actor, ticket)
+    return [_event(ticket, "SolutionRefused", actor, reason=_text(reason, "reason"))]
+
+
+def close(ticket, actor, reason=""):
+    _require_customer_side(actor, ticket)
+    return [_event(ticket, "TicketClosed", actor, reason=_text(reason, "reason", required=False))]
+
+
+# -- state --------------------------------------------------------------------------------------
+
+def next_status(status, event_type):
+    _, target = TRANSITIONS[event_type]
+    if isinstance(target, dict):
+        return target.get(status, status)
+    return status if target is None else target
 
 
 def evolve(ticket, event):
+    data = event.data
     if event.type == "TicketOpened":
-        data = event.data
         return Ticket(
-            ticket_id=uuid.UUID(data["ticket_id"]),
-            status=NEW,
-            requester_id=data["requester_id"],
-            requester_email=data["requester_email"],
-            company_id=data.get("company_id"),
-            department=data["department"],
-            itil=data["itil"],
-            urgency=data["urgency"],
-            title=data["title"],
-            description=data["description"],
-            channel=data["channel"],
-            version=event.stream_position,
+            ticket_id=uuid.UUID(data["ticket_id"]), reference=data.get("reference") or data["ticket_id"][:8],
+            status=NEW, requester_id=data["requester_id"], requester_email=data["requester_email"],
+            requester_name=data.get("requester_name", ""), company_id=data.get("company_id"),
+            department=data["department"], itil=data["itil"], urgency=data["urgency"],
+            title=data["title"], description=data["description"], channel=data["channel"],
+            version=event.stream_position, cc=tuple(data.get("cc") or ()),
+            follows_up=data.get("follows_up"), opened_by=data.get("opened_by"),
+            opened_at=event.occurred_at, updated_at=event.occurred_at,
         )
-    return dataclasses.replace(ticket, version=event.stream_position)
+    changes = {"version": event.stream_position, "status": next_status(ticket.status, event.type),
+               "updated_at": event.occurred_at}
+    if event.type == "TicketAssigned":
+        changes.update(assignee_id=data["agent_id"], assignee_name=data.get("agent_name"))
+    elif event.type == "TicketReclassified":
+        changes.update(department=data["department"], assignee_id=None, assignee_name=None)
+    elif event.type == "UrgencyChanged":
+        changes["urgency"] = data["urgency"]
+    elif event.type == "CcChanged":
+        changes["cc"] = tuple(data["cc"])
+    elif event.type == "TicketResolved":
+        changes["solution"] = data["solution"]
+    elif event.type == "ProviderFaultMarked":
+        changes["provider_fault"] = data["provider_fault"]
+    elif event.type == "TicketMerged":
+        changes["merged_into"] = data["into"]
+    return dataclasses.replace(ticket, **changes)
 
 
 def fold(events):

@@ -1,20 +1,27 @@
-"""Tickets service entrypoints: load the command, authorize, decide, append, dump. Nothing else.
+"""Tickets service entrypoints: load the command, authorize, decide, append, project, answer.
 
-Every RPC takes the acting principal (resolved by the gateway through identity) first.
+Every RPC takes the acting principal (resolved by the gateway through identity) first. Every write
+goes through `_change`: read the stream, check the caller may see the ticket (else NotFound, the
+same as a missing ticket), decide, append with the version read, save the read model, and the
+attachment, in one transaction. When another writer got in between, the command is decided again
+on the new state (it commutes, or the domain refuses it); `expected_version` (If-Match) asks for
+strictness instead: a stale version is refused with 409.
 """
+import base64
 import uuid
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
+from nameko.rpc import RpcProxy, rpc
 
-from helpdesk import errors
-from helpdesk.contracts import OpenTicketSchema, PrincipalSchema
+from helpdesk import contracts, errors
 from helpdesk.events import stream_name
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
 from helpdesk.extensions import CatalogProvider, EventStore, Health, StreamOwner
 
-from . import access, domain
-from .schemas import TicketSchema
+from . import access, attachments, domain, projection, queries, timeline
+from .schemas import ListFiltersSchema, QueueFiltersSchema, TicketSchema
+
+MAX_ATTEMPTS = 10
 
 
 def ticket_stream(ticket_id):
@@ -23,45 +30,241 @@ def ticket_stream(ticket_id):
 
 def load(schema, data):
     try:
-        return schema.load(data or {})
+        return schema.load(data if data is not None else {})
     except ValidationError as exc:
         raise errors.InvalidInput(exc.messages)
+
+
+def parse_id(value, what="ticket"):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise errors.NotFound(f"no {what} {value}")
+
+
+def decided(decision, ticket=None):
+    """Runs a domain decision, translating its refusals into the errors callers understand."""
+    try:
+        return decision()
+    except domain.RuleBroken as exc:
+        raise errors.InvalidInput({exc.field: [exc.message]})
+    except domain.Forbidden as exc:
+        raise errors.Forbidden(str(exc))
+    except domain.IllegalTransition as exc:
+        raise errors.Conflict(str(exc), ticket.version if ticket else None)
+
+
+def upload(payload):
+    """(Attachment, bytes) from an API payload, or (None, None)."""
+    if not payload:
+        return None, None
+    try:
+        filename, content = attachments.decode(payload)
+        return attachments.inspect(filename, content), content
+    except attachments.AttachmentTooLarge as exc:
+        raise errors.PayloadTooLarge(str(exc))
+    except attachments.AttachmentRefused as exc:
+        raise errors.InvalidInput({"attachment": [str(exc)]})
+
+
+def view(ticket, events, principal):
+    """The ticket as `principal` may see it, with its history in their language."""
+    staff = domain.is_staff(principal)
+    body = TicketSchema().dump(ticket)
+    if not staff:
+        body.pop("provider_fault", None)
+    body["history"] = timeline.entries(events, staff_view=staff, language=principal.get("language", "es"))
+    return body
 
 
 class TicketsService(Health, StreamOwner):
     name = "tickets"
     store = EventStore()
     catalog = CatalogProvider()
+    identity = RpcProxy("identity")
 
-    def _visible_ticket(self, principal, ticket_id):
-        """The ticket, if it exists and `principal` may see it; otherwise NotFound, the same way."""
-        try:
-            ticket_id = uuid.UUID(str(ticket_id))
-        except ValueError:
-            raise errors.NotFound(f"no ticket {ticket_id}")
-        ticket = domain.fold(self.store.read_stream(ticket_stream(ticket_id)))
+    # -- reading ------------------------------------------------------------------------------
+    def _visible(self, cur, principal, ticket_id):
+        events = self.store.read_stream(ticket_stream(ticket_id), cursor=cur)
+        ticket = domain.fold(events)
         if ticket is None or not access.can_see(principal, ticket):
             raise errors.NotFound(f"no ticket {ticket_id}")
-        return ticket
-
-    @rpc(expected_exceptions=errors.EXPECTED)
-    def open_ticket(self, principal, command):
-        principal = load(PrincipalSchema(), principal)
-        command = load(OpenTicketSchema(), command)
-        command["ticket_id"] = command.get("ticket_id") or uuid.uuid4()
-        try:
-            events = domain.open_ticket(command, principal, self.catalog)
-        except domain.RuleBroken as exc:
-            raise errors.InvalidInput({exc.field: [exc.message]})
-        except domain.Forbidden as exc:
-            raise errors.Forbidden(str(exc))
-        try:
-            recorded = self.store.append(ticket_stream(command["ticket_id"]), events, NO_STREAM)
-        except WrongExpectedVersion as exc:
-            raise errors.Conflict(f"ticket {command['ticket_id']} already exists", exc.actual)
-        return TicketSchema().dump(domain.fold(recorded))
+        return ticket, events
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def get_ticket(self, principal, ticket_id):
-        principal = load(PrincipalSchema(), principal)
-        return TicketSchema().dump(self._visible_ticket(principal, ticket_id))
+        principal = load(contracts.PrincipalSchema(), principal)
+        ticket_id = parse_id(ticket_id)
+        with self.store.db.transaction() as cur:
+            ticket, events = self._visible(cur, principal, ticket_id)
+        return view(ticket, events, principal)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def list_tickets(self, principal, filters):
+        principal = load(contracts.PrincipalSchema(), principal)
+        filters = load(ListFiltersSchema(), filters)
+        try:
+            with self.store.db.transaction() as cur:
+                return queries.list_tickets(cur, principal, **filters)
+        except queries.BadCursor:
+            raise errors.InvalidInput({"cursor": ["not a cursor this API gave"]})
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def department_queue(self, principal, department, filters):
+        principal = load(contracts.PrincipalSchema(), principal)
+        filters = load(QueueFiltersSchema(), filters)
+        if department not in self.catalog.departments:
+            raise errors.NotFound(f"no department {department}")
+        if not domain.is_staff(principal) or (
+                principal["role"] == "agent" and department not in principal["departments"]):
+            raise errors.Forbidden("only staff of the department see its queue")
+        try:
+            with self.store.db.transaction() as cur:
+                return queries.queue(cur, department, **filters)
+        except queries.BadCursor:
+            raise errors.InvalidInput({"cursor": ["not a cursor this API gave"]})
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def get_attachment(self, principal, ticket_id, attachment_id):
+        """Only for those who may see the ticket; an internal note's file only for staff."""
+        principal = load(contracts.PrincipalSchema(), principal)
+        ticket_id, attachment_id = parse_id(ticket_id), parse_id(attachment_id, "attachment")
+        with self.store.db.transaction() as cur:
+            self._visible(cur, principal, ticket_id)
+            found = attachments.load(cur, ticket_id, attachment_id)
+        if found is None or (found[1] and not domain.is_staff(principal)):
+            raise errors.NotFound(f"no attachment {attachment_id}")
+        meta, _, content = found
+        return {"filename": meta.filename, "content_type": meta.content_type, "size": meta.size,
+                "content_base64": base64.b64encode(content).decode()}
+
+    # -- opening ------------------------------------------------------------------------------
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def open_ticket(self, principal, command):
+        principal = load(contracts.PrincipalSchema(), principal)
+        command = load(contracts.OpenTicketSchema(), command)
+        ticket_id = command.get("ticket_id") or uuid.uuid4()
+        command["ticket_id"] = ticket_id
+        actor, requester = None, principal
+        if domain.is_staff(principal):
+            if not command.get("on_behalf_of"):
+                raise errors.InvalidInput({"on_behalf_of": ["staff open tickets for a customer: give their user id"]})
+            actor, requester = principal, self._principal_of(command["on_behalf_of"], "on_behalf_of")
+        elif command.get("on_behalf_of") or command["channel"] != "portal":
+            field = "on_behalf_of" if command.get("on_behalf_of") else "channel"
+            raise errors.Forbidden(f"only staff may set {field}")
+        meta, content = upload(command.get("attachment"))
+        with self.store.db.transaction() as cur:
+            follows_up = None
+            if command.get("follows_up"):
+                try:
+                    follows_up = str(self._visible(cur, requester, command["follows_up"])[0].ticket_id)
+                except errors.NotFound:
+                    raise errors.InvalidInput({"follows_up": ["no such ticket of yours"]})
+            cur.execute("SELECT nextval('tickets.ticket_numbers')")
+            reference = f"#{cur.fetchone()[0]:06d}"
+            events = decided(lambda: domain.open_ticket(
+                command, requester, self.catalog, actor=actor, reference=reference,
+                attachment=meta.as_event_data() if meta else None, follows_up=follows_up))
+            try:
+                recorded = self.store.append(ticket_stream(ticket_id), events, NO_STREAM, cursor=cur)
+            except WrongExpectedVersion as exc:
+                raise errors.Conflict(f"ticket {ticket_id} already exists", exc.actual)
+            ticket = domain.fold(recorded)
+            projection.save(cur, ticket, recorded[0].global_position)
+            if meta:
+                attachments.save(cur, ticket_id, meta, content)
+        return view(ticket, recorded, principal)
+
+    def _principal_of(self, user_id, field):
+        try:
+            return self.identity.get_principal(str(user_id))
+        except errors.NotFound:
+            raise errors.InvalidInput({field: ["no such user"]})
+
+    # -- everything after ---------------------------------------------------------------------
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def act(self, principal, ticket_id, action, command, expected_version=None):
+        """One of ACTIONS on a ticket: the ticket as the caller now sees it."""
+        principal = load(contracts.PrincipalSchema(), principal)
+        if action not in ACTIONS:
+            raise errors.NotFound(f"no action {action}")
+        decide = ACTIONS[action]
+        command = load(contracts.TICKET_ACTIONS[action](), command)
+        ticket_id = parse_id(ticket_id)
+        if action == "merge":
+            return self._merge(principal, ticket_id, parse_id(command["into"]))
+        meta, content = upload(command.get("attachment"))
+        extra = {}
+        if action == "assign":
+            agent_id = command.get("agent_id") or principal["user_id"]
+            extra["agent"] = principal if str(agent_id) == principal["user_id"] else self._principal_of(agent_id, "agent_id")
+        if meta:
+            extra["attachment"] = meta.as_event_data()
+        internal = action == "notes"
+        return self._change(principal, ticket_id, lambda t: decide(t, principal, command, self.catalog, **extra),
+                            expected_version, (meta, content, internal) if meta else None)
+
+    def _change(self, principal, ticket_id, decide, expected_version=None, file=None):
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                with self.store.db.transaction() as cur:
+                    ticket, events = self._visible(cur, principal, ticket_id)
+                    if expected_version is not None and int(expected_version) != ticket.version:
+                        raise errors.Conflict("the ticket changed since you read it", ticket.version)
+                    new_events = decided(lambda: decide(ticket), ticket)
+                    if not new_events:
+                        return view(ticket, events, principal)
+                    recorded = self._append(cur, ticket, new_events)
+                    ticket = domain.fold(events + recorded)
+                    if file:
+                        meta, content, internal = file
+                        attachments.save(cur, ticket_id, meta, content, internal=internal)
+                    return view(ticket, events + recorded, principal)
+            except WrongExpectedVersion:
+                continue  # another writer got in first: decide again on what it left
+        raise errors.Conflict("the ticket is too busy right now; try again")
+
+    def _append(self, cur, ticket, new_events):
+        """Appends at the version `ticket` was read at, and saves its new state in the read model."""
+        recorded = self.store.append(ticket_stream(ticket.ticket_id), new_events, ticket.version, cursor=cur)
+        for event in recorded:
+            ticket = domain.evolve(ticket, event)
+        projection.save(cur, ticket, projection.arrival_of(cur, ticket.ticket_id))
+        return recorded
+
+    def _merge(self, principal, ticket_id, into_id):
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                with self.store.db.transaction() as cur:
+                    ticket, events = self._visible(cur, principal, ticket_id)
+                    try:
+                        target, _ = self._visible(cur, principal, into_id)
+                    except errors.NotFound:
+                        raise errors.InvalidInput({"into": ["no such ticket"]})
+                    mine, theirs = decided(lambda: domain.merge(ticket, target, principal), ticket)
+                    recorded = self._append(cur, ticket, mine)
+                    self._append(cur, target, theirs)
+                    return view(domain.fold(events + recorded), events + recorded, principal)
+            except WrongExpectedVersion:
+                continue
+        raise errors.Conflict("the tickets are too busy right now; try again")
+
+
+# action -> decision(ticket, actor, command, catalog, **extra); bodies: contracts.TICKET_ACTIONS
+ACTIONS = {
+    "comments": lambda t, a, c, cat, attachment=None: domain.comment(t, a, c.get("body"), attachment),
+    "notes": lambda t, a, c, cat, attachment=None: domain.add_internal_note(t, a, c.get("body"), attachment),
+    "information-requests": lambda t, a, c, cat: domain.request_information(t, a, c["body"]),
+    "cc": lambda t, a, c, cat: domain.change_cc(t, a, c["cc"]),
+    "assign": lambda t, a, c, cat, agent: domain.assign(t, a, agent),
+    "start": lambda t, a, c, cat: domain.start_work(t, a),
+    "reclassify": lambda t, a, c, cat: domain.reclassify(t, a, c["department"], c["reason"], cat),
+    "urgency": lambda t, a, c, cat: domain.change_urgency(t, a, c["urgency"]),
+    "resolve": lambda t, a, c, cat: domain.resolve(t, a, c["solution"]),
+    "provider-fault": lambda t, a, c, cat: domain.mark_provider_fault(t, a, c["provider_fault"], c["note"]),
+    "approve": lambda t, a, c, cat: domain.approve_solution(t, a, c["comment"]),
+    "refuse": lambda t, a, c, cat: domain.refuse_solution(t, a, c["reason"]),
+    "close": lambda t, a, c, cat: domain.close(t, a, c["reason"]),
+    "merge": None,  # two streams: see TicketsService._merge
+}

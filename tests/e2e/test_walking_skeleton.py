@@ -86,7 +86,7 @@ BAD_INPUT = [
     ("unknown department", dict(TICKET, department="marketing"), 422, "department"),
     ("department not a string", dict(TICKET, department=7), 422, "department"),
     ("unknown field", dict(TICKET, priority="p1"), 422, "priority"),
-    ("channel is not the client's to say", dict(TICKET, channel="phone"), 422, "channel"),
+    ("unknown channel", dict(TICKET, channel="fax"), 422, "channel"),
     ("unknown urgency", dict(TICKET, urgency="critical"), 422, "urgency"),
     ("bad ticket_id", dict(TICKET, ticket_id="abc"), 422, "ticket_id"),
     ("neither department nor itil", without("department"), 422, "department"),
@@ -113,6 +113,12 @@ def test_bad_input_is_refused_naming_the_field(customer, case, body, status, fie
     error = response.json()
     assert error["error"] == "invalid_input"
     assert field in error["fields"], error
+
+
+@pytest.mark.parametrize("field,value", [("channel", "phone"), ("on_behalf_of", str(uuid.uuid4()))])
+def test_customers_cannot_claim_what_only_staff_may_say(customer, field, value):
+    response = post(customer, dict(TICKET, **{field: value}))
+    assert response.status_code == 403 and field in response.json()["message"]
 
 
 @pytest.mark.parametrize("case,data,headers,status,error", [

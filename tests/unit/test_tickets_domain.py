@@ -9,7 +9,7 @@ from services.tickets import domain
 CATALOG = catalog.load()
 
 
-CUSTOMER = {"user_id": "u-1", "email": "ana@example.com", "role": "customer", "company_id": "c-1"}
+CUSTOMER = {"user_id": "u-1", "email": "ana@example.com", "name": "Ana", "role": "customer", "company_id": "c-1"}
 
 
 def command(**overrides):
@@ -38,7 +38,7 @@ def test_the_catalog_has_the_six_departments_of_the_manual():
 
 
 def test_opening_by_department_records_who_and_how():
-    (event,) = domain.open_ticket(command(), CUSTOMER, CATALOG)
+    (event,) = domain.open_ticket(command(), CUSTOMER, CATALOG, reference="#000001")
     assert event.type == "TicketOpened"
     assert event.data["department"] == "networks" and event.data["urgency"] == "medium"
     assert event.actor == "u-1" and event.channel == "portal"
@@ -49,20 +49,20 @@ def test_opening_by_department_records_who_and_how():
 
 def test_unknown_department_is_refused_naming_the_options():
     with pytest.raises(domain.RuleBroken) as info:
-        domain.open_ticket(command(department="marketing"), CUSTOMER, CATALOG)
+        domain.open_ticket(command(department="marketing"), CUSTOMER, CATALOG, reference="#000001")
     assert info.value.field == "department" and "networks" in info.value.message
 
 
 @pytest.mark.parametrize("category", ["total_outage", "slowness", "packet_loss", "performance"])
 @pytest.mark.parametrize("urgency", ["high", "medium"])
 def test_every_incident_category_and_urgency_of_the_manual_opens(category, urgency):
-    (event,) = domain.open_ticket(itil("incident", category, urgency=urgency), CUSTOMER, CATALOG)
+    (event,) = domain.open_ticket(itil("incident", category, urgency=urgency), CUSTOMER, CATALOG, reference="#000001")
     assert event.data["itil"]["category"] == category and event.data["urgency"] == urgency
 
 
 @pytest.mark.parametrize("category", ["technical", "admin_billing", "admin_information", "admin_change"])
 def test_every_request_category_of_the_manual_opens_without_urgency(category):
-    (event,) = domain.open_ticket(itil("request", category), CUSTOMER, CATALOG)
+    (event,) = domain.open_ticket(itil("request", category), CUSTOMER, CATALOG, reference="#000001")
     assert event.data["urgency"] is None
 
 
@@ -74,11 +74,11 @@ def test_every_request_category_of_the_manual_opens_without_urgency(category):
 ])
 def test_itil_rules(cmd, field):
     with pytest.raises(domain.RuleBroken) as info:
-        domain.open_ticket(cmd, CUSTOMER, CATALOG)
+        domain.open_ticket(cmd, CUSTOMER, CATALOG, reference="#000001")
     assert info.value.field == field
 
 
 @pytest.mark.parametrize("role", ["agent", "supervisor", "admin"])
 def test_staff_do_not_open_tickets_for_themselves(role):
     with pytest.raises(domain.Forbidden):
-        domain.open_ticket(command(), dict(CUSTOMER, role=role), CATALOG)
+        domain.open_ticket(command(), dict(CUSTOMER, role=role), CATALOG, reference="#000001")

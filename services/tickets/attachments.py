@@ -1,0 +1,226 @@
+"""Attachments of a ticket: one file per opening or follow-up, checked by content, kept out of events.
+
+Events are published to every consumer and can never be erased, so they carry only what describes
+the file (`Attachment.as_event_data`); the bytes live in `tickets.attachments`, readable through
+`load` by whoever may see the ticket. The type is decided by the content (magic bytes, or "valid
+UTF-8 without NUL" for text), never by the name or a client's claim, and the name must agree with
+it, so a downloaded file opens in the program its content is for.
+
+The first part is pure; `save` and `load` take the caller's cursor, joining its transaction.
+"""
+import base64
+import dataclasses
+import hashlib
+import io
+import re
+import unicodedata
+import urllib.parse
+import uuid
+import zipfile
+from pathlib import PurePosixPath
+
+import filetype
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_FILENAME = 255
+
+
+class AttachmentRefused(Exception):
+    """The file is malformed or of a type we do not accept; `message` tells the sender why."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class AttachmentTooLarge(Exception):
+    """Over `MAX_BYTES` (HTTP 413). Not an `AttachmentRefused`, so no handler maps it to 422 by accident."""
+
+    def __init__(self, limit_bytes=MAX_BYTES):
+        self.limit_bytes = limit_bytes
+        self.message = f"the attachment may be at most {limit_bytes / 2**20:g} MB ({limit_bytes} bytes)"
+        super().__init__(self.message)
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    label: str
+    content_type: str
+    extensions: tuple  # the names it may have, first the usual one
+
+
+PDF = Kind("PDF", "application/pdf", ("pdf",))
+PNG = Kind("PNG image", "image/png", ("png",))
+JPEG = Kind("JPEG image", "image/jpeg", ("jpg", "jpeg"))
+GIF = Kind("GIF image", "image/gif", ("gif",))
+WEBP = Kind("WebP image", "image/webp", ("webp",))
+ZIP = Kind("ZIP archive", "application/zip", ("zip",))
+GZIP = Kind("GZIP archive", "application/gzip", ("gz", "tgz"))
+DOCX = Kind("Word document", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ("docx",))
+XLSX = Kind("Excel workbook", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ("xlsx",))
+PPTX = Kind("PowerPoint presentation",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation", ("pptx",))
+ODT = Kind("OpenDocument text", "application/vnd.oasis.opendocument.text", ("odt",))
+ODS = Kind("OpenDocument spreadsheet", "application/vnd.oasis.opendocument.spreadsheet", ("ods",))
+
+# What filetype names by magic bytes → what we accept it as (an animated PNG is still a PNG).
+BY_DETECTION = {"pdf": PDF, "png": PNG, "apng": PNG, "jpg": JPEG, "gif": GIF, "webp": WEBP,
+                "zip": ZIP, "gz": GZIP, "docx": DOCX, "xlsx": XLSX, "pptx": PPTX, "odt": ODT, "ods": ODS}
+# Office files are ZIP containers; filetype recognises them only by the first few entries.
+OFFICE = {kind.extensions[0]: kind for kind in (DOCX, XLSX, PPTX, ODT, ODS)}
+# Text has no magic bytes: its name says which text it is.
+TEXT = {"txt": "text/plain", "text": "text/plain", "log": "text/plain", "csv": "text/csv",
+        "tsv": "text/tab-separated-values", "md": "text/markdown", "json": "application/json"}
+# Text a browser could run, whatever the download headers promise.
+ACTIVE_TEXT = frozenset({"html", "htm", "xhtml", "svg", "xml", "js", "mjs"})
+ACTIVE_MARKUP = re.compile(r"<\s*(!doctype\s+html|html|head|body|script|iframe|svg|object|embed|meta)\b"
+                           r"|<\?xml", re.IGNORECASE)
+SNIFFED_CHARS = 2048  # browsers sniff the start (WHATWG: 1445 bytes after leading whitespace)
+
+ALLOWED_CONTENT_TYPES = frozenset({kind.content_type for kind in BY_DETECTION.values()} | set(TEXT.values()))
+ACCEPTED = "PDF, PNG, JPEG, GIF, WebP, ZIP, GZIP, Office/OpenDocument files or UTF-8 text"
+
+
+@dataclasses.dataclass(frozen=True)
+class Attachment:
+    attachment_id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str  # hex
+
+    def as_event_data(self):
+        """What events carry: enough to list and verify the file, never the file itself."""
+        return {"id": str(self.attachment_id), "name": self.filename, "size": self.size,
+                "type": self.content_type, "sha256": self.sha256}
+
+
+def safe_filename(name):
+    """The base name without control or format characters (CR/LF, NUL, the bidi override that
+    shows `factura<RLO>fdp.exe` as `facturaexe.pdf`); refused when nothing usable is left or too long."""
+    if not isinstance(name, str):
+        raise AttachmentRefused("the filename must be a string")
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(c for c in base if unicodedata.category(c) not in ("Cc", "Cf")).strip()
+    if base in ("", ".", ".."):
+        raise AttachmentRefused("the attachment needs a filename")
+    if len(base) > MAX_FILENAME:
+        raise AttachmentRefused(f"the filename may be at most {MAX_FILENAME} characters")
+    return base
+
+
+def decode(payload):
+    """`{"filename", "content_base64"}` from the API → (safe filename, bytes). The size is judged
+    from the base64 length first, so an oversized file is refused before it is decoded."""
+    if not isinstance(payload, dict) or not {"filename", "content_base64"} <= payload.keys():
+        raise AttachmentRefused("an attachment is {\"filename\": ..., \"content_base64\": ...}")
+    filename, encoded = safe_filename(payload["filename"]), payload["content_base64"]
+    if not isinstance(encoded, str):
+        raise AttachmentRefused("content_base64 must be a base64 string")
+    if len(encoded.rstrip("=")) * 3 // 4 > MAX_BYTES:
+        raise AttachmentTooLarge(MAX_BYTES)
+    try:
+        content = base64.b64decode(encoded, validate=True)
+    except ValueError:  # binascii.Error, or characters outside ASCII
+        raise AttachmentRefused("content_base64 is not valid base64") from None
+    return filename, content
+
+
+def inspect(filename, content):
+    """The accepted `Attachment` for these bytes under this name (a new id), or the reason not."""
+    filename, content = safe_filename(filename), bytes(content)
+    if len(content) > MAX_BYTES:
+        raise AttachmentTooLarge(MAX_BYTES)
+    if not content:
+        raise AttachmentRefused("the attachment is empty")
+    extension = PurePosixPath(filename).suffix[1:].lower()
+    detected = filetype.guess(content)
+    if detected is not None:
+        content_type = _binary_type(filename, extension, detected, content)
+    else:
+        content_type = _text_type(filename, extension, content)
+    return Attachment(attachment_id=uuid.uuid4(), filename=filename, content_type=content_type,
+                      size=len(content), sha256=hashlib.sha256(content).hexdigest())
+
+
+def _binary_type(filename, extension, detected, content):
+    kind = BY_DETECTION.get(detected.extension)
+    if kind is None:
+        raise AttachmentRefused(f"files of type {detected.mime} are not accepted; send {ACCEPTED}")
+    if kind is ZIP and extension in OFFICE and _is_zip(content):
+        kind = OFFICE[extension]
+    if extension not in kind.extensions:
+        raise AttachmentRefused(f"the content is a {kind.label} but the name {filename!r} says "
+                                f"{_says(extension)}; name it .{kind.extensions[0]}")
+    return kind.content_type
+
+
+def _text_type(filename, extension, content):
+    try:
+        text = None if b"\x00" in content else content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = None
+    if text is None:
+        raise AttachmentRefused(f"the type of this file is not recognised (text must be UTF-8); send {ACCEPTED}")
+    if extension in ACTIVE_TEXT or ACTIVE_MARKUP.search(text.lstrip()[:SNIFFED_CHARS]):
+        raise AttachmentRefused("HTML, SVG, XML and scripts are not accepted: a browser could run them")
+    if extension not in TEXT:
+        raise AttachmentRefused(f"the content is plain text but the name {filename!r} says {_says(extension)}; "
+                                f"name it .txt (or .{', .'.join(sorted(set(TEXT) - {'txt'}))})")
+    return TEXT[extension]
+
+
+def _says(extension):
+    return f".{extension}" if extension else "no type"
+
+
+def _is_zip(content):
+    """The central directory parses. Entries are not decompressed: a 2 MB zip bomb stays 2 MB."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return bool(archive.namelist())
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, NotImplementedError):
+        return False
+
+
+def content_disposition(filename):
+    """RFC 6266 `attachment`, with an ASCII fallback for old clients and the exact name as
+    RFC 8187 UTF-8; quotes, backslashes, `%` and line breaks can never reach the header raw."""
+    name = "".join(c for c in filename if unicodedata.category(c) not in ("Cc", "Cf")).strip() or "attachment"
+    fallback = "".join(
+        c if " " <= c <= "~" and c not in '"\\%' else "_"
+        for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
+
+
+# Storage: the caller's cursor, so the file is stored in the same transaction as the event.
+
+def save(cur, ticket_id, attachment, content, internal=False):
+    """Stores the bytes of an inspected attachment. `internal`: attached to a staff note, never
+    downloadable by a customer."""
+    if len(content) != attachment.size or hashlib.sha256(content).hexdigest() != attachment.sha256:
+        raise ValueError("the content is not the one this attachment describes")
+    cur.execute(
+        "INSERT INTO tickets.attachments (attachment_id, ticket_id, filename, content_type, size, sha256,"
+        " content, internal) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (str(attachment.attachment_id), str(ticket_id), attachment.filename, attachment.content_type,
+         attachment.size, attachment.sha256, bytes(content), internal))
+
+
+def load(cur, ticket_id, attachment_id):
+    """(Attachment, internal, bytes), or None when there is no such attachment on that ticket
+    (including ids that are not UUIDs: a 404, like any other)."""
+    try:
+        ticket_id, attachment_id = uuid.UUID(str(ticket_id)), uuid.UUID(str(attachment_id))
+    except ValueError:
+        return None
+    cur.execute(
+        "SELECT filename, content_type, size, sha256, internal, content FROM tickets.attachments"
+        " WHERE attachment_id = %s AND ticket_id = %s", (str(attachment_id), str(ticket_id)))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    filename, content_type, size, sha256, internal, content = row
+    attachment = Attachment(attachment_id=attachment_id, filename=filename, content_type=content_type,
+                            size=size, sha256=sha256)
+    return attachment, internal, bytes(content)

@@ -1,0 +1,100 @@
+"""A ticket's history for people: every event as one timeline entry, in Spanish or English.
+
+The customer view leaves out what is staff's alone (internal notes), so it cannot leak by a
+template or a client forgetting to filter: the entries are never built for them.
+"""
+from .domain import INTERNAL_EVENTS
+
+STATUS_NAMES = {
+    "es": {"new": "nuevo", "assigned": "asignado", "in_progress": "en curso",
+           "waiting_for_customer": "esperando al cliente", "resolved": "resuelto", "closed": "cerrado",
+           "reopened": "reabierto"},
+    "en": {"new": "new", "assigned": "assigned", "in_progress": "in progress",
+           "waiting_for_customer": "waiting for customer", "resolved": "resolved", "closed": "closed",
+           "reopened": "reopened"},
+}
+
+SUMMARIES = {
+    "es": {
+        "TicketOpened": "{who} abrió el ticket «{title}»{via}",
+        "TicketAssigned": "{who} asignó el ticket a {agent_name}",
+        "WorkStarted": "{who} empezó a trabajar en el ticket",
+        "StaffReplied": "{who} respondió",
+        "InformationRequested": "{who} pidió más información",
+        "CustomerCommented": "{who} añadió un comentario",
+        "InternalNoteAdded": "{who} añadió una nota interna",
+        "CcChanged": "{who} cambió las direcciones en copia",
+        "TicketReclassified": "{who} pasó el ticket de {previous} a {department}",
+        "UrgencyChanged": "{who} cambió la urgencia de {previous} a {urgency}",
+        "TicketResolved": "{who} resolvió el ticket",
+        "ProviderFaultMarked": "{who} marcó el ticket como {fault}",
+        "SolutionApproved": "{who} aprobó la solución",
+        "SolutionRefused": "{who} rechazó la solución",
+        "TicketClosed": "{who} cerró el ticket",
+        "TicketMerged": "{who} fusionó este ticket con el {into_reference}",
+        "DuplicateMerged": "{who} fusionó aquí el ticket duplicado {duplicate_reference}",
+    },
+    "en": {
+        "TicketOpened": "{who} opened the ticket \"{title}\"{via}",
+        "TicketAssigned": "{who} assigned the ticket to {agent_name}",
+        "WorkStarted": "{who} started work on the ticket",
+        "StaffReplied": "{who} replied",
+        "InformationRequested": "{who} asked for more information",
+        "CustomerCommented": "{who} added a comment",
+        "InternalNoteAdded": "{who} added an internal note",
+        "CcChanged": "{who} changed the addresses in copy",
+        "TicketReclassified": "{who} moved the ticket from {previous} to {department}",
+        "UrgencyChanged": "{who} changed the urgency from {previous} to {urgency}",
+        "TicketResolved": "{who} resolved the ticket",
+        "ProviderFaultMarked": "{who} marked the ticket as {fault}",
+        "SolutionApproved": "{who} approved the solution",
+        "SolutionRefused": "{who} refused the solution",
+        "TicketClosed": "{who} closed the ticket",
+        "TicketMerged": "{who} merged this ticket into {into_reference}",
+        "DuplicateMerged": "{who} merged the duplicate {duplicate_reference} into this ticket",
+    },
+}
+VIA = {"es": {"phone": " (por teléfono)", "email": " (por correo)"},
+       "en": {"phone": " (by phone)", "email": " (by email)"}}
+FAULT = {"es": {True: "fallo del proveedor", False: "no debido al proveedor"},
+         "en": {True: "the provider's fault", False: "not the provider's fault"}}
+# The text an entry shows in full, besides its summary.
+BODY_FIELDS = ("body", "solution", "reason", "comment", "note", "description")
+
+
+def entries(events, staff_view, language="es"):
+    language = language if language in SUMMARIES else "es"
+    return [entry(event, language) for event in events if staff_view or event.type not in INTERNAL_EVENTS]
+
+
+def entry(event, language):
+    data = event.data
+    by = data.get("by") or {}
+    values = dict(data)
+    values.update(
+        who=by.get("name") or by.get("role") or "?",
+        via=VIA[language].get(data.get("channel"), "") if event.type == "TicketOpened" else "",
+        fault=FAULT[language][bool(data.get("provider_fault"))],
+    )
+    values.setdefault("agent_name", data.get("agent_name") or "?")
+    body = next((data[f] for f in BODY_FIELDS if data.get(f) and event.type != "TicketOpened"), None)
+    result = {
+        "position": event.stream_position,
+        "at": event.occurred_at.isoformat(),
+        "type": event.type,
+        "by": {"name": by.get("name", ""), "role": by.get("role", "")},
+        "summary": SUMMARIES[language][event.type].format_map(_Missing(values)),
+        "internal": event.type in INTERNAL_EVENTS,
+    }
+    if body:
+        result["body"] = body
+    if data.get("attachment"):
+        result["attachment"] = data["attachment"]
+    if event.type == "CcChanged":
+        result["cc"] = data["cc"]
+    return result
+
+
+class _Missing(dict):
+    def __missing__(self, key):
+        return "?"
