@@ -98,6 +98,7 @@ OPERATIONS = [
           ("close", "The customer closes their ticket"),
           ("merge", "Staff merge this duplicate into another ticket"),
       )],
+    ("get", "/api/v1/openapi.json", "openapi", "This document", None, ("200", None), (), True),
     ("get", "/api/v1/health", "health", "Every service reachable over RPC", None, ("200", "Health"), (), True),
 ]
 
