@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only eventstore|gateway]`: see bench/__init__.py."""
+"""`python -m bench [--quick] [--only eventstore|gateway|tickets]`: see bench/__init__.py."""
 import argparse
 import os
 import platform
@@ -11,13 +11,15 @@ import requests
 
 from helpdesk import testing
 
-from . import store, system
+from . import store, system, tickets
 
 # Seconds of load per table row: long enough for stable percentiles, short enough to run often.
 DURATIONS = {
     "quick": {"eventstore": 1.0, "gateway": 3.0},
     "default": {"eventstore": 5.0, "gateway": 15.0},
 }
+# Requests per table row of the ticket reads (each row is one client sending them in a row).
+REQUESTS = {"quick": 50, "default": 300}
 
 
 def settings():
@@ -49,22 +51,32 @@ def describe_machine(database_url, rabbit):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short loads: under a minute in all")
-    parser.add_argument("--only", choices=("eventstore", "gateway"), help="run one part only")
+    parser.add_argument("--only", choices=("eventstore", "gateway", "tickets"), help="run one part only")
     args = parser.parse_args(argv)
     # A plain kill should still drop the database and the vhost: make SIGTERM unwind `finally`s.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url, rabbit = settings()
     describe_machine(admin_url, rabbit)
-    seconds = DURATIONS["quick" if args.quick else "default"]
+    pace = "quick" if args.quick else "default"
+    seconds = DURATIONS[pace]
     began = time.perf_counter()
-    database_url = testing.create_database(admin_url, prefix="helpdesk_bench")
-    try:
-        if args.only in (None, "eventstore"):
-            store.run(database_url, seconds["eventstore"])
-        if args.only in (None, "gateway"):
-            system.run(database_url, rabbit, seconds["gateway"])
-    finally:
-        testing.drop_database(admin_url, database_url)
+    if args.only in (None, "eventstore", "gateway"):
+        database_url = testing.create_database(admin_url, prefix="helpdesk_bench")
+        try:
+            if args.only in (None, "eventstore"):
+                store.run(database_url, seconds["eventstore"])
+            if args.only in (None, "gateway"):
+                system.run(database_url, rabbit, seconds["gateway"])
+        finally:
+            testing.drop_database(admin_url, database_url)
+    if args.only in (None, "tickets"):
+        # A database of its own: the gateway rows above open thousands of tickets for the same
+        # demo customer, and the list figures are for a customer with exactly 200.
+        database_url = testing.create_database(admin_url, prefix="helpdesk_bench")
+        try:
+            tickets.run(database_url, rabbit, REQUESTS[pace])
+        finally:
+            testing.drop_database(admin_url, database_url)
     print(f"done in {time.perf_counter() - began:.0f} s")
 
 

@@ -3,7 +3,7 @@
 Event payload schemas are versioned with the event's `schema_version`; a breaking change adds a
 new version and an upcaster, never an edit of a stored event.
 """
-from marshmallow import RAISE, Schema, fields, validate, validates_schema, ValidationError
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 URGENCIES = ("high", "medium")
 ITIL_TYPES = ("incident", "request")
@@ -16,6 +16,34 @@ DESCRIPTION_MAX = 20_000
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE  # an unknown field is an error the caller must hear about
+
+    @pre_load
+    def storable_text(self, data, **kwargs):
+        """No field of any command may hold text that cannot be stored or sent on: NUL (PostgreSQL
+        text refuses it) or lone surrogates (not UTF-8). Refused here, naming the field, rather
+        than failing deep in a service."""
+        problems = {}
+        for path, value in _strings(data):
+            if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
+                problems[path] = ["contains characters that cannot be stored (NUL or invalid Unicode)"]
+        if problems:
+            raise ValidationError(problems)
+        return data
+
+
+def _strings(value, path=""):
+    """(dotted path, string) for every string in a JSON value, keys included."""
+    if isinstance(value, str):
+        yield path or "_schema", value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str):
+                yield name, key
+            yield from _strings(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}.{index}" if path else str(index))
 
 
 class ItilSchema(StrictSchema):
@@ -244,6 +272,13 @@ class ReclassifySchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
+class RouteSchema(StrictSchema):
+    """Routing's command (internal, not an HTTP action)."""
+
+    department = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
 class UrgencySchema(StrictSchema):
     urgency = fields.String(required=True, validate=validate.OneOf(URGENCIES))
 
@@ -281,3 +316,6 @@ TICKET_ACTIONS = {
     "urgency": UrgencySchema, "resolve": ResolveSchema, "provider-fault": ProviderFaultSchema,
     "approve": ApproveSchema, "refuse": RefuseSchema, "close": CloseSchema, "merge": MergeSchema,
 }
+
+# Actions other services take on tickets on their own (TicketsService.act_as_system).
+SYSTEM_TICKET_ACTIONS = {"route": RouteSchema, "assign": AssignSchema}

@@ -23,7 +23,9 @@ class Conflict(Exception):
 
     def __init__(self, message, current_version=None):
         super().__init__(message, current_version)
-        self.message, self.current_version = message, current_version
+        # nameko carries exception arguments as text: the version comes back a string
+        self.message = message
+        self.current_version = None if current_version in (None, "None") else int(current_version)
 
 
 

@@ -47,9 +47,9 @@ def consumer_settings(config):
 
 
 class SharedDatabase(SharedExtension):
-    """One connection pool per service process, sized to its workers (plus relay and timers).
-
-    Created on first use: nameko sets extensions up concurrently, in no fixed order."""
+    """One connection pool per service process (DB_POOL_SIZE, default 5): workers beyond it wait
+    for a connection rather than fail, and six services stay far below a server's default 100
+    connections. Created on first use: nameko sets extensions up concurrently, in no fixed order."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -60,7 +60,7 @@ class SharedDatabase(SharedExtension):
     def database(self):
         with self._lock:
             if self._database is None:
-                size = int(self.container.config.get("max_workers", 10)) + 3
+                size = int(self.container.config.get("DB_POOL_SIZE") or 5)
                 self._database = dbmod.Database(self.container.config["DATABASE_URL"], size=size)
             return self._database
 
@@ -77,13 +77,14 @@ class Database(DependencyProvider):
 
 
 class EventStore(DependencyProvider):
-    """The service's event store (schema = service name); `publish=True` runs its relay."""
+    """The service's event store (schema = service name). `publish=True` runs its relay;
+    `relays` adds more: dicts of Relay's keyword arguments (name, exchange, categories, message)."""
 
     shared = SharedDatabase()
 
-    def __init__(self, publish=True, upcasters=None, **kwargs):
-        self.publish, self.upcasters = publish, upcasters
-        self.runner = None
+    def __init__(self, publish=True, upcasters=None, relays=(), **kwargs):
+        self.publish, self.upcasters, self.relays = publish, upcasters, relays
+        self.runners = []
         super().__init__(**kwargs)
 
     def setup(self):
@@ -92,18 +93,20 @@ class EventStore(DependencyProvider):
         )
 
     def start(self):
-        if self.publish:
-            config = self.container.config
-            self.publisher = Publisher(config[AMQP_URI_CONFIG_KEY])
-            relay = Relay(self.store, self.publisher, self.container.service_name)
-            self.runner = RelayRunner(relay, config["DATABASE_URL"])
-            self.thread = self.container.spawn_managed_thread(self.runner.run)
+        if not self.publish:
+            return
+        config = self.container.config
+        for extra in ({}, *self.relays):
+            publisher = Publisher(config[AMQP_URI_CONFIG_KEY])  # one channel per relay
+            runner = RelayRunner(Relay(self.store, publisher, self.container.service_name, **extra),
+                                 config["DATABASE_URL"])
+            self.runners.append((runner, self.container.spawn_managed_thread(runner.run), publisher))
 
     def stop(self):
-        if self.runner is not None:
-            self.runner.stop()
-            self.thread.kill()
-            self.publisher.close()
+        for runner, thread, publisher in self.runners:
+            runner.stop()
+            thread.kill()
+            publisher.close()
 
     def get_dependency(self, worker_ctx):
         return self.store
@@ -244,4 +247,10 @@ class StreamOwner:
     @rpc
     def read_stream(self, stream, from_position=0, limit=1000):
         events = self.store.read_stream(stream, int(from_position), int(limit))
+        return [dict(ENVELOPE.dump(event), source=self.name) for event in events]
+
+    @rpc
+    def read_all(self, after_global_position=0, limit=1000, categories=None):
+        """The log in global order, for consumers that replay it (e.g. SLA's recompute)."""
+        events = self.store.read_all(int(after_global_position), min(int(limit), 5000), categories)
         return [dict(ENVELOPE.dump(event), source=self.name) for event in events]

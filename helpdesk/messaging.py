@@ -101,7 +101,8 @@ class Publisher:
                 entity(producer.channel).declare()
 
     def publish(self, body, *, routing_key, exchange="", headers=None, message_id=None,
-                content_type="application/json"):
+                content_type="application/json", **properties):
+        """`properties`: further AMQP properties (type, timestamp, …)."""
         if not isinstance(body, (bytes, str)):
             body = json.dumps(body, default=str)
         with self._lock:
@@ -118,6 +119,7 @@ class Publisher:
                     retry=True,
                     retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
                     timeout=self.confirm_timeout,
+                    **properties,
                 )
             except Exception:
                 self._reset()  # the channel's state is unknown after a failure; start afresh

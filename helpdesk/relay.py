@@ -22,42 +22,61 @@ log = logging.getLogger(__name__)
 
 
 class Relay:
-    """One step of relaying: publish what follows the checkpoint, then move the checkpoint."""
+    """One step of relaying: publish what follows the checkpoint, then move the checkpoint.
 
-    def __init__(self, store, publisher, service, batch_size=500):
+    The default relay ("events") publishes every event, as the envelope, on the service's
+    `<service>.events` exchange. Another relay of the same log can publish some categories in
+    another shape on another exchange (a published contract, e.g. billing): give it a `name`, an
+    `exchange`, `categories` and a `message(event) -> (body, routing_key, properties)`.
+    """
+
+    def __init__(self, store, publisher, service, batch_size=500, name="events", exchange=None,
+                 categories=None, message=None):
         self.store, self.publisher, self.service = store, publisher, service
-        self.batch_size = batch_size
-        self.exchange = events_exchange(service)
-        checkpoint = sql.Identifier(store.schema, "relay_checkpoint")
-        self._read_sql = sql.SQL("SELECT position FROM {}").format(checkpoint)
+        self.batch_size, self.name, self.categories = batch_size, name, categories
+        self.exchange = exchange or events_exchange(service)
+        self.message = message or self.envelope
+        self._declared = False
+        checkpoints = sql.Identifier(store.schema, "relay_checkpoints")
+        self._init_sql = sql.SQL(
+            "INSERT INTO {} (name, position) VALUES (%s, 0) ON CONFLICT (name) DO NOTHING"
+        ).format(checkpoints)
+        self._read_sql = sql.SQL("SELECT position FROM {} WHERE name = %s").format(checkpoints)
         self._write_sql = sql.SQL(
-            "UPDATE {} SET position = %s, updated_at = now() WHERE position < %s"
-        ).format(checkpoint)
+            "UPDATE {} SET position = %s, updated_at = now() WHERE name = %s AND position < %s"
+        ).format(checkpoints)
+
+    def envelope(self, event):
+        body = ENVELOPE.dump(event)
+        body["source"] = self.service
+        return body, event.type, {}
 
     def checkpoint(self):
         with self.store.db.transaction() as cur:
-            cur.execute(self._read_sql)
+            cur.execute(self._init_sql, (self.name,))
+            cur.execute(self._read_sql, (self.name,))
             return cur.fetchone()[0]
 
     def publish_pending(self):
-        """Publishes one batch; returns how many events it published."""
-        events = self.store.read_all(self.checkpoint(), limit=self.batch_size)
-        for event in events:
-            envelope = ENVELOPE.dump(event)
-            envelope["source"] = self.service
-            self.publisher.publish(
-                envelope,
-                exchange=self.exchange.name,
-                routing_key=event.type,
-                message_id=str(event.event_id),
-            )
-        if events:
-            self.advance(events[-1].global_position)
-        return len(events)
+        """Publishes one batch; returns how many events it published. (With `categories`, the
+        events of other categories are read past: the checkpoint still moves over them.)"""
+        if not self._declared:
+            self.publisher.declare(self.exchange)  # publishing to a missing exchange loses nothing but fails
+            self._declared = True
+        read = self.store.read_all(self.checkpoint(), limit=self.batch_size)
+        for event in read:
+            if self.categories and event.category not in self.categories:
+                continue
+            body, routing_key, properties = self.message(event)
+            self.publisher.publish(body, exchange=self.exchange.name, routing_key=routing_key,
+                                   message_id=str(event.event_id), **properties)
+        if read:
+            self.advance(read[-1].global_position)
+        return len(read)
 
     def advance(self, position):
         with self.store.db.transaction() as cur:
-            cur.execute(self._write_sql, (position, position))
+            cur.execute(self._write_sql, (position, self.name, position))
 
 
 class RelayRunner:
@@ -70,7 +89,7 @@ class RelayRunner:
         self.is_leader = False
         schema = relay.store.schema
         self._lock_sql = sql.SQL("SELECT pg_try_advisory_lock(hashtext({}))").format(
-            sql.Literal(f"{schema}.events relay")
+            sql.Literal(f"{schema}.events relay {relay.name}")
         )
         self._listen_sql = sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(schema)))
 
@@ -99,7 +118,7 @@ class RelayRunner:
                     return
                 self.is_leader = True
                 cur.execute(self._listen_sql)
-            log.info("relay for %s is active", self.relay.service)
+            log.info("relay %s of %s is active", self.relay.name, self.relay.service)
             while not self.stopping.is_set():
                 if self.relay.publish_pending() == self.relay.batch_size:
                     continue  # more waiting: no sleep

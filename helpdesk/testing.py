@@ -124,6 +124,7 @@ def drain(amqp_uri, queue_name, count, timeout=10.0):
 # -- the whole system, as `make run` starts it (for end-to-end tests and benchmarks) -----------
 
 LINK_SECRET = "test-link-secret-not-for-production"
+FAKE_NOW = "2026-11-22T02:00:00+00:00"
 SERVICE_CLASSES = {
     "gateway": "GatewayService", "identity": "IdentityService", "tickets": "TicketsService",
     "routing": "RoutingService", "sla": "SlaService", "notifier": "NotifierService",
@@ -165,6 +166,7 @@ class RunningSystem:
         root = Path(__file__).resolve().parent.parent
         self.logs.mkdir(parents=True, exist_ok=True)
         self.vhost, amqp_uri = self.rabbit.create("system")
+        self.amqp_uri = amqp_uri
         try:
             self._start(root, amqp_uri, timeout)
         except BaseException:
@@ -195,6 +197,9 @@ class RunningSystem:
             CONSUMER_GAP_TIMEOUT="1",
             LINK_SECRET=LINK_SECRET,
             TRUSTED_PROXIES="127.0.0.1",  # tests speak for many clients through X-Forwarded-For
+            # A Sunday night in Madrid: 8x5 departments are closed, so routing assigns automatically
+            # only in Soporte 24 Horas, whatever the real time of the run.
+            FAKE_NOW=FAKE_NOW,
             **self.extra_env,
         )
         migrate_all(self.database_url)

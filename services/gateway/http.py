@@ -41,19 +41,24 @@ def error_body(error, message, fields=None):
     return body
 
 
+def too_large(max_bytes):
+    return ApiError(413, "payload_too_large",
+                    f"the request may be at most {max_bytes / 1024 / 1024:.0f} MB, and an attachment at most 2 MB")
+
+
 def read_json(request, schema, max_bytes):
     """The body as sent, once `schema` accepts it (the owning service loads it again: the gateway
     checks early for clear errors; the service is the trust boundary). 413 past `max_bytes`,
     415/400/422 for the rest."""
     if request.content_length is not None and request.content_length > max_bytes:
-        raise ApiError(413, "payload_too_large", f"the body may be at most {max_bytes} bytes")
+        raise too_large(max_bytes)
     mimetype = request.mimetype or ""
     if mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the body as application/json",
                        {"Content-Type": [f"expected application/json, got {mimetype or 'none'}"]})
     raw = request.stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
-        raise ApiError(413, "payload_too_large", f"the body may be at most {max_bytes} bytes")
+        raise too_large(max_bytes)
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -84,7 +89,7 @@ def if_match(request):
     if raw is None:
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit() and len(value) < 19):
         raise ApiError(422, "invalid_input", "If-Match must be a ticket version",
                        {"If-Match": ["send the ticket's version, e.g. \"3\""]})
     return int(value)

@@ -15,11 +15,15 @@ class Mail:
     context: dict
 
 
-def mails_for(event, contact):
-    """The mails `event` causes, each to one recipient. `contact(user_id)` → dict or None."""
-    data = event.data
+def mails_for(event, directory):
+    """The mails `event` causes, each to one recipient. `directory.contact(user_id)` → dict or
+    None; `directory.supervisors()` → [dict]."""
     planner = PLANNERS.get(event.type)
-    return planner(data, contact) if planner else []
+    if planner is None:
+        return []
+    if event.type in STAFF_PLANNERS:
+        return planner(event.data, directory)
+    return planner(event.data, directory.contact)
 
 
 def _language(contact, user_id):
@@ -78,12 +82,35 @@ def _credentials(data, contact):
 
 def _ticket_opened(data, contact):
     return [Mail(data["requester_email"], _language(contact, data.get("requester_id")), "ticket_opened", {
-        "ticket_id": data["ticket_id"], "title": data["title"], "status": "new",
+        "ticket_id": data["ticket_id"], "reference": data.get("reference"), "title": data["title"], "status": "new",
         "path": f"/tickets/{data['ticket_id']}",
     })]
 
 
+def _sla_alert(kind):
+    def plan(data, directory):
+        context = {"ticket_id": data["ticket_id"], "reference": data.get("reference", ""),
+                   "clock": data["clock"], "due_at": data.get("due_at"), "department": data.get("department"),
+                   "kind": kind, "path": f"/tickets/{data['ticket_id']}"}
+        recipients = list(directory.supervisors())
+        if data.get("assignee_id"):
+            agent = directory.contact(data["assignee_id"])
+            if agent:
+                recipients.insert(0, agent)
+        seen, mails = set(), []
+        for person in recipients:
+            if person["email"].lower() not in seen:
+                seen.add(person["email"].lower())
+                mails.append(Mail(person["email"], person.get("language") or DEFAULT_LANGUAGE, "sla_alert", context))
+        return mails
+    return plan
+
+
+STAFF_PLANNERS = frozenset({"SlaWarning", "SlaBreached"})
+
 PLANNERS = {
+    "SlaWarning": _sla_alert("warning"),
+    "SlaBreached": _sla_alert("breach"),
     "EmailVerificationRequested": _verification,
     "PasswordResetRequested": _reset,
     "RegistrationRepeated": _repeated,

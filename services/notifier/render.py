@@ -43,9 +43,10 @@ class Renderer:
         initial = values.get("initial_password")
         if isinstance(initial, dict):
             values["initial_password"] = self.tokens.initial_password(initial["subject"], initial["nonce"])
-        if "expires_at" in values:
-            values["expires_at"] = _when(values["expires_at"], language)
-        if "ticket_id" in values:
+        for moment in ("expires_at", "due_at"):
+            if values.get(moment):
+                values[moment] = _when(values[moment], language)
+        if "ticket_id" in values and not values.get("reference"):
             values["reference"] = values["ticket_id"][:8].upper()
         values["language"] = language
         return values

@@ -33,6 +33,7 @@ class NotifierService(Health):
     db = Database()
     ticket_events = Inbox("tickets")
     identity_events = Inbox("identity")
+    sla_events = Inbox("sla")
     mailing = Mailing()
     outbox = MailOutbox()
 
@@ -46,11 +47,17 @@ class NotifierService(Health):
         self.identity_events.deliver(event, self._apply_identity_event)
         self._send_due()
 
+    @subscribe("sla")
+    def on_sla_event(self, event):
+        self.sla_events.deliver(event, self._plan_mails)
+        self._send_due()
+
     @timer(interval=1)
     def housekeeping(self):
         """Fills gaps older than the gap timeout, and sends mails whose retry is due."""
         self.ticket_events.heal(self._plan_mails)
         self.identity_events.heal(self._apply_identity_event)
+        self.sla_events.heal(self._plan_mails)
         self._send_due()
 
     def _apply_identity_event(self, cur, event):
@@ -58,7 +65,7 @@ class NotifierService(Health):
         self._plan_mails(cur, event)
 
     def _plan_mails(self, cur, event):
-        for mail in plans.mails_for(event, lambda user_id: contacts.find(cur, user_id)):
+        for mail in plans.mails_for(event, contacts.Directory(cur)):
             self.outbox.add(cur, event.event_id, mail)
 
     def _send_due(self):

@@ -1,1 +1,4 @@
-"""Routing: department rules, agents' load and queue order (issue 5)."""
+"""Routing: which department works a ticket (rules), which agent takes it (shifts, load)."""
+SCHEMA = "routing"
+STORAGE = ("inbox",)
+SUBSCRIPTIONS = ("tickets", "identity")

@@ -1,6 +1,115 @@
-"""Routing entrypoints. Until issue 5 it only answers health checks."""
-from helpdesk.extensions import Health
+"""Routing entrypoints: ticket and identity events in; `route` and `assign` commands out, by RPC to
+the tickets service (one writer per aggregate: routing never writes a ticket itself).
+
+A new ticket is routed to the department its rules pick (TicketRouted comes back as an event), and
+a ticket in the right department without an assignee is given to an agent on shift. Nobody on
+shift: it waits in the queue, and a timer tries again every minute.
+"""
+import logging
+
+from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
+from nameko.timer import timer
+
+from helpdesk import calendars, catalog, errors
+from helpdesk.clock import ClockProvider
+from helpdesk.extensions import CatalogProvider, Database, Health, Inbox, subscribe
+
+from . import rules, store
+
+log = logging.getLogger(__name__)
+CLOSING = frozenset({"TicketResolved", "SolutionApproved", "TicketClosed", "TicketMerged"})
+REQUEUEING = frozenset({"TicketRouted", "TicketReclassified"})
+
+
+class RoutingSettings(DependencyProvider):
+    """The routing rules and the calendars shifts are read from."""
+
+    def setup(self):
+        departments = catalog.load(self.container.config).departments
+        self.rules = rules.RoutingConfig.load(departments, self.container.config.get("ROUTING_CONFIG"))
+        self.calendars = calendars.load_calendars()
+        self.departments = departments
+
+    def shift_calendar(self, agent_email, department):
+        name = self.rules.agent_shifts.get(agent_email) or self.departments[department].calendar
+        return self.calendars[name]
+
+    def get_dependency(self, worker_ctx):
+        return self
 
 
 class RoutingService(Health):
     name = "routing"
+    config = Config()
+    db = Database()
+    catalog = CatalogProvider()
+    settings = RoutingSettings()
+    clock = ClockProvider()
+    tickets = RpcProxy("tickets")
+    ticket_events = Inbox("tickets")
+    identity_events = Inbox("identity")
+
+    @subscribe("tickets")
+    def on_ticket_event(self, event):
+        self.ticket_events.deliver(event, self._apply_ticket_event)
+
+    @subscribe("identity")
+    def on_identity_event(self, event):
+        self.identity_events.deliver(event, lambda cur, e: store.project_agent(cur, e))
+
+    @timer(interval=60)
+    def assign_waiting(self):
+        """Heals gaps, then offers waiting tickets (oldest first) to whoever is now on shift."""
+        self.ticket_events.heal(self._apply_ticket_event)
+        self.identity_events.heal(lambda cur, e: store.project_agent(cur, e))
+        with self.db.transaction() as cur:
+            waiting = store.waiting(cur, limit=100)
+        for ticket_id, department in waiting:
+            with self.db.transaction() as cur:
+                self._assign(cur, ticket_id, department)
+
+    def _apply_ticket_event(self, cur, event):
+        data, ticket_id = event.data, event.data.get("ticket_id")
+        if event.type == "TicketOpened":
+            store.add_ticket(cur, ticket_id, data, event.global_position)
+            department, reason = rules.department_for(data, self.settings.rules, self.catalog)
+            if department != data.get("department"):
+                self._command(ticket_id, "route", {"department": department, "reason": reason})
+            else:
+                self._assign(cur, ticket_id, department)
+        elif event.type in REQUEUEING:
+            store.requeue(cur, ticket_id, data["department"])
+            self._assign(cur, ticket_id, data["department"])
+        elif event.type == "TicketAssigned":
+            store.set_assignee(cur, ticket_id, data["agent_id"])
+        elif event.type in CLOSING:
+            store.set_open(cur, ticket_id, False)
+        elif event.type == "SolutionRefused":
+            store.set_open(cur, ticket_id, True)
+
+    def _assign(self, cur, ticket_id, department):
+        """Gives an unassigned ticket to an agent on shift, by the department's strategy."""
+        if department is None or not store.needs_agent(cur, ticket_id):
+            return
+        now = self.clock.now()
+        on_shift = [agent_id for agent_id, email in store.agents_of(cur, department)
+                    if self.settings.shift_calendar(email, department).is_open(now)]
+        agent = rules.choose_agent(self.settings.rules.strategies[department], on_shift,
+                                   store.open_counts(cur), store.last_assigned(cur, department))
+        if agent is None:
+            return  # nobody on shift: it waits in the queue
+        if self._command(ticket_id, "assign", {"agent_id": agent}):
+            store.set_assignee(cur, ticket_id, agent)
+            store.remember_assignment(cur, department, agent)
+
+    def _command(self, ticket_id, action, command):
+        """Asks the tickets service to act. A refusal (a person acted meanwhile, the agent left)
+        is logged, not retried: the state it would have changed has moved on."""
+        try:
+            self.tickets.act_as_system(self.name, ticket_id, action, command)
+            return True
+        except (errors.Conflict, errors.InvalidInput, errors.NotFound, errors.Forbidden) as exc:
+            log.info("routing: %s of %s refused: %s", action, ticket_id, exc)
+            return False

@@ -1,1 +1,4 @@
-"""SLA: business calendars, SLA clocks and the 24-hour support usage ledger (issue 5)."""
+"""SLA: business calendars, SLA clocks and alerts, and the 24-hour support usage ledger."""
+SCHEMA = "sla"
+STORAGE = ("eventstore", "inbox")
+SUBSCRIPTIONS = ("tickets",)

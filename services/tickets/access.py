@@ -3,7 +3,7 @@
 A ticket the principal may not see is reported as missing (404), exactly like a ticket that does
 not exist, so its existence is not revealed either.
 """
-SEE_ALL = frozenset({"supervisor", "admin"})
+SEE_ALL = frozenset({"supervisor", "admin", "system"})
 
 
 def can_see(principal, ticket):
@@ -17,4 +17,4 @@ def can_see(principal, ticket):
     company = principal.get("company_id")
     if company and ticket.company_id == company and (principal.get("is_group") or principal.get("company_admin")):
         return True
-    return principal["email"].lower() in ticket.cc
+    return principal["email"].lower() in {address.lower() for address in ticket.cc}

@@ -17,6 +17,7 @@ OPEN = frozenset({NEW, ASSIGNED, IN_PROGRESS, WAITING, REOPENED})  # in a queue,
 NOT_CLOSED = OPEN | {RESOLVED}
 ANY = frozenset(STATUSES)
 STAFF = frozenset({"agent", "supervisor", "admin"})
+SYSTEM = "system"  # a service acting on its own (routing); never a person
 URGENCIES = ("high", "medium")
 
 # event type -> (statuses it may happen in, status it leads to; None keeps the status, and a dict
@@ -31,6 +32,7 @@ TRANSITIONS = {
     "InternalNoteAdded": (NOT_CLOSED, None),
     "CcChanged": (NOT_CLOSED, None),
     "TicketReclassified": (OPEN, NEW),
+    "TicketRouted": (OPEN, NEW),
     "UrgencyChanged": (OPEN, None),
     "TicketResolved": (frozenset({ASSIGNED, IN_PROGRESS, WAITING, REOPENED}), RESOLVED),
     "ProviderFaultMarked": (ANY, None),  # a billing correction may come after closure
@@ -41,8 +43,8 @@ TRANSITIONS = {
     "DuplicateMerged": (NOT_CLOSED, None),
 }
 
-# Events a customer sees in the ticket's history, and is mailed about; everything else is staff's.
-INTERNAL_EVENTS = frozenset({"InternalNoteAdded"})
+# Events only staff see in a ticket's history (and are never mailed to customers).
+INTERNAL_EVENTS = frozenset({"InternalNoteAdded", "ProviderFaultMarked"})
 
 
 class RuleBroken(Exception):
@@ -104,7 +106,7 @@ def speaks_for_requester(actor, ticket):
 
 
 def _require_staff(actor):
-    if not is_staff(actor):
+    if not is_staff(actor) and actor["role"] != SYSTEM:
         raise Forbidden("only staff may do this")
 
 
@@ -123,10 +125,16 @@ def _by(actor):
     return {"user_id": actor["user_id"], "name": actor.get("name", ""), "role": actor["role"]}
 
 
+def _channel(actor, channel):
+    if actor["role"] == SYSTEM:
+        return "system"
+    return "staff" if is_staff(actor) else channel
+
+
 def _event(ticket, type_, actor, channel="portal", **data):
     _check_status(ticket, type_)
     data = {"ticket_id": str(ticket.ticket_id), "by": _by(actor), **data}
-    return NewEvent(type_, data, actor=actor["user_id"], channel=channel if not is_staff(actor) else "staff")
+    return NewEvent(type_, data, actor=actor["user_id"], channel=_channel(actor, channel))
 
 
 def _text(value, field, required=True, limit=20_000):
@@ -256,6 +264,19 @@ def reclassify(ticket, actor, department, reason, catalog):
                    reason=_text(reason, "reason", limit=2000))]
 
 
+def route(ticket, actor, department, reason, catalog):
+    """Routing's decision: the department that fits the ticket, with the reason. Routing to the
+    department the ticket already has changes nothing (so a replayed routing is harmless)."""
+    if actor["role"] != SYSTEM:
+        raise Forbidden("tickets are routed by the routing service")
+    if department not in catalog.departments:
+        raise RuleBroken("department", f"unknown department {department!r}")
+    if department == ticket.department:
+        return []
+    return [_event(ticket, "TicketRouted", actor, department=department, previous=ticket.department,
+                   reason=_text(reason, "reason", limit=2000))]
+
+
 def change_urgency(ticket, actor, urgency):
     _require_staff(actor)
     if urgency not in URGENCIES:
@@ -285,7 +306,8 @@ def merge(ticket, target, actor):
         raise RuleBroken("into", "a ticket cannot be merged into itself")
     if target.status == CLOSED:
         raise RuleBroken("into", "merge into an open ticket")
-    if target.requester_id != ticket.requester_id and target.company_id != ticket.company_id:
+    same_company = ticket.company_id is not None and target.company_id == ticket.company_id
+    if target.requester_id != ticket.requester_id and not same_company:
         raise RuleBroken("into", "merge tickets of the same customer or company")
     return (
         [_event(ticket, "TicketMerged", actor, into=str(target.ticket_id), into_reference=target.reference)],
@@ -337,7 +359,7 @@ def evolve(ticket, event):
                "updated_at": event.occurred_at}
     if event.type == "TicketAssigned":
         changes.update(assignee_id=data["agent_id"], assignee_name=data.get("agent_name"))
-    elif event.type == "TicketReclassified":
+    elif event.type in ("TicketReclassified", "TicketRouted"):
         changes.update(department=data["department"], assignee_id=None, assignee_name=None)
     elif event.type == "UrgencyChanged":
         changes["urgency"] = data["urgency"]

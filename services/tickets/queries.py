@@ -77,7 +77,7 @@ def list_tickets(cur, principal, status=None, department=None, text=None, scope=
     if text:
         where.append("(title ILIKE %s OR description ILIKE %s OR reference = %s)")
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        args += [pattern, pattern, text.lstrip("#")]
+        args += [pattern, pattern, "#" + text.strip().lstrip("#")]
     return _page(cur, where, args, "DESC", limit, cursor)
 
 

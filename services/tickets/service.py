@@ -84,6 +84,13 @@ class TicketsService(Health, StreamOwner):
     identity = RpcProxy("identity")
 
     # -- reading ------------------------------------------------------------------------------
+    @staticmethod
+    def _lock(cur, *ticket_ids):
+        """Writers of one ticket take turns (in id order, so two locks never deadlock) rather than
+        colliding: the version check on append stays the guarantee, this just avoids retry storms."""
+        for ticket_id in sorted(str(t) for t in ticket_ids):
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ticket {ticket_id}",))
+
     def _visible(self, cur, principal, ticket_id):
         events = self.store.read_stream(ticket_stream(ticket_id), cursor=cur)
         ticket = domain.fold(events)
@@ -187,17 +194,29 @@ class TicketsService(Health, StreamOwner):
     def act(self, principal, ticket_id, action, command, expected_version=None):
         """One of ACTIONS on a ticket: the ticket as the caller now sees it."""
         principal = load(contracts.PrincipalSchema(), principal)
-        if action not in ACTIONS:
+        if action not in contracts.TICKET_ACTIONS:
             raise errors.NotFound(f"no action {action}")
+        return self._act(principal, ticket_id, action, load(contracts.TICKET_ACTIONS[action](), command),
+                         expected_version)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def act_as_system(self, service, ticket_id, action, command):
+        """Another service acting on its own (routing routes and assigns). Not reachable over HTTP."""
+        if action not in contracts.SYSTEM_TICKET_ACTIONS:
+            raise errors.NotFound(f"no system action {action}")
+        actor = {"user_id": f"system:{service}", "email": "", "name": service, "role": domain.SYSTEM,
+                 "departments": [], "language": "es"}
+        return self._act(actor, ticket_id, action, load(contracts.SYSTEM_TICKET_ACTIONS[action](), command))
+
+    def _act(self, principal, ticket_id, action, command, expected_version=None):
         decide = ACTIONS[action]
-        command = load(contracts.TICKET_ACTIONS[action](), command)
         ticket_id = parse_id(ticket_id)
         if action == "merge":
-            return self._merge(principal, ticket_id, parse_id(command["into"]))
+            return self._merge(principal, ticket_id, parse_id(command["into"]), expected_version)
         meta, content = upload(command.get("attachment"))
         extra = {}
         if action == "assign":
-            agent_id = command.get("agent_id") or principal["user_id"]
+            agent_id = command.get("agent_id") or principal["user_id"]  # none given: take it yourself
             extra["agent"] = principal if str(agent_id) == principal["user_id"] else self._principal_of(agent_id, "agent_id")
         if meta:
             extra["attachment"] = meta.as_event_data()
@@ -209,9 +228,9 @@ class TicketsService(Health, StreamOwner):
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self.store.db.transaction() as cur:
+                    self._lock(cur, ticket_id)
                     ticket, events = self._visible(cur, principal, ticket_id)
-                    if expected_version is not None and int(expected_version) != ticket.version:
-                        raise errors.Conflict("the ticket changed since you read it", ticket.version)
+                    self._check_version(ticket, expected_version)
                     new_events = decided(lambda: decide(ticket), ticket)
                     if not new_events:
                         return view(ticket, events, principal)
@@ -225,6 +244,11 @@ class TicketsService(Health, StreamOwner):
                 continue  # another writer got in first: decide again on what it left
         raise errors.Conflict("the ticket is too busy right now; try again")
 
+    @staticmethod
+    def _check_version(ticket, expected_version):
+        if expected_version is not None and int(expected_version) != ticket.version:
+            raise errors.Conflict("the ticket changed since you read it", ticket.version)
+
     def _append(self, cur, ticket, new_events):
         """Appends at the version `ticket` was read at, and saves its new state in the read model."""
         recorded = self.store.append(ticket_stream(ticket.ticket_id), new_events, ticket.version, cursor=cur)
@@ -233,11 +257,13 @@ class TicketsService(Health, StreamOwner):
         projection.save(cur, ticket, projection.arrival_of(cur, ticket.ticket_id))
         return recorded
 
-    def _merge(self, principal, ticket_id, into_id):
+    def _merge(self, principal, ticket_id, into_id, expected_version=None):
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self.store.db.transaction() as cur:
+                    self._lock(cur, ticket_id, into_id)
                     ticket, events = self._visible(cur, principal, ticket_id)
+                    self._check_version(ticket, expected_version)
                     try:
                         target, _ = self._visible(cur, principal, into_id)
                     except errors.NotFound:
@@ -261,6 +287,7 @@ ACTIONS = {
     "start": lambda t, a, c, cat: domain.start_work(t, a),
     "reclassify": lambda t, a, c, cat: domain.reclassify(t, a, c["department"], c["reason"], cat),
     "urgency": lambda t, a, c, cat: domain.change_urgency(t, a, c["urgency"]),
+    "route": lambda t, a, c, cat: domain.route(t, a, c["department"], c["reason"], cat),
     "resolve": lambda t, a, c, cat: domain.resolve(t, a, c["solution"]),
     "provider-fault": lambda t, a, c, cat: domain.mark_provider_fault(t, a, c["provider_fault"], c["note"]),
     "approve": lambda t, a, c, cat: domain.approve_solution(t, a, c["comment"]),

@@ -25,6 +25,7 @@ SUMMARIES = {
         "InternalNoteAdded": "{who} añadió una nota interna",
         "CcChanged": "{who} cambió las direcciones en copia",
         "TicketReclassified": "{who} pasó el ticket de {previous} a {department}",
+        "TicketRouted": "{who} dirigió el ticket a {department}: {reason}",
         "UrgencyChanged": "{who} cambió la urgencia de {previous} a {urgency}",
         "TicketResolved": "{who} resolvió el ticket",
         "ProviderFaultMarked": "{who} marcó el ticket como {fault}",
@@ -44,6 +45,7 @@ SUMMARIES = {
         "InternalNoteAdded": "{who} added an internal note",
         "CcChanged": "{who} changed the addresses in copy",
         "TicketReclassified": "{who} moved the ticket from {previous} to {department}",
+        "TicketRouted": "{who} routed the ticket to {department}: {reason}",
         "UrgencyChanged": "{who} changed the urgency from {previous} to {urgency}",
         "TicketResolved": "{who} resolved the ticket",
         "ProviderFaultMarked": "{who} marked the ticket as {fault}",
@@ -54,6 +56,7 @@ SUMMARIES = {
         "DuplicateMerged": "{who} merged the duplicate {duplicate_reference} into this ticket",
     },
 }
+NOTHING = {"es": "ninguno", "en": "none"}  # a department or urgency set for the first time
 VIA = {"es": {"phone": " (por teléfono)", "email": " (por correo)"},
        "en": {"phone": " (by phone)", "email": " (by email)"}}
 FAULT = {"es": {True: "fallo del proveedor", False: "no debido al proveedor"},
@@ -70,7 +73,7 @@ def entries(events, staff_view, language="es"):
 def entry(event, language):
     data = event.data
     by = data.get("by") or {}
-    values = dict(data)
+    values = {key: (NOTHING[language] if value is None else value) for key, value in data.items()}
     values.update(
         who=by.get("name") or by.get("role") or "?",
         via=VIA[language].get(data.get("channel"), "") if event.type == "TicketOpened" else "",

@@ -15,7 +15,19 @@ from services.notifier.render import Renderer
 
 SECRET = "unit-test-link-secret"
 RENDERER = Renderer(SECRET, "https://help.example/", "Soporte <s@example.net>")
-CONTACTS = {"u-en": {"language": "en", "name": "Eve"}, "u-es": {"language": "es", "name": "Ana"}}
+CONTACTS = {"u-en": {"language": "en", "name": "Eve", "email": "eve@example.com"},
+            "u-es": {"language": "es", "name": "Ana", "email": "ana@example.com"}}
+
+
+class Directory:
+    def contact(self, user_id):
+        return CONTACTS.get(user_id)
+
+    def supervisors(self):
+        return [{"email": "boss@example.com", "name": "Boss", "language": "en"}]
+
+
+DIRECTORY = Directory()
 
 
 def event(type_, **data):
@@ -25,7 +37,7 @@ def event(type_, **data):
 
 
 def rendered(evt):
-    (mail,) = mails_for(evt, CONTACTS.get)
+    (mail,) = mails_for(evt, DIRECTORY)
     msg = RENDERER.render(mail.template, mail.language, mail.context, mail.recipient, evt.event_id)
     return email.message_from_string(msg.as_string(), policy=email.policy.default)
 
@@ -70,7 +82,7 @@ def test_verification_link_token_is_derived_and_matches_what_identity_stores():
     token = LinkTokens(SECRET).derive("verify-email", "u-en", nonce)
     assert f"https://help.example/verify-email#token={token}" in text
     # the plan itself (what the outbox stores) holds no usable token
-    (mail,) = mails_for(evt, CONTACTS.get)
+    (mail,) = mails_for(evt, DIRECTORY)
     assert token not in repr(mail) and digest(token) not in repr(mail)
 
 
@@ -87,10 +99,20 @@ def test_credentials_mail_carries_the_derived_initial_password():
     ("EmailVerified", {"user_id": "u-es", "email": "a@x.es"}, []),
 ])
 def test_who_is_mailed_for_identity_events(type_, data, recipients):
-    assert [m.recipient for m in mails_for(event(type_, **data), CONTACTS.get)] == recipients
+    assert [m.recipient for m in mails_for(event(type_, **data), DIRECTORY)] == recipients
 
 
 def test_message_ids_are_stable_per_event_and_recipient():
     event_id = uuid.uuid4()
     assert message_id(event_id, "a@x.es") == message_id(event_id, "a@x.es")
     assert message_id(event_id, "a@x.es") != message_id(event_id, "b@x.es")
+
+
+@pytest.mark.parametrize("kind,words", [("SlaWarning", "Aviso"), ("SlaBreached", "incumplido")])
+def test_sla_alerts_go_to_the_assignee_and_the_supervisors(kind, words):
+    evt = event(kind, ticket_id=str(uuid.uuid4()), reference="#000042", clock="first_response",
+                due_at="2026-11-23T10:30:00+01:00", department="networks", urgency="high", assignee_id="u-es")
+    mails = mails_for(evt, DIRECTORY)
+    assert [(m.recipient, m.language) for m in mails] == [("ana@example.com", "es"), ("boss@example.com", "en")]
+    msg = RENDERER.render(mails[0].template, mails[0].language, mails[0].context, mails[0].recipient, evt.event_id)
+    assert words in msg["Subject"] and "#000042" in msg["Subject"]

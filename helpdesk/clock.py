@@ -1,0 +1,32 @@
+"""The time services that reason about business hours read (routing's shifts, SLA's timers).
+
+`FAKE_NOW` (config) starts the clock at a given instant, from which it runs at real speed: the
+end-to-end tests and demos use it to be in or out of business hours whatever the real time.
+Events still carry the real time they occurred at; nothing persistent is faked.
+"""
+import datetime as dt
+import time
+
+from nameko.extensions import DependencyProvider
+
+
+class Clock:
+    def __init__(self, start=None):
+        self._offset = None
+        if start:
+            moment = dt.datetime.fromisoformat(str(start))
+            if moment.tzinfo is None:
+                raise ValueError("FAKE_NOW needs a UTC offset, e.g. 2026-11-22T02:00:00+00:00")
+            self._offset = moment.timestamp() - time.time()
+
+    def now(self):
+        offset = self._offset or 0.0
+        return dt.datetime.fromtimestamp(time.time() + offset, dt.timezone.utc)
+
+
+class ClockProvider(DependencyProvider):
+    def setup(self):
+        self.clock = Clock(self.container.config.get("FAKE_NOW"))
+
+    def get_dependency(self, worker_ctx):
+        return self.clock

@@ -1,0 +1,53 @@
+"""The sla schema's tables; every function takes the caller's cursor."""
+import psycopg2.extras
+
+from . import clocks, usage
+
+
+def load_clock(cur, ticket_id, lock=False):
+    cur.execute("SELECT state FROM sla.clocks WHERE ticket_id = %s" + (" FOR UPDATE" if lock else ""), (ticket_id,))
+    row = cur.fetchone()
+    return clocks.from_json(row[0]) if row else None
+
+
+def save_clock(cur, clock, calendar, fraction):
+    timers = clock.timers
+    cur.execute(
+        "INSERT INTO sla.clocks (ticket_id, state, version, first_response_due_at, resolution_due_at,"
+        " next_alert_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (ticket_id) DO UPDATE SET"
+        " state = EXCLUDED.state, version = EXCLUDED.version,"
+        " first_response_due_at = EXCLUDED.first_response_due_at,"
+        " resolution_due_at = EXCLUDED.resolution_due_at, next_alert_at = EXCLUDED.next_alert_at,"
+        " updated_at = now()",
+        (clock.ticket_id, psycopg2.extras.Json(clocks.to_json(clock)), clock.version,
+         clocks.due_at(timers[clocks.RESPONSE], calendar), clocks.due_at(timers[clocks.RESOLUTION], calendar),
+         clocks.next_alert_at(clock, calendar, fraction)))
+
+
+def alerting(cur, now, limit=100):
+    cur.execute("SELECT ticket_id FROM sla.clocks WHERE next_alert_at <= %s ORDER BY next_alert_at LIMIT %s",
+                (now, limit))
+    return [row[0] for row in cur.fetchall()]
+
+
+def due_times(cur, ticket_ids):
+    cur.execute("SELECT ticket_id, state, first_response_due_at, resolution_due_at FROM sla.clocks"
+                " WHERE ticket_id = ANY(%s::uuid[])", (list(ticket_ids),))
+    return cur.fetchall()
+
+
+def all_clocks(cur):
+    cur.execute("SELECT ticket_id, state FROM sla.clocks")
+    return {str(ticket_id): clocks.from_json(state) for ticket_id, state in cur.fetchall()}
+
+
+def load_episode(cur, ticket_id):
+    cur.execute("SELECT state FROM sla.usage_episodes WHERE ticket_id = %s", (ticket_id,))
+    row = cur.fetchone()
+    return usage.from_json(row[0]) if row else None
+
+
+def save_episode(cur, episode):
+    cur.execute("INSERT INTO sla.usage_episodes (ticket_id, state) VALUES (%s, %s) ON CONFLICT (ticket_id)"
+                " DO UPDATE SET state = EXCLUDED.state",
+                (episode.ticket_id, psycopg2.extras.Json(usage.to_json(episode))))

@@ -1,0 +1,120 @@
+"""Routing and SLA in the running system. Its clock starts on a Sunday night (FAKE_NOW): the 8x5
+departments are closed, Soporte 24 Horas is on shift."""
+import datetime as dt
+
+import pytest
+
+from helpdesk import testing
+
+from .conftest import as_user
+
+TICKET = {"title": "Caída total", "description": "Sin servicio en la sede central"}
+
+
+@pytest.fixture(scope="module")
+def customer(system):
+    return as_user(system, "cliente@demo.example")
+
+
+@pytest.fixture(scope="module")
+def supervisor(system):
+    return as_user(system, "supervisor@helpdesk.example")
+
+
+def opened(customer, **fields):
+    response = customer.call("POST", "/api/v1/tickets", dict(TICKET, **fields))
+    assert response.status_code == 201, response.text
+    return response.json()["ticket_id"]
+
+
+def eventually(viewer, ticket_id, predicate, timeout=15):
+    """The ticket as `viewer` sees it, once `predicate` holds (routing works asynchronously)."""
+    seen = {}
+
+    def check():
+        seen["ticket"] = viewer.call("GET", f"/api/v1/tickets/{ticket_id}").json()
+        return predicate(seen["ticket"])
+
+    assert testing.wait_until(check, timeout=timeout, interval=0.1), seen.get("ticket")
+    return seen["ticket"]
+
+
+def test_a_non_urgent_ticket_sent_to_24h_support_goes_where_it_fits_with_the_reason(customer):
+    ticket_id = opened(customer, department="support_24h", urgency="medium")
+    ticket = eventually(customer, ticket_id, lambda t: t["department"] == "systems")
+    (routed,) = [e for e in ticket["history"] if e["type"] == "TicketRouted"]
+    assert "urgent" in routed["summary"] and routed["by"]["role"] == "system"
+    assert ticket["status"] == "new" and ticket["assignee_id"] is None  # systems is closed on Sunday night
+
+
+def test_an_urgent_24h_ticket_stays_and_is_assigned_to_the_agent_on_shift(customer, supervisor, system):
+    ticket_id = opened(customer, department="support_24h", urgency="high")
+    ticket = eventually(supervisor, ticket_id, lambda t: t["status"] == "assigned")
+    assert ticket["department"] == "support_24h"
+    agents = as_user(system, "admin@helpdesk.example").call("GET", "/api/v1/admin/users").json()["items"]
+    on_shift = next(u for u in agents if u["email"] == "agent-support-24h@helpdesk.example")
+    assert ticket["assignee_id"] == on_shift["user_id"]
+    # 24x7, urgent: the first response is due 30 minutes after opening, to the second
+    opened_at = dt.datetime.fromisoformat(ticket["opened_at"])
+    sla = eventually(supervisor, ticket_id, lambda t: t.get("sla"))["sla"]
+    assert dt.datetime.fromisoformat(sla["first_response_due_at"]) == opened_at + dt.timedelta(minutes=30)
+    assert dt.datetime.fromisoformat(sla["resolution_due_at"]) == opened_at + dt.timedelta(minutes=240)
+    assert "sla" not in customer.call("GET", f"/api/v1/tickets/{ticket_id}").json()  # staff only
+
+
+def test_an_urgent_total_outage_by_itil_form_is_routed_to_24h_support(customer, supervisor):
+    ticket_id = opened(customer, urgency="high",
+                       itil={"type": "incident", "service": "hosting", "category": "total_outage"})
+    ticket = eventually(supervisor, ticket_id, lambda t: t["department"] == "support_24h")
+    assert any(e["type"] == "TicketRouted" for e in ticket["history"])
+
+
+def test_with_nobody_on_shift_the_ticket_waits_in_the_queue(customer, system):
+    ticket_id = opened(customer, department="networks", urgency="high")
+    agent = as_user(system, "agent-networks@helpdesk.example")
+    queue = agent.call("GET", "/api/v1/queues/networks?limit=100")
+    assert queue.status_code == 200
+    waiting = [item for item in queue.json()["items"] if item["ticket_id"] == ticket_id]
+    assert waiting and waiting[0]["status"] == "new" and waiting[0]["assignee_id"] is None
+    assert waiting[0]["sla"]["first_response_due_at"]  # due times in the queue too
+
+
+def test_24h_usage_reaches_the_billing_ledger_once_billable_unless_urgent_and_the_providers_fault(
+        customer, system, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    consumer = Path(__file__).resolve().parents[2] / "deploy" / "billing-consumer" / "billing_consumer.py"
+    ledger = tmp_path / "ledger.jsonl"
+    amqp = system.amqp_uri
+
+    def run_consumer(*extra):
+        done = subprocess.run([sys.executable, str(consumer), "--amqp-url", amqp, "--ledger", str(ledger), *extra],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+
+    run_consumer("--declare-only")  # the billing team's queue exists before anything is published
+    agent = as_user(system, "agent-support-24h@helpdesk.example")
+    faulty = opened(customer, department="support_24h", urgency="high")
+    plain = opened(customer, department="support_24h", urgency="high")
+    for ticket_id in (faulty, plain):
+        eventually(agent, ticket_id, lambda t: t["status"] == "assigned")
+    assert agent.call("POST", f"/api/v1/tickets/{faulty}/provider-fault",
+                      {"provider_fault": True, "note": "corte de fibra nuestro"}).status_code == 200
+    for ticket_id in (faulty, plain):
+        assert agent.call("POST", f"/api/v1/tickets/{ticket_id}/resolve", {"solution": "Restablecido"}).status_code == 200
+
+    def records():
+        run_consumer("--idle-exit", "1")
+        lines = [json.loads(line) for line in ledger.read_text().splitlines()] if ledger.exists() else []
+        return {line["data"]["ticket_id"]: line for line in lines if line["data"]["ticket_id"] in (faulty, plain)}
+
+    found = {}
+    assert testing.wait_until(lambda: len(found.update(records()) or found) == 2, timeout=20), found
+    assert found[faulty]["type"] == "Support24hUsageRecorded" and found[faulty]["data"]["billable"] is False
+    assert found[plain]["data"]["billable"] is True
+    assert found[plain]["data"]["customer_email"] == "cliente@demo.example"
+    run_consumer("--idle-exit", "1")  # nothing new: still one line per record
+    assert sum(1 for line in ledger.read_text().splitlines() if faulty in line) == 1
