@@ -1,8 +1,9 @@
-"""The time services that reason about business hours read (routing's shifts, SLA's timers).
+"""The time routing reads to decide who is on shift.
 
-`FAKE_NOW` (config) starts the clock at a given instant, from which it runs at real speed: the
-end-to-end tests and demos use it to be in or out of business hours whatever the real time.
-Events still carry the real time they occurred at; nothing persistent is faked.
+`FAKE_NOW` (config) starts this clock at a given instant, from which it runs at real speed: the
+end-to-end tests and demos use it to be in or out of business hours whatever the real time. Only
+shift decisions read it; events carry the real time they occurred at, and SLA clocks, measured
+from those times, compare them with the real time too.
 """
 import datetime as dt
 import time

@@ -147,6 +147,7 @@ class RunningSystem:
         from pathlib import Path
 
         self.database_url, self.rabbit = database_url, rabbit
+        self.amqp_uri = None
         self.workdir = Path(workdir)
         self.mail_dir, self.logs = self.workdir / "mail", self.workdir / "logs"
         self.extra_env = extra_env or {}

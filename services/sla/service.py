@@ -10,8 +10,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from helpdesk import calendars, catalog, errors
-from helpdesk.clock import ClockProvider
-from helpdesk.events import NewEvent, stream_name
+from helpdesk.events import NewEvent, stream_name, utcnow
 from helpdesk.extensions import EventStore, Health, Inbox, StreamOwner, subscribe
 
 from . import clocks, store, usage
@@ -52,7 +51,6 @@ class SlaService(Health, StreamOwner):
     config = Config()
     store = EventStore(relays=[BILLING_RELAY])
     settings = SlaSettings()
-    clock = ClockProvider()
     ticket_events = Inbox("tickets")
 
     @subscribe("tickets")
@@ -78,7 +76,7 @@ class SlaService(Health, StreamOwner):
     def raise_alerts(self):
         """Heals gaps, then raises the warnings and breaches that fell due, each once."""
         self.ticket_events.heal(self._apply)
-        now = self.clock.now()
+        now = utcnow()  # the real time: clocks are measured from the events' real times
         with self.store.db.transaction() as cur:
             due = store.alerting(cur, now)
         for ticket_id in due:

@@ -118,3 +118,41 @@ def test_24h_usage_reaches_the_billing_ledger_once_billable_unless_urgent_and_th
     assert found[plain]["data"]["customer_email"] == "cliente@demo.example"
     run_consumer("--idle-exit", "1")  # nothing new: still one line per record
     assert sum(1 for line in ledger.read_text().splitlines() if faulty in line) == 1
+
+
+def test_re_running_sla_over_the_event_log_reproduces_the_live_clocks_exactly(system, customer):
+    from services.sla import recompute
+
+    agent = as_user(system, "agent-support-24h@helpdesk.example")
+    ticket_id = opened(customer, department="support_24h", urgency="high")
+    eventually(agent, ticket_id, lambda t: t["status"] == "assigned")
+    for action, body in (("information-requests", {"body": "¿Desde cuándo?"}),):
+        assert agent.call("POST", f"/api/v1/tickets/{ticket_id}/{action}", body).status_code == 200
+    assert customer.call("POST", f"/api/v1/tickets/{ticket_id}/comments", {"body": "Desde las 8"}).status_code == 200
+    settings = {"DATABASE_URL": system.database_url, "AMQP_URI": system.amqp_uri}
+    log = recompute.read_ticket_log(settings)
+    assert any(e.data.get("ticket_id") == ticket_id for e in log)
+    # the SLA service has consumed what the log holds: then the replay equals the live clocks
+    assert testing.wait_until(lambda: recompute.recompute(settings, recompute.read_ticket_log(settings)) == [],
+                              timeout=15)
+
+
+def test_a_rules_change_re_routes_the_open_tickets_with_the_reroute_command(system, customer, tmp_path):
+    import yaml
+
+    from services.routing import reroute, rules
+
+    ticket_id = opened(customer, itil={"type": "request", "service": "domains", "category": "admin_information"})
+    supervisor = as_user(system, "supervisor@helpdesk.example")
+    eventually(supervisor, ticket_id, lambda t: t["department"] == "sales")
+    changed = yaml.safe_load(open(rules.DEFAULT_PATH))
+    changed["itil_rules"].insert(0, {"when": {"type": "request", "category": "admin_information"},
+                                     "department": "billing", "reason": "information now comes from billing"})
+    config_path = tmp_path / "routing.yaml"
+    config_path.write_text(yaml.safe_dump(changed))
+    settings = {"DATABASE_URL": system.database_url, "AMQP_URI": system.amqp_uri, "ROUTING_CONFIG": str(config_path)}
+    planned = reroute.reroute(system.database_url, settings, dry_run=True)
+    assert (ticket_id, "sales", "billing") in [(t, a, b) for t, a, b, _ in planned]
+    reroute.reroute(system.database_url, settings)
+    ticket = eventually(supervisor, ticket_id, lambda t: t["department"] == "billing")
+    assert "re-routed" in [e for e in ticket["history"] if e["type"] == "TicketRouted"][-1]["summary"]
