@@ -317,5 +317,16 @@ TICKET_ACTIONS = {
     "approve": ApproveSchema, "refuse": RefuseSchema, "close": CloseSchema, "merge": MergeSchema,
 }
 
+class EmailReplySchema(StrictSchema):
+    """A reply that came by email (the notifier's inbound mail), checked against its reply token
+    before it gets here. Queued behind portal updates: it carries when it was received."""
+
+    sender = fields.Email(required=True, validate=validate.Length(max=254))
+    body = fields.String(load_default="", validate=validate.Length(max=DESCRIPTION_MAX))
+    attachment = fields.Nested(AttachmentUploadSchema)
+    message_id = fields.String(load_default=None, validate=validate.Length(max=998))
+    received_at = fields.AwareDateTime(required=True)
+
+
 # Actions other services take on tickets on their own (TicketsService.act_as_system).
-SYSTEM_TICKET_ACTIONS = {"route": RouteSchema, "assign": AssignSchema}
+SYSTEM_TICKET_ACTIONS = {"route": RouteSchema, "assign": AssignSchema, "email-reply": EmailReplySchema}

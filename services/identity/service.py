@@ -369,3 +369,13 @@ class IdentityService(Health, StreamOwner):
         if user is None or not user.active:
             raise errors.NotFound(f"no user {user_id}")
         return user.principal()
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def principal_by_email(self, email):
+        """Another service's question: whose address is this (an email that reached us)?"""
+        with self.store.db.transaction() as cur:
+            user_id = repo.user_id_by_email(cur, str(email))
+            user = self._user(cur, user_id) if user_id else None
+        if user is None or not user.active:
+            raise errors.NotFound("no such user")
+        return user.principal()

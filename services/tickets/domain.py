@@ -155,6 +155,8 @@ def open_ticket(command, requester, catalog, *, actor=None, reference, attachmen
     check: the append expects NO_STREAM.)"""
     if actor is None and requester["role"] != "customer":
         raise Forbidden("staff open tickets on behalf of a customer (give on_behalf_of)")
+    if actor is not None and not (is_staff(actor) or actor["role"] == SYSTEM):
+        raise Forbidden("only staff open tickets for a customer")
     if requester["role"] != "customer":
         raise RuleBroken("on_behalf_of", "tickets are opened for customers")
     channel = command.get("channel", "portal")
@@ -211,6 +213,26 @@ def comment(ticket, actor, body, attachment=None):
     if is_staff(actor):
         return [_event(ticket, "StaffReplied", actor, body=body, attachment=attachment)]
     return [_event(ticket, "CustomerCommented", actor, body=body, attachment=attachment)]
+
+
+def email_reply(ticket, actor, sender, body, attachment=None, message_id=None, received_at=None):
+    """A reply by email, relayed by the notifier (`actor`, a system) for `sender`, who must be on
+    the ticket: its requester or a copied address. A closed ticket takes none (the notifier then
+    opens a new ticket or bounces)."""
+    if actor["role"] != SYSTEM:
+        raise Forbidden("email replies come through the notifier")
+    on_ticket = {ticket.requester_email.lower(), *(address.lower() for address in ticket.cc)}
+    if sender.lower() not in on_ticket:
+        raise Forbidden(f"{sender} is not on this ticket")
+    if ticket.status == CLOSED:
+        raise IllegalTransition("this ticket is closed; open a new ticket that follows up on it")
+    body = _text(body, "body", required=attachment is None)
+    by = {"user_id": ticket.requester_id if sender.lower() == ticket.requester_email.lower() else None,
+          "name": sender, "role": "customer"}
+    event = _event(ticket, "CustomerCommented", actor, body=body, attachment=attachment,
+                   email={"sender": sender, "message_id": message_id,
+                          "received_at": received_at.isoformat() if received_at else None})
+    return [dataclasses.replace(event, data={**event.data, "by": by}, channel="email")]
 
 
 def add_internal_note(ticket, actor, body, attachment=None):

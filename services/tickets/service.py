@@ -150,16 +150,31 @@ class TicketsService(Health, StreamOwner):
     def open_ticket(self, principal, command):
         principal = load(contracts.PrincipalSchema(), principal)
         command = load(contracts.OpenTicketSchema(), command)
-        ticket_id = command.get("ticket_id") or uuid.uuid4()
-        command["ticket_id"] = ticket_id
-        actor, requester = None, principal
         if domain.is_staff(principal):
             if not command.get("on_behalf_of"):
                 raise errors.InvalidInput({"on_behalf_of": ["staff open tickets for a customer: give their user id"]})
-            actor, requester = principal, self._principal_of(command["on_behalf_of"], "on_behalf_of")
-        elif command.get("on_behalf_of") or command["channel"] != "portal":
+            return self._open(principal, self._principal_of(command["on_behalf_of"], "on_behalf_of"), command,
+                              principal)
+        if command.get("on_behalf_of") or command["channel"] != "portal":
             field = "on_behalf_of" if command.get("on_behalf_of") else "channel"
             raise errors.Forbidden(f"only staff may set {field}")
+        return self._open(None, principal, command, principal)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def open_ticket_as_system(self, service, requester_id, command):
+        """Another service opens a ticket for a customer (the notifier, for an email that answers
+        no open ticket): channel email."""
+        command = load(contracts.OpenTicketSchema(), dict(command, channel="email"))
+        actor = {"user_id": f"system:{service}", "email": "", "name": service, "role": domain.SYSTEM,
+                 "departments": [], "language": "es"}
+        requester = self._principal_of(requester_id, "requester_id")
+        return self._open(actor, requester, command, requester)
+
+    def _open(self, actor, requester, command, viewer):
+        """Opens the ticket `command` describes for `requester`; `actor` is who opened it for
+        them (staff or a service), None for the customer themself. Answers as `viewer` sees it."""
+        ticket_id = command.get("ticket_id") or uuid.uuid4()
+        command["ticket_id"] = ticket_id
         meta, content = upload(command.get("attachment"))
         with self.store.db.transaction() as cur:
             follows_up = None
@@ -181,7 +196,7 @@ class TicketsService(Health, StreamOwner):
             projection.save(cur, ticket, recorded[0].global_position)
             if meta:
                 attachments.save(cur, ticket_id, meta, content)
-        return view(ticket, recorded, principal)
+        return view(ticket, recorded, viewer)
 
     def _principal_of(self, user_id, field):
         try:
@@ -288,6 +303,8 @@ ACTIONS = {
     "reclassify": lambda t, a, c, cat: domain.reclassify(t, a, c["department"], c["reason"], cat),
     "urgency": lambda t, a, c, cat: domain.change_urgency(t, a, c["urgency"]),
     "route": lambda t, a, c, cat: domain.route(t, a, c["department"], c["reason"], cat),
+    "email-reply": lambda t, a, c, cat, attachment=None: domain.email_reply(
+        t, a, c["sender"], c.get("body"), attachment, c.get("message_id"), c["received_at"]),
     "resolve": lambda t, a, c, cat: domain.resolve(t, a, c["solution"]),
     "provider-fault": lambda t, a, c, cat: domain.mark_provider_fault(t, a, c["provider_fault"], c["note"]),
     "approve": lambda t, a, c, cat: domain.approve_solution(t, a, c["comment"]),
