@@ -6,6 +6,7 @@ new version and an upcaster, never an edit of a stored event.
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 URGENCIES = ("high", "medium")
+LANGUAGES_ALL = ("es", "en")
 ITIL_TYPES = ("incident", "request")
 OPENING_CHANNELS = ("portal", "email", "phone")
 
@@ -276,7 +277,11 @@ class RouteSchema(StrictSchema):
     """Routing's command (internal, not an HTTP action)."""
 
     department = fields.String(required=True, validate=validate.Length(min=1, max=50))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = fields.Dict(required=True, keys=fields.String(validate=validate.OneOf(LANGUAGES_ALL)),
+                         values=fields.String(validate=validate.Length(min=1, max=2000)))
+    seen_department = fields.String(allow_none=True, load_default=None,
+                                     metadata={"description": "the department routing decided from; if a "
+                                               "person changed it meanwhile, the route is ignored"})
 
 
 class UrgencySchema(StrictSchema):

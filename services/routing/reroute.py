@@ -31,8 +31,9 @@ def reroute(database_url, settings, dry_run=False):
     if not dry_run and moves:
         with ClusterRpcProxy(settings) as rpc:
             for ticket_id, _, department, reason in moves:
-                rpc.tickets.act_as_system("routing", ticket_id, "route",
-                                          {"department": department, "reason": f"re-routed: {reason}"})
+                rpc.tickets.act_as_system("routing", ticket_id, "route", {
+                    "department": department, "seen_department": current,
+                    "reason": {"es": f"redirigido: {reason['es']}", "en": f"re-routed: {reason['en']}"}})
     return moves
 
 
@@ -43,7 +44,7 @@ def main(argv=None):
     settings = config.load()
     moves = reroute(settings["DATABASE_URL"], settings, args.dry_run)
     for ticket_id, current, department, reason in moves:
-        print(f"{ticket_id}: {current} -> {department} ({reason})")
+        print(f"{ticket_id}: {current} -> {department} ({reason['en']})")
     print(f"{len(moves)} ticket(s) {'would be ' if args.dry_run else ''}re-routed")
 
 

@@ -13,7 +13,7 @@ MATCH_KEYS = ("type", "category", "service", "urgency")
 class Rule:
     when: dict
     department: str
-    reason: str
+    reason: dict  # language -> text
 
     def matches(self, facts):
         return all(facts.get(key) == value for key, value in self.when.items())
@@ -34,8 +34,8 @@ class RoutingConfig:
             unknown = set(item["when"]) - set(MATCH_KEYS)
             if unknown:
                 raise ValueError(f"routing rule {index}: unknown keys {sorted(unknown)}")
-            rules.append(Rule(dict(item["when"]), item["department"], item["reason"]))
-        default = Rule({}, raw["default"]["department"], raw["default"]["reason"])
+            rules.append(Rule(dict(item["when"]), item["department"], _reason(item["reason"], index)))
+        default = Rule({}, raw["default"]["department"], _reason(raw["default"]["reason"], "default"))
         for rule in (*rules, default):
             if rule.department not in departments:
                 raise ValueError(f"routing rule to unknown department {rule.department!r}")
@@ -55,6 +55,12 @@ class RoutingConfig:
             return cls.from_dict(yaml.safe_load(handle), departments)
 
 
+def _reason(raw, where):
+    if not isinstance(raw, dict) or set(raw) != {"es", "en"}:
+        raise ValueError(f"routing rule {where}: give the reason in es and en")
+    return dict(raw)
+
+
 URGENT_ONLY = "support_24h"
 
 
@@ -63,10 +69,11 @@ def department_for(ticket, config, catalog):
     department = ticket.get("department")
     if department:
         if catalog.departments[department].urgent_only and ticket.get("urgency") != "high":
-            return config.non_urgent_24h_to, (
-                f"{catalog.departments[department].names['es']} is for urgent tickets only; "
-                f"a {ticket.get('urgency') or 'non-urgent'} ticket goes to {config.non_urgent_24h_to}")
-        return department, "the department chosen when opening"
+            names = catalog.departments[department].names
+            return config.non_urgent_24h_to, {
+                "es": f"{names['es']} atiende solo tickets urgentes",
+                "en": f"{names['en']} takes urgent tickets only"}
+        return department, {"es": "el departamento elegido al abrirlo", "en": "the department chosen when opening"}
     itil = ticket.get("itil") or {}
     facts = {"type": itil.get("type"), "category": itil.get("category"), "service": itil.get("service"),
              "urgency": ticket.get("urgency")}

@@ -76,7 +76,8 @@ class RoutingService(Health):
             store.add_ticket(cur, ticket_id, data, event.global_position)
             department, reason = rules.department_for(data, self.settings.rules, self.catalog)
             if department != data.get("department"):
-                self._command(ticket_id, "route", {"department": department, "reason": reason})
+                self._command(ticket_id, "route", {"department": department, "reason": reason,
+                                                   "seen_department": data.get("department")})
             else:
                 self._assign(cur, ticket_id, department)
         elif event.type in REQUEUEING:

@@ -286,17 +286,25 @@ def reclassify(ticket, actor, department, reason, catalog):
                    reason=_text(reason, "reason", limit=2000))]
 
 
-def route(ticket, actor, department, reason, catalog):
-    """Routing's decision: the department that fits the ticket, with the reason. Routing to the
-    department the ticket already has changes nothing (so a replayed routing is harmless)."""
+UNCHECKED = object()  # no premise to check
+
+
+def route(ticket, actor, department, reason, catalog, seen_department=UNCHECKED):
+    """Routing's decision: the department that fits the ticket, with the reason (in each language).
+    Routing to the department the ticket already has changes nothing (a replayed routing is
+    harmless), and so does a route decided from a department a person has changed since: the
+    person's choice wins."""
     if actor["role"] != SYSTEM:
         raise Forbidden("tickets are routed by the routing service")
     if department not in catalog.departments:
         raise RuleBroken("department", f"unknown department {department!r}")
     if department == ticket.department:
         return []
+    if seen_department is not UNCHECKED and seen_department != ticket.department:
+        return []
+    reason = dict(reason) if isinstance(reason, dict) else _text(reason, "reason", limit=2000)
     return [_event(ticket, "TicketRouted", actor, department=department, previous=ticket.department,
-                   reason=_text(reason, "reason", limit=2000))]
+                   reason=reason)]
 
 
 def change_urgency(ticket, actor, urgency):

@@ -67,13 +67,15 @@ def upload(payload):
         raise errors.InvalidInput({"attachment": [str(exc)]})
 
 
-def view(ticket, events, principal):
+def view(ticket, events, principal, catalog):
     """The ticket as `principal` may see it, with its history in their language."""
     staff = domain.is_staff(principal)
     body = TicketSchema().dump(ticket)
     if not staff:
         body.pop("provider_fault", None)
-    body["history"] = timeline.entries(events, staff_view=staff, language=principal.get("language", "es"))
+    names = {code: department.names for code, department in catalog.departments.items()}
+    body["history"] = timeline.entries(events, staff_view=staff, language=principal.get("language", "es"),
+                                       department_names=names)
     return body
 
 
@@ -104,7 +106,7 @@ class TicketsService(Health, StreamOwner):
         ticket_id = parse_id(ticket_id)
         with self.store.db.transaction() as cur:
             ticket, events = self._visible(cur, principal, ticket_id)
-        return view(ticket, events, principal)
+        return view(ticket, events, principal, self.catalog)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def list_tickets(self, principal, filters):
@@ -196,7 +198,7 @@ class TicketsService(Health, StreamOwner):
             projection.save(cur, ticket, recorded[0].global_position)
             if meta:
                 attachments.save(cur, ticket_id, meta, content)
-        return view(ticket, recorded, viewer)
+        return view(ticket, recorded, viewer, self.catalog)
 
     def _principal_of(self, user_id, field):
         try:
@@ -248,13 +250,13 @@ class TicketsService(Health, StreamOwner):
                     self._check_version(ticket, expected_version)
                     new_events = decided(lambda: decide(ticket), ticket)
                     if not new_events:
-                        return view(ticket, events, principal)
+                        return view(ticket, events, principal, self.catalog)
                     recorded = self._append(cur, ticket, new_events)
                     ticket = domain.fold(events + recorded)
                     if file:
                         meta, content, internal = file
                         attachments.save(cur, ticket_id, meta, content, internal=internal)
-                    return view(ticket, events + recorded, principal)
+                    return view(ticket, events + recorded, principal, self.catalog)
             except WrongExpectedVersion:
                 continue  # another writer got in first: decide again on what it left
         raise errors.Conflict("the ticket is too busy right now; try again")
@@ -286,7 +288,7 @@ class TicketsService(Health, StreamOwner):
                     mine, theirs = decided(lambda: domain.merge(ticket, target, principal), ticket)
                     recorded = self._append(cur, ticket, mine)
                     self._append(cur, target, theirs)
-                    return view(domain.fold(events + recorded), events + recorded, principal)
+                    return view(domain.fold(events + recorded), events + recorded, principal, self.catalog)
             except WrongExpectedVersion:
                 continue
         raise errors.Conflict("the tickets are too busy right now; try again")
@@ -302,7 +304,7 @@ ACTIONS = {
     "start": lambda t, a, c, cat: domain.start_work(t, a),
     "reclassify": lambda t, a, c, cat: domain.reclassify(t, a, c["department"], c["reason"], cat),
     "urgency": lambda t, a, c, cat: domain.change_urgency(t, a, c["urgency"]),
-    "route": lambda t, a, c, cat: domain.route(t, a, c["department"], c["reason"], cat),
+    "route": lambda t, a, c, cat: domain.route(t, a, c["department"], c["reason"], cat, c["seen_department"]),
     "email-reply": lambda t, a, c, cat, attachment=None: domain.email_reply(
         t, a, c["sender"], c.get("body"), attachment, c.get("message_id"), c["received_at"]),
     "resolve": lambda t, a, c, cat: domain.resolve(t, a, c["solution"]),

@@ -25,7 +25,7 @@ SUMMARIES = {
         "InternalNoteAdded": "{who} añadió una nota interna",
         "CcChanged": "{who} cambió las direcciones en copia",
         "TicketReclassified": "{who} pasó el ticket de {previous} a {department}",
-        "TicketRouted": "{who} dirigió el ticket a {department}: {reason}",
+        "TicketRouted": "{who} dirigió el ticket a {department}",
         "UrgencyChanged": "{who} cambió la urgencia de {previous} a {urgency}",
         "TicketResolved": "{who} resolvió el ticket",
         "ProviderFaultMarked": "{who} marcó el ticket como {fault}",
@@ -45,7 +45,7 @@ SUMMARIES = {
         "InternalNoteAdded": "{who} added an internal note",
         "CcChanged": "{who} changed the addresses in copy",
         "TicketReclassified": "{who} moved the ticket from {previous} to {department}",
-        "TicketRouted": "{who} routed the ticket to {department}: {reason}",
+        "TicketRouted": "{who} routed the ticket to {department}",
         "UrgencyChanged": "{who} changed the urgency from {previous} to {urgency}",
         "TicketResolved": "{who} resolved the ticket",
         "ProviderFaultMarked": "{who} marked the ticket as {fault}",
@@ -65,22 +65,35 @@ FAULT = {"es": {True: "fallo del proveedor", False: "no debido al proveedor"},
 BODY_FIELDS = ("body", "solution", "reason", "comment", "note", "description")
 
 
-def entries(events, staff_view, language="es"):
+def entries(events, staff_view, language="es", department_names=None):
+    """`department_names`: code -> {language: name} (the catalogue), to show names, not codes."""
     language = language if language in SUMMARIES else "es"
-    return [entry(event, language) for event in events if staff_view or event.type not in INTERNAL_EVENTS]
+    return [entry(event, language, department_names) for event in events
+            if staff_view or event.type not in INTERNAL_EVENTS]
 
 
-def entry(event, language):
+def _localised(value, language, department_names=None):
+    if isinstance(value, dict) and language in value:  # text given in each language (routing reasons)
+        return value[language]
+    return value
+
+
+def entry(event, language, department_names=None):
     data = event.data
     by = data.get("by") or {}
-    values = {key: (NOTHING[language] if value is None else value) for key, value in data.items()}
+    names = department_names or {}
+    values = {key: (NOTHING[language] if value is None else _localised(value, language, names))
+              for key, value in data.items()}
+    for key in ("department", "previous"):
+        if event.type in ("TicketRouted", "TicketReclassified") and data.get(key) in names:
+            values[key] = names[data[key]].get(language, data[key])
     values.update(
         who=by.get("name") or by.get("role") or "?",
         via=VIA[language].get(data.get("channel"), "") if event.type == "TicketOpened" else "",
         fault=FAULT[language][bool(data.get("provider_fault"))],
     )
     values.setdefault("agent_name", data.get("agent_name") or "?")
-    body = next((data[f] for f in BODY_FIELDS if data.get(f) and event.type != "TicketOpened"), None)
+    body = next((values[f] for f in BODY_FIELDS if data.get(f) and event.type != "TicketOpened"), None)
     result = {
         "position": event.stream_position,
         "at": event.occurred_at.isoformat(),

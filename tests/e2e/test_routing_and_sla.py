@@ -43,7 +43,8 @@ def test_a_non_urgent_ticket_sent_to_24h_support_goes_where_it_fits_with_the_rea
     ticket_id = opened(customer, department="support_24h", urgency="medium")
     ticket = eventually(customer, ticket_id, lambda t: t["department"] == "systems")
     (routed,) = [e for e in ticket["history"] if e["type"] == "TicketRouted"]
-    assert "urgent" in routed["summary"] and routed["by"]["role"] == "system"
+    assert routed["summary"].endswith("Sistemas")  # department names, in the reader's language
+    assert "urgentes" in routed["body"] and routed["by"]["role"] == "system"
     assert ticket["status"] == "new" and ticket["assignee_id"] is None  # systems is closed on Sunday night
 
 
@@ -147,7 +148,9 @@ def test_a_rules_change_re_routes_the_open_tickets_with_the_reroute_command(syst
     eventually(supervisor, ticket_id, lambda t: t["department"] == "sales")
     changed = yaml.safe_load(open(rules.DEFAULT_PATH))
     changed["itil_rules"].insert(0, {"when": {"type": "request", "category": "admin_information"},
-                                     "department": "billing", "reason": "information now comes from billing"})
+                                     "department": "billing",
+                                     "reason": {"es": "la información la da Facturación",
+                                                "en": "information now comes from billing"}})
     config_path = tmp_path / "routing.yaml"
     config_path.write_text(yaml.safe_dump(changed))
     settings = {"DATABASE_URL": system.database_url, "AMQP_URI": system.amqp_uri, "ROUTING_CONFIG": str(config_path)}
@@ -155,4 +158,4 @@ def test_a_rules_change_re_routes_the_open_tickets_with_the_reroute_command(syst
     assert (ticket_id, "sales", "billing") in [(t, a, b) for t, a, b, _ in planned]
     reroute.reroute(system.database_url, settings)
     ticket = eventually(supervisor, ticket_id, lambda t: t["department"] == "billing")
-    assert "re-routed" in [e for e in ticket["history"] if e["type"] == "TicketRouted"][-1]["summary"]
+    assert "redirigido" in [e for e in ticket["history"] if e["type"] == "TicketRouted"][-1]["body"]

@@ -20,7 +20,7 @@ def test_a_ticket_opened_to_a_department_stays_there_unless_24h_and_not_urgent(d
     routed_to, reason = routed(department=department, urgency=urgency)
     if department == "support_24h" and urgency != "high":
         assert routed_to == CONFIG.non_urgent_24h_to == "systems"
-        assert "urgent" in reason
+        assert "urgent" in reason["en"] and "urgentes" in reason["es"]
     else:
         assert routed_to == department
 
@@ -83,10 +83,14 @@ def test_choosing_the_agent(strategy, on_shift, counts, last, expected):
 
 
 def test_bad_configurations_are_refused_clearly():
-    raw = {"non_urgent_24h_to": "systems", "default": {"department": "nowhere", "reason": "x"}}
+    reason = {"es": "x", "en": "x"}
+    raw = {"non_urgent_24h_to": "systems", "default": {"department": "nowhere", "reason": reason}}
     with pytest.raises(ValueError, match="nowhere"):
         rules.RoutingConfig.from_dict(raw, CATALOG.departments)
-    raw = {"non_urgent_24h_to": "systems", "default": {"department": "systems", "reason": "x"},
-           "itil_rules": [{"when": {"colour": "red"}, "department": "sales", "reason": "x"}]}
+    raw = {"non_urgent_24h_to": "systems", "default": {"department": "systems", "reason": reason},
+           "itil_rules": [{"when": {"colour": "red"}, "department": "sales", "reason": reason}]}
     with pytest.raises(ValueError, match="colour"):
+        rules.RoutingConfig.from_dict(raw, CATALOG.departments)
+    raw["itil_rules"] = [{"when": {"type": "request"}, "department": "sales", "reason": "only one language"}]
+    with pytest.raises(ValueError, match="es and en"):
         rules.RoutingConfig.from_dict(raw, CATALOG.departments)

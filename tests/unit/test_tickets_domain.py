@@ -82,3 +82,19 @@ def test_itil_rules(cmd, field):
 def test_staff_do_not_open_tickets_for_themselves(role):
     with pytest.raises(domain.Forbidden):
         domain.open_ticket(command(), dict(CUSTOMER, role=role), CATALOG, reference="#000001")
+
+
+ROUTING = {"user_id": "system:routing", "name": "routing", "role": "system", "departments": []}
+
+
+def test_a_route_decided_before_a_person_reclassified_the_ticket_is_ignored():
+    """Routing decides from the department it saw at opening; if a person changed it since, the
+    person's choice wins (routing's command arrives late, it must not undo a human decision)."""
+    (opening,) = domain.open_ticket(itil("incident", "packet_loss", urgency="high"), CUSTOMER, CATALOG,
+                                    reference="#000001")
+    ticket = domain.fold([recorded(opening)])
+    assert domain.route(ticket, ROUTING, "networks", {"es": "r", "en": "r"}, CATALOG, seen_department=None)
+    supervisor = {"user_id": "s-1", "name": "Sup", "role": "supervisor", "departments": []}
+    (moved,) = domain.reclassify(ticket, supervisor, "systems", "better there", CATALOG)
+    ticket = domain.evolve(ticket, recorded(moved, position=1))
+    assert domain.route(ticket, ROUTING, "networks", {"es": "r", "en": "r"}, CATALOG, seen_department=None) == []
