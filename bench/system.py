@@ -101,21 +101,26 @@ class CpuMeter:
 
 # -- mail ------------------------------------------------------------------------------------
 class MailWatch:
-    """When the first mail about each ticket was written (file mtime), polling the mail dir. A
-    ticket's mail is known by the reference in its subject (`[Ticket 1A2B3C4D]`)."""
+    """When the first mail to `recipient` about each ticket was written (file mtime), polling the
+    mail dir. A ticket's mail is known by the reference in its subject (`[Ticket #000042]`); mails
+    to others (staff told of a new ticket in their queue) are left out."""
 
-    def __init__(self, mail_dir):
-        self.dir, self.seen, self.arrived = Path(mail_dir), set(), {}
+    def __init__(self, mail_dir, recipient=DEMO_CUSTOMER):
+        self.dir, self.recipient, self.seen, self.arrived = Path(mail_dir), recipient, set(), {}
 
     def poll(self):
         for path in self.dir.glob("*.eml") if self.dir.is_dir() else ():
             if path.name in self.seen:
                 continue
             self.seen.add(path.name)
+            to = None
             for line in path.read_bytes()[:2048].decode(errors="replace").splitlines():
-                if line.startswith("Subject:") and "[Ticket " in line:
-                    reference = line.split("[Ticket ", 1)[1].split("]", 1)[0]
-                    self.arrived.setdefault(reference, path.stat().st_mtime)
+                if line.startswith("X-Envelope-To:"):
+                    to = line.split(":", 1)[1].strip()
+                elif line.startswith("Subject:") and "[Ticket " in line:
+                    if to == self.recipient:
+                        reference = line.split("[Ticket ", 1)[1].split("]", 1)[0]
+                        self.arrived.setdefault(reference, path.stat().st_mtime)
                     break
         return self.arrived
 
@@ -143,7 +148,7 @@ def open_tickets(system, clients, seconds, pause=0.0):
         def open_one():
             response = session.post(url, json=TICKET, timeout=30)
             if response.status_code == 201:
-                opened[response.json()["ticket_id"][:8].upper()] = time.time()
+                opened[response.json()["reference"]] = time.time()
             else:
                 failures.append((response.status_code, response.text[:200]))
 

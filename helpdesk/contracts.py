@@ -335,3 +335,16 @@ class EmailReplySchema(StrictSchema):
 
 # Actions other services take on tickets on their own (TicketsService.act_as_system).
 SYSTEM_TICKET_ACTIONS = {"route": RouteSchema, "assign": AssignSchema, "email-reply": EmailReplySchema}
+
+
+class SolutionDecisionSchema(StrictSchema):
+    """A decision from the one-click links of a resolution mail (no session: the link's signature,
+    bound to ticket, recipient and resolution, is the credential)."""
+
+    ticket_id = fields.UUID(required=True)
+    recipient = fields.Email(required=True)
+    resolution = fields.Integer(required=True, validate=validate.Range(min=0))
+    decision = fields.String(required=True, validate=validate.OneOf(("approve", "refuse")))
+    token = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
+    text = fields.String(load_default="", validate=validate.Length(max=DESCRIPTION_MAX),
+                         metadata={"description": "a comment (approve) or the reason (refuse, required)"})

@@ -84,6 +84,13 @@ class RecordedEvent:
         )
 
 
+def fold(evolve, events, state=None):
+    """An aggregate's state: its events applied in order by `evolve(state, event) -> state`."""
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
 class EnvelopeSchema(Schema):
     """The published language: every event on the wire has exactly this shape."""
 

@@ -48,3 +48,34 @@ class LinkTokens:
 def digest(token):
     """What the owner stores of a token: SHA-256 is enough for 128+ random bits (no brute force)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SignedLinks:
+    """Stateless, expiring links bound to a subject (e.g. approve this resolution of this ticket,
+    for this recipient): `<expiry>.<mac>`. Single use comes from what the link does: approving a
+    resolution closes the ticket, and the subject names that resolution, so the link then fails."""
+
+    def __init__(self, secret):
+        self._key = secret.encode()
+
+    def sign(self, purpose, subject, expires_at):
+        expiry = str(int(expires_at.timestamp()))
+        return f"{expiry}.{self._mac(purpose, subject, expiry)}"
+
+    def verify(self, token, purpose, subject, now):
+        expiry, _, mac = str(token).partition(".")
+        if not expiry.isdigit() or not mac or int(expiry) < now.timestamp():
+            return False
+        return hmac.compare_digest(mac, self._mac(purpose, subject, expiry))
+
+    def _mac(self, purpose, subject, expiry):
+        digest = hmac.new(self._key, f"{purpose}\x00{subject}\x00{expiry}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+APPROVE_SOLUTION, REFUSE_SOLUTION = "approve-solution", "refuse-solution"
+
+
+def decision_subject(ticket_id, recipient, resolution):
+    """What a solution-decision link is bound to: the ticket, the recipient, the resolution event."""
+    return f"{ticket_id}|{recipient.lower()}|{int(resolution)}"

@@ -129,6 +129,9 @@ SERVICE_CLASSES = {
     "gateway": "GatewayService", "identity": "IdentityService", "tickets": "TicketsService",
     "routing": "RoutingService", "sla": "SlaService", "notifier": "NotifierService",
 }
+# More nameko services run in a service's process (as in the Procfile).
+EXTRA_SERVICES = {"notifier": ["services.notifier.inbound_service:InboundMailService"]}
+INBOUND_DOMAIN = "replies.helpdesk.local"
 
 
 def free_port():
@@ -140,18 +143,23 @@ def free_port():
 
 
 class RunningSystem:
-    """Every service as a `nameko run` process plus the dev SMTP server, on a database and a vhost
-    of its own. Use as a context manager; `start()` waits until /api/v1/health answers 200."""
+    """Every service as a `nameko run` process plus the dev SMTP server and the inbound SMTP
+    endpoint (`inbound_port`, mail for reply+…@`inbound_domain`), on a database and a vhost of
+    its own. Use as a context manager; `start()` waits until /api/v1/health answers 200 and the
+    inbound endpoint takes connections."""
 
     def __init__(self, database_url, rabbit, workdir, extra_env=None):
         from pathlib import Path
 
         self.database_url, self.rabbit = database_url, rabbit
         self.amqp_uri = None
+        self.named = {}
         self.workdir = Path(workdir)
         self.mail_dir, self.logs = self.workdir / "mail", self.workdir / "logs"
         self.extra_env = extra_env or {}
         self.processes = []
+        self.inbound_port = None
+        self.inbound_domain = self.extra_env.get("INBOUND_DOMAIN", INBOUND_DOMAIN)
 
     def url(self, path):
         return self.base_url + path
@@ -183,7 +191,7 @@ class RunningSystem:
 
         from .migrate import declare_topology, migrate_all
 
-        port, smtp_port = free_port(), free_port()
+        port, smtp_port, self.inbound_port = free_port(), free_port(), free_port()
         self.base_url = f"http://127.0.0.1:{port}"
         env = dict(
             os.environ,
@@ -203,6 +211,9 @@ class RunningSystem:
             FAKE_NOW=FAKE_NOW,
             **self.extra_env,
         )
+        inbound = {"INBOUND_SMTP_HOST": "127.0.0.1", "INBOUND_SMTP_PORT": str(self.inbound_port),
+                   "INBOUND_DOMAIN": self.inbound_domain}
+        env.update({name: value for name, value in inbound.items() if name not in self.extra_env})
         migrate_all(self.database_url)
         declare_topology(amqp_uri, [0.2, 0.5])
         from services.identity.seed import seed
@@ -212,21 +223,53 @@ class RunningSystem:
         commands = {"smtp": [sys.executable, "-m", "helpdesk.devsmtp"]}
         for name, cls in SERVICE_CLASSES.items():
             commands[name] = [str(bin_dir / "nameko"), "run", "--config", "config.yaml",
-                              f"services.{name}.service:{cls}"]
-        for name, command in commands.items():
-            log = open(self.logs / f"{name}.log", "w")
-            self.processes.append(subprocess.Popen(
-                command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT))
+                              f"services.{name}.service:{cls}", *EXTRA_SERVICES.get(name, ())]
+        # the inbound SMTP endpoint last: bench/system.py names the processes in this order
+        commands["inbound"] = [sys.executable, "-m", "services.notifier.inbound"]
+        self._launch = {"root": root, "env": env, "commands": commands}
+        for name in commands:
+            self._spawn(name, mode="w")
         if not wait_until(self._healthy, timeout=timeout, interval=0.3):
             raise RuntimeError("the system did not become healthy:\n" + self.log_tail())
 
+    def _spawn(self, name, mode="a"):
+        import subprocess
+
+        log = open(self.logs / f"{name}.log", mode)
+        process = subprocess.Popen(self._launch["commands"][name], cwd=self._launch["root"],
+                                   env=self._launch["env"], stdout=log, stderr=subprocess.STDOUT)
+        self.named[name] = process
+        self.processes.append(process)
+        return process
+
+    def signal(self, name, signum):
+        """Sends `signum` to one process of the system (e.g. SIGKILL it mid-work) and reaps it."""
+        process = self.named[name]
+        process.send_signal(signum)
+        process.wait(timeout=10)
+        self.processes.remove(process)
+
+    def restart(self, name, timeout=60):
+        """Starts one process again, as it was started, and waits until the system is healthy."""
+        self._spawn(name)
+        if not wait_until(self._healthy, timeout=timeout, interval=0.2):
+            raise RuntimeError(f"{name} did not come back:\n" + self.log_tail())
+
     def _healthy(self):
+        import socket
+
         if any(process.poll() is not None for process in self.processes):
             raise RuntimeError("a process of the system died:\n" + self.log_tail())
         try:
-            return requests.get(self.url("/api/v1/health"), timeout=5).status_code == 200
+            if requests.get(self.url("/api/v1/health"), timeout=5).status_code != 200:
+                return False
         except requests.ConnectionError:
             return False
+        try:
+            socket.create_connection(("127.0.0.1", self.inbound_port), timeout=1).close()
+        except OSError:
+            return False
+        return True
 
     def stop(self):
         import subprocess
@@ -238,7 +281,7 @@ class RunningSystem:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-        self.processes = []
+        self.processes, self.named = [], {}
         if getattr(self, "vhost", None):
             self.rabbit.delete(self.vhost)
             self.vhost = None

@@ -17,7 +17,7 @@ mkdir -p "$ROOT/var" "$MAIL_DIR"
 # One `make run` at a time per checkout, and not while something else serves port 8000.
 exec 8>"$ROOT/var/.run.lock"
 flock -n 8 || { echo "run: another 'make run' is already running in $ROOT" >&2; exit 1; }
-for port in 8000 "$SMTP_PORT"; do
+for port in 8000 "$SMTP_PORT" "${INBOUND_SMTP_PORT:-2526}"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "run: port $port is already in use; stop what serves it first" >&2
         exit 1
@@ -35,6 +35,7 @@ cat <<EOF2
     API                  http://127.0.0.1:8000/api/v1/health
     RabbitMQ dashboard   ${mgmt}  (guest/guest)
     mail folder          ${MAIL_DIR#"$ROOT"/}/  (SMTP ${SMTP_HOST}:${SMTP_PORT})
+    replies by email     SMTP 127.0.0.1:${INBOUND_SMTP_PORT:-2526}  (reply+<token>@${INBOUND_DOMAIN:-replies.helpdesk.local})
     PostgreSQL           ${DATABASE_URL}
 
 EOF2

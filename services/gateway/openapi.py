@@ -24,7 +24,7 @@ SCHEMAS = {  # nested schemas first: apispec registers them by name when it meet
     "ResetPassword": contracts.ResetPasswordSchema, "ChangePassword": contracts.ChangePasswordSchema,
     "ProfileUpdate": contracts.ProfileUpdateSchema, "EmailChange": contracts.EmailChangeSchema,
     "CreateCompany": contracts.CreateCompanySchema, "CreateUser": contracts.CreateUserSchema,
-    "UpdateUser": contracts.UpdateUserSchema,
+    "UpdateUser": contracts.UpdateUserSchema, "SolutionDecision": contracts.SolutionDecisionSchema,
 }
 
 ERRORS = {
@@ -50,6 +50,9 @@ OPERATIONS = [
      "EmailOnly", ("202", "Accepted"), ("429",), True),
     ("post", "/api/v1/auth/reset-password", "resetPassword", "Set a new password with a reset token",
      "ResetPassword", ("200", "Accepted"), (), True),
+    ("post", "/api/v1/solution-decisions", "decideSolutionByLink",
+     "Approve or refuse a solution from the resolution mail's signed link (no session needed)",
+     "SolutionDecision", ("200", None), ("403", "409"), True),
     ("post", "/api/v1/auth/logout", "logout", "End this session", None, ("204", None), ("401",), False),
     ("get", "/api/v1/me", "getProfile", "The caller's profile", None, ("200", "Profile"), ("401",), False),
     ("patch", "/api/v1/me", "updateProfile", "Change name, phone or language",

@@ -79,6 +79,13 @@ class GatewayService:
         call(self.identity.reset_password, self._body(request, contracts.ResetPasswordSchema()))
         return json_response({"message": "your password has been changed; log in with it"})
 
+    @http("POST", "/api/v1/solution-decisions", public=True)
+    def decide_solution_by_link(self, request):
+        """The portal's /solution page: a decision from the resolution mail's signed link."""
+        ticket = call(self.tickets.decide_by_link, self._body(request, contracts.SolutionDecisionSchema()))
+        return json_response({"ticket_id": ticket["ticket_id"], "reference": ticket["reference"],
+                              "status": ticket["status"]})
+
     # -- the caller's own account -------------------------------------------------------------
     @http("POST", "/api/v1/auth/logout")
     def logout(self, request):
@@ -239,7 +246,7 @@ class GatewayService:
     def unknown_api_path(self, request, rest):
         raise ApiError(404, "not_found", f"no API endpoint {request.method} /api/{rest}")
 
-    @http("GET", "/<any('verify-email', 'reset-password', 'login'):page>", public=True)
+    @http("GET", "/<any('verify-email', 'reset-password', 'login', 'solution'):page>", public=True)
     def portal_page(self, request, page):
         return Response((STATIC / f"{page}.html").read_bytes(), mimetype="text/html")
 
@@ -248,6 +255,11 @@ class GatewayService:
         mimetype = "text/javascript" if name.endswith(".js") else "text/css"
         return Response((STATIC / name).read_bytes(), mimetype=mimetype,
                         headers={"X-Content-Type-Options": "nosniff"})
+
+    @http("GET", "/tickets/<string:ticket_id>", public=True)
+    def ticket_page(self, request, ticket_id):
+        """Where every mail links: the page reads the ticket through the API, with the session."""
+        return Response((STATIC / "ticket.html").read_bytes(), mimetype="text/html")
 
     @http("GET", "/", public=True)
     def portal(self, request):

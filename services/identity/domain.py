@@ -10,6 +10,7 @@ import functools
 import uuid
 
 from helpdesk.events import NewEvent
+from helpdesk.events import fold as events_fold
 
 CUSTOMER, AGENT, SUPERVISOR, ADMIN = "customer", "agent", "supervisor", "admin"
 ROLES = (CUSTOMER, AGENT, SUPERVISOR, ADMIN)
@@ -259,10 +260,7 @@ def evolve(user, event):
 
 
 def fold(events):
-    user = None
-    for event in events:
-        user = evolve(user, event)
-    return user
+    return events_fold(evolve, events)
 
 
 def retry_after(failure_times, now, limit, window):

@@ -1,40 +1,87 @@
-"""Who can be mailed, and in which language: the notifier's projection of identity events."""
+"""What the notifier knows of people and tickets: projections of identity and ticket events in its
+own schema (it never reads another service's tables)."""
+
+CONTACT_COLUMNS = ("user_id", "email", "name", "language", "company_id", "is_group", "role", "departments")
 
 
 def project(cur, event):
+    """Identity events → notifier.contacts."""
     data = event.data
     if event.type == "UserRegistered":
         cur.execute(
-            "INSERT INTO notifier.contacts (user_id, email, name, language, company_id, is_group, role)"
-            " VALUES (%(user_id)s, %(email)s, %(name)s, %(language)s, %(company_id)s, %(is_group)s, %(role)s)"
-            " ON CONFLICT (user_id) DO NOTHING", data)
+            "INSERT INTO notifier.contacts (user_id, email, name, language, company_id, is_group, role,"
+            " departments) VALUES (%(user_id)s, %(email)s, %(name)s, %(language)s, %(company_id)s,"
+            " %(is_group)s, %(role)s, %(departments)s) ON CONFLICT (user_id) DO NOTHING", data)
     elif event.type == "EmailChanged":
         cur.execute("UPDATE notifier.contacts SET email = %s WHERE user_id = %s",
                     (data["new_email"], data["user_id"]))
     elif event.type == "ProfileUpdated":
         cur.execute("UPDATE notifier.contacts SET name = %s, language = %s WHERE user_id = %s",
                     (data["name"], data["language"], data["user_id"]))
+    elif event.type == "AgentDepartmentsChanged":
+        cur.execute("UPDATE notifier.contacts SET departments = %s WHERE user_id = %s",
+                    (data["departments"], data["user_id"]))
+
+
+def project_ticket(cur, event):
+    """Ticket events → notifier.tickets (who is on the ticket, where it is)."""
+    data, ticket_id = event.data, event.data.get("ticket_id")
+    if event.type == "TicketOpened":
+        cur.execute(
+            "INSERT INTO notifier.tickets (ticket_id, reference, title, requester_id, requester_email,"
+            " company_id, cc, department, status) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'new')"
+            " ON CONFLICT (ticket_id) DO NOTHING",
+            (ticket_id, data.get("reference") or ticket_id[:8], data["title"], data.get("requester_id"),
+             data["requester_email"], data.get("company_id"), data.get("cc") or [], data.get("department")))
+    elif event.type in ("TicketRouted", "TicketReclassified"):
+        cur.execute("UPDATE notifier.tickets SET department = %s, assignee_id = NULL WHERE ticket_id = %s",
+                    (data["department"], ticket_id))
+    elif event.type == "TicketAssigned":
+        cur.execute("UPDATE notifier.tickets SET assignee_id = %s WHERE ticket_id = %s", (data["agent_id"], ticket_id))
+    elif event.type == "CcChanged":
+        cur.execute("UPDATE notifier.tickets SET cc = %s WHERE ticket_id = %s", (data["cc"], ticket_id))
 
 
 class Directory:
-    """What mail planning may ask about people, within the planning transaction."""
+    """What mail planning may ask, within the planning transaction."""
 
     def __init__(self, cur):
         self.cur = cur
 
+    def _contacts(self, where, args):
+        self.cur.execute(f"SELECT {', '.join(CONTACT_COLUMNS)} FROM notifier.contacts WHERE {where}"  # noqa: S608
+                         " ORDER BY lower(email)", args)
+        return [dict(zip(CONTACT_COLUMNS, row)) for row in self.cur.fetchall()]
+
     def contact(self, user_id):
-        return find(self.cur, user_id)
+        if not user_id or str(user_id).startswith("system:"):
+            return None
+        found = self._contacts("user_id = %s", (str(user_id),))
+        return found[0] if found else None
+
+    def contact_by_email(self, email):
+        found = self._contacts("lower(email) = lower(%s)", (email,))
+        return found[0] if found else None
 
     def supervisors(self):
-        self.cur.execute("SELECT email, name, language FROM notifier.contacts WHERE role = 'supervisor'"
-                         " ORDER BY email")
-        return [dict(zip(("email", "name", "language"), row)) for row in self.cur.fetchall()]
+        return self._contacts("role = 'supervisor'", ())
+
+    def agents_of(self, department):
+        return self._contacts("role = 'agent' AND %s = ANY(departments)", (department,))
+
+    def group_users(self, company_id):
+        if not company_id:
+            return []
+        return self._contacts("company_id = %s::uuid AND is_group", (company_id,))
+
+    def ticket(self, ticket_id):
+        columns = ("ticket_id", "reference", "title", "requester_id", "requester_email", "company_id", "cc",
+                   "department", "assignee_id")
+        self.cur.execute(f"SELECT {', '.join(columns)} FROM notifier.tickets WHERE ticket_id = %s",  # noqa: S608
+                         (ticket_id,))
+        row = self.cur.fetchone()
+        return dict(zip(columns, row)) if row else None
 
 
 def find(cur, user_id):
-    cur.execute("SELECT email, name, language, company_id, is_group FROM notifier.contacts"
-                " WHERE user_id = %s", (user_id,))
-    row = cur.fetchone()
-    if row is None:
-        return None
-    return dict(zip(("email", "name", "language", "company_id", "is_group"), row))
+    return Directory(cur).contact(user_id)

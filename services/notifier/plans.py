@@ -1,6 +1,7 @@
 """Which mails an event causes: pure. `contact(user_id)` is the only outside knowledge it needs
 (the recipient's language), passed in by the service."""
 import dataclasses
+import datetime as dt
 
 from helpdesk.linktokens import RESET_PASSWORD, VERIFY_EMAIL
 
@@ -16,14 +17,10 @@ class Mail:
 
 
 def mails_for(event, directory):
-    """The mails `event` causes, each to one recipient. `directory.contact(user_id)` → dict or
-    None; `directory.supervisors()` → [dict]."""
+    """The mails `event` causes, each to one recipient. `directory` (contacts.Directory) answers
+    who people are and who is on a ticket."""
     planner = PLANNERS.get(event.type)
-    if planner is None:
-        return []
-    if event.type in STAFF_PLANNERS:
-        return planner(event.data, directory)
-    return planner(event.data, directory.contact)
+    return planner(event, directory) if planner else []
 
 
 def _language(contact, user_id):
@@ -80,15 +77,121 @@ def _credentials(data, contact):
     })]
 
 
-def _ticket_opened(data, contact):
-    return [Mail(data["requester_email"], _language(contact, data.get("requester_id")), "ticket_opened", {
-        "ticket_id": data["ticket_id"], "reference": data.get("reference"), "title": data["title"], "status": "new",
-        "path": f"/tickets/{data['ticket_id']}",
-    })]
+# -- tickets ----------------------------------------------------------------------------------
+
+# Customer-visible ticket events after the opening, and what the update mail says (`kind`).
+# Internal notes and the provider-fault flag are not here: they are never mailed to customers.
+UPDATES = {
+    "TicketRouted": "routed", "TicketReclassified": "routed", "TicketAssigned": "assigned",
+    "WorkStarted": "started", "StaffReplied": "reply", "InformationRequested": "information_requested",
+    "CustomerCommented": "comment", "UrgencyChanged": "urgency", "CcChanged": "cc",
+    "SolutionApproved": "approved", "SolutionRefused": "reopened", "TicketClosed": "closed",
+    "TicketMerged": "merged", "DuplicateMerged": "duplicate",
+}
+# Events that put a ticket in a department's queue: its agents hear of it.
+QUEUED = frozenset({"TicketOpened", "TicketRouted", "TicketReclassified"})
+APPROVAL_DAYS = 14  # how long the approve / refuse links of a resolution mail work
+
+
+def customer_side(ticket, directory):
+    """(address, contact or None, may_decide) of everyone on the customer's side of a ticket: the
+    requester, the company's group users (who see every ticket of their company, and may approve
+    for it), and the copied addresses. Each address once."""
+    people = []
+    requester = directory.contact(ticket["requester_id"]) or directory.contact_by_email(ticket["requester_email"])
+    people.append((ticket["requester_email"], requester, True))
+    people += [(group["email"], group, True) for group in directory.group_users(ticket["company_id"])]
+    people += [(address, directory.contact_by_email(address), False) for address in ticket["cc"]]
+    seen, unique = set(), []
+    for address, contact, may_decide in people:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            unique.append((address, contact, may_decide))
+    return unique
+
+
+def _ticket_context(ticket, data, **extra):
+    return {"ticket_id": ticket["ticket_id"] if isinstance(ticket["ticket_id"], str) else str(ticket["ticket_id"]),
+            "reference": ticket["reference"], "title": ticket["title"],
+            "path": f"/tickets/{ticket['ticket_id']}", **extra}
+
+
+def _author(data):
+    by = data.get("by") or {}
+    return by.get("user_id"), (by.get("name") or "").lower()
+
+
+def _for_customers(event, directory, template, context_of, skip_author=False):
+    ticket = directory.ticket(event.data["ticket_id"])
+    if ticket is None:
+        return [], None
+    author_id, author_name = _author(event.data)
+    mails = []
+    for address, contact, may_decide in customer_side(ticket, directory):
+        if skip_author and ((contact and contact.get("user_id") and str(contact["user_id"]) == author_id)
+                            or address.lower() == author_name):
+            continue
+        language = (contact or {}).get("language") or DEFAULT_LANGUAGE
+        mails.append(Mail(address, language, template, context_of(ticket, address, may_decide)))
+    return mails, ticket
+
+
+def _staff_new_ticket(event, directory, ticket):
+    department = event.data.get("department")
+    if not department:
+        return []
+    return [Mail(agent["email"], agent["language"] or DEFAULT_LANGUAGE, "staff_ticket",
+                 _ticket_context(ticket, event.data, kind="queued", department=department))
+            for agent in directory.agents_of(department)]
+
+
+def _ticket_opened(event, directory):
+    data = event.data
+    mails, ticket = _for_customers(event, directory, "ticket_opened",
+                                   lambda t, address, may_decide: _ticket_context(t, data, status="new"))
+    return mails + (_staff_new_ticket(event, directory, ticket) if ticket else [])
+
+
+def _ticket_update(event, directory):
+    data, kind = event.data, UPDATES[event.type]
+    details = {key: data[key] for key in ("body", "reason", "comment", "department", "urgency", "agent_name",
+                                          "into_reference", "duplicate_reference", "cc") if data.get(key)}
+    mails, ticket = _for_customers(
+        event, directory, "ticket_update",
+        lambda t, address, may_decide: _ticket_context(t, data, kind=kind, **details),
+        skip_author=event.type == "CustomerCommented")
+    if ticket is None:
+        return []
+    if event.type in QUEUED:
+        mails += _staff_new_ticket(event, directory, ticket)
+    if event.type == "CustomerCommented" and ticket["assignee_id"]:
+        agent = directory.contact(ticket["assignee_id"])
+        if agent:
+            mails.append(Mail(agent["email"], agent["language"] or DEFAULT_LANGUAGE, "staff_ticket",
+                              _ticket_context(ticket, data, kind="customer_replied", **details)))
+    return mails
+
+
+def _ticket_resolved(event, directory):
+    """The solution, and for those who may decide (requester, group users) signed one-click links
+    to approve or refuse it, bound to the ticket, the recipient and this resolution."""
+    data = event.data
+    expires_at = (event.occurred_at + dt.timedelta(days=APPROVAL_DAYS)).isoformat()
+
+    def context(ticket, address, may_decide):
+        values = _ticket_context(ticket, data, solution=data["solution"])
+        if may_decide:
+            values["decision"] = {"ticket_id": str(ticket["ticket_id"]), "recipient": address,
+                                  "resolution": event.stream_position, "expires_at": expires_at}
+        return values
+
+    mails, _ = _for_customers(event, directory, "ticket_resolved", context)
+    return mails
 
 
 def _sla_alert(kind):
-    def plan(data, directory):
+    def plan(event, directory):
+        data = event.data
         context = {"ticket_id": data["ticket_id"], "reference": data.get("reference", ""),
                    "clock": data["clock"], "due_at": data.get("due_at"), "department": data.get("department"),
                    "kind": kind, "path": f"/tickets/{data['ticket_id']}"}
@@ -106,16 +209,20 @@ def _sla_alert(kind):
     return plan
 
 
-STAFF_PLANNERS = frozenset({"SlaWarning", "SlaBreached"})
+def _identity(planner):
+    return lambda event, directory: planner(event.data, directory.contact)
+
 
 PLANNERS = {
+    **{event_type: _ticket_update for event_type in UPDATES},
+    "TicketOpened": _ticket_opened,
+    "TicketResolved": _ticket_resolved,
     "SlaWarning": _sla_alert("warning"),
     "SlaBreached": _sla_alert("breach"),
-    "EmailVerificationRequested": _verification,
-    "PasswordResetRequested": _reset,
-    "RegistrationRepeated": _repeated,
-    "PasswordChanged": _password_changed,
-    "EmailChanged": _email_changed,
-    "InitialCredentialsIssued": _credentials,
-    "TicketOpened": _ticket_opened,
+    "EmailVerificationRequested": _identity(_verification),
+    "PasswordResetRequested": _identity(_reset),
+    "RegistrationRepeated": _identity(_repeated),
+    "PasswordChanged": _identity(_password_changed),
+    "EmailChanged": _identity(_email_changed),
+    "InitialCredentialsIssued": _identity(_credentials),
 }

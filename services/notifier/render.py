@@ -9,9 +9,13 @@ from pathlib import Path
 
 import jinja2
 
-from helpdesk.linktokens import LinkTokens
+from urllib.parse import urlencode
+
+from helpdesk import catalog
+from helpdesk.linktokens import APPROVE_SOLUTION, REFUSE_SOLUTION, LinkTokens, SignedLinks, decision_subject
 
 from .mail import compose
+from .replies import reply_address
 
 TEMPLATES = Path(__file__).with_name("templates")
 _TEXT = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
@@ -20,19 +24,29 @@ _HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape
                            undefined=jinja2.StrictUndefined)
 
 
+# What ticket templates may mention but an event may not carry: named, so StrictUndefined still
+# catches a misspelt variable.
+OPTIONAL = dict.fromkeys(("department", "reason", "body", "comment", "urgency", "agent_name", "into_reference",
+                          "duplicate_reference", "solution", "approve_url", "refuse_url", "decision_expires_at"))
+OPTIONAL["cc"] = []
+
+
 def _when(value, language):
     moment = dt.datetime.fromisoformat(value)
     return moment.strftime("%d/%m/%Y %H:%M UTC" if language == "es" else "%Y-%m-%d %H:%M UTC")
 
 
 class Renderer:
-    def __init__(self, link_secret, public_url, sender):
-        self.tokens = LinkTokens(link_secret)
+    def __init__(self, link_secret, public_url, sender, inbound_domain=None):
+        self.secret, self.inbound_domain = link_secret, inbound_domain
+        self.tokens, self.signed = LinkTokens(link_secret), SignedLinks(link_secret)
         self.public_url, self.sender = public_url.rstrip("/"), sender
+        self.departments = catalog.load().departments
 
     def context(self, template, language, context):
         """The template's variables: derived links, passwords and formatted dates added."""
-        values = dict(context)
+        values = {key: value.get(language, value.get("es")) if isinstance(value, dict) and "es" in value else value
+                  for key, value in context.items()}  # text given in each language: the reader's
         link = values.pop("link", None)
         if link:
             token = self.tokens.derive(link["purpose"], link["subject"], link["nonce"])
@@ -48,8 +62,26 @@ class Renderer:
                 values[moment] = _when(values[moment], language)
         if "ticket_id" in values and not values.get("reference"):
             values["reference"] = values["ticket_id"][:8].upper()
+        if values.get("department") in self.departments:
+            values["department"] = self.departments[values["department"]].names.get(language, values["department"])
+        decision = values.pop("decision", None)
+        if decision:
+            values.update(self._decision_links(decision, language))
         values["language"] = language
-        return values
+        return {**OPTIONAL, **values}
+
+    def _decision_links(self, decision, language):
+        """One-click approve / refuse links: to the portal's confirmation page, token in the fragment."""
+        expires_at = dt.datetime.fromisoformat(decision["expires_at"])
+        subject = decision_subject(decision["ticket_id"], decision["recipient"], decision["resolution"])
+        links = {}
+        for name, purpose in (("approve", APPROVE_SOLUTION), ("refuse", REFUSE_SOLUTION)):
+            fragment = urlencode({"ticket": decision["ticket_id"], "recipient": decision["recipient"],
+                                  "resolution": decision["resolution"], "decision": name,
+                                  "token": self.signed.sign(purpose, subject, expires_at)})
+            links[f"{name}_url"] = f"{self.public_url}/solution#{fragment}"
+        links["decision_expires_at"] = _when(decision["expires_at"], language)
+        return links
 
     def render(self, template, language, context, recipient, event_id):
         values = self.context(template, language, context)
@@ -64,5 +96,8 @@ class Renderer:
             link_label=link_label)
         message = compose(sender=self.sender, recipient=recipient, subject=subject, body=body,
                           event_id=event_id)
+        if self.inbound_domain and values.get("ticket_id"):
+            # replying to a ticket mail adds a follow-up: the address carries this ticket and recipient
+            message["Reply-To"] = reply_address(self.secret, values["ticket_id"], recipient, self.inbound_domain)
         message.add_alternative(html, subtype="html")
         return message

@@ -21,7 +21,8 @@ class Mailing(DependencyProvider):
             security=smtp.get("security") or "none",
             username=smtp.get("username"), password=smtp.get("password"),
         )
-        self.renderer = Renderer(config["LINK_SECRET"], config["PUBLIC_URL"], smtp["sender"])
+        self.renderer = Renderer(config["LINK_SECRET"], config["PUBLIC_URL"], smtp["sender"],
+                                 config.get("INBOUND_DOMAIN"))
 
     def get_dependency(self, worker_ctx):
         return self
@@ -39,7 +40,7 @@ class NotifierService(Health):
 
     @subscribe("tickets")
     def on_ticket_event(self, event):
-        self.ticket_events.deliver(event, self._plan_mails)
+        self.ticket_events.deliver(event, self._apply_ticket_event)
         self._send_due()
 
     @subscribe("identity")
@@ -55,10 +56,14 @@ class NotifierService(Health):
     @timer(interval=1)
     def housekeeping(self):
         """Fills gaps older than the gap timeout, and sends mails whose retry is due."""
-        self.ticket_events.heal(self._plan_mails)
+        self.ticket_events.heal(self._apply_ticket_event)
         self.identity_events.heal(self._apply_identity_event)
         self.sla_events.heal(self._plan_mails)
         self._send_due()
+
+    def _apply_ticket_event(self, cur, event):
+        contacts.project_ticket(cur, event)
+        self._plan_mails(cur, event)
 
     def _apply_identity_event(self, cur, event):
         contacts.project(cur, event)

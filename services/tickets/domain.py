@@ -9,6 +9,7 @@ import dataclasses
 import uuid
 
 from helpdesk.events import NewEvent
+from helpdesk.events import fold as events_fold
 
 NEW, ASSIGNED, IN_PROGRESS, WAITING, RESOLVED, CLOSED, REOPENED = (
     "new", "assigned", "in_progress", "waiting_for_customer", "resolved", "closed", "reopened")
@@ -87,6 +88,7 @@ class Ticket:
     merged_into: str | None = None
     follows_up: str | None = None
     opened_by: str | None = None  # the staff member who opened it for the customer, if any
+    resolution: int | None = None  # stream position of the latest TicketResolved
     opened_at: object = None
     updated_at: object = None
 
@@ -358,6 +360,16 @@ def refuse_solution(ticket, actor, reason):
     return [_event(ticket, "SolutionRefused", actor, reason=_text(reason, "reason"))]
 
 
+def decide_by_link(ticket, actor, decision, resolution, text=""):
+    """A decision taken from the resolution mail's link: valid only for the resolution it names,
+    while the ticket still waits for that decision (so a link works once)."""
+    if ticket.status != RESOLVED or ticket.resolution != resolution:
+        raise IllegalTransition("this solution has already been decided, or replaced by another")
+    if decision == "approve":
+        return approve_solution(ticket, actor, text)
+    return refuse_solution(ticket, actor, text)
+
+
 def close(ticket, actor, reason=""):
     _require_customer_side(actor, ticket)
     return [_event(ticket, "TicketClosed", actor, reason=_text(reason, "reason", required=False))]
@@ -396,7 +408,7 @@ def evolve(ticket, event):
     elif event.type == "CcChanged":
         changes["cc"] = tuple(data["cc"])
     elif event.type == "TicketResolved":
-        changes["solution"] = data["solution"]
+        changes.update(solution=data["solution"], resolution=event.stream_position)
     elif event.type == "ProviderFaultMarked":
         changes["provider_fault"] = data["provider_fault"]
     elif event.type == "TicketMerged":
@@ -405,7 +417,4 @@ def evolve(ticket, event):
 
 
 def fold(events):
-    ticket = None
-    for event in events:
-        ticket = evolve(ticket, event)
-    return ticket
+    return events_fold(evolve, events)

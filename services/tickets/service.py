@@ -11,10 +11,12 @@ import base64
 import uuid
 
 from marshmallow import ValidationError
+from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy, rpc
 
 from helpdesk import contracts, errors
-from helpdesk.events import stream_name
+from helpdesk.events import stream_name, utcnow
+from helpdesk.linktokens import APPROVE_SOLUTION, REFUSE_SOLUTION, SignedLinks, decision_subject
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
 from helpdesk.extensions import CatalogProvider, EventStore, Health, StreamOwner
 
@@ -81,6 +83,7 @@ def view(ticket, events, principal, catalog):
 
 class TicketsService(Health, StreamOwner):
     name = "tickets"
+    config = Config()
     store = EventStore()
     catalog = CatalogProvider()
     identity = RpcProxy("identity")
@@ -215,6 +218,22 @@ class TicketsService(Health, StreamOwner):
             raise errors.NotFound(f"no action {action}")
         return self._act(principal, ticket_id, action, load(contracts.TICKET_ACTIONS[action](), command),
                          expected_version)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def decide_by_link(self, command):
+        """Approve or refuse a solution from the resolution mail's link. Answers as the recipient
+        sees the ticket."""
+        command = load(contracts.SolutionDecisionSchema(), command)
+        purpose = APPROVE_SOLUTION if command["decision"] == "approve" else REFUSE_SOLUTION
+        subject = decision_subject(command["ticket_id"], command["recipient"], command["resolution"])
+        if not SignedLinks(self.config["LINK_SECRET"]).verify(command["token"], purpose, subject, utcnow()):
+            raise errors.InvalidInput({"token": ["this link is not valid or has expired; open the ticket in the portal"]})
+        try:
+            principal = self.identity.principal_by_email(command["recipient"])
+        except errors.NotFound:
+            raise errors.Forbidden("this address cannot decide on the ticket; open it in the portal")
+        return self._change(principal, command["ticket_id"], lambda t: domain.decide_by_link(
+            t, principal, command["decision"], command["resolution"], command["text"]))
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def act_as_system(self, service, ticket_id, action, command):

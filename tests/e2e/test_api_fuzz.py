@@ -23,7 +23,17 @@ def operations(system):
 
 @pytest.fixture(scope="module")
 def callers(system):
-    return [as_user(system, "cliente@demo.example"), as_user(system, "agent-networks@helpdesk.example")]
+    """A customer and an agent of their own: the fuzzer changes profiles (PATCH /me), and the
+    seeded accounts other tests rely on must keep theirs."""
+    import uuid
+
+    from .test_authorization import staff_made
+
+    admin = as_user(system, "admin@helpdesk.example")
+    run = uuid.uuid4().hex[:6]
+    company = admin.call("POST", "/api/v1/admin/companies", {"name": f"Fuzz Co {run}"}).json()["company_id"]
+    return [staff_made(system, admin, f"fuzz-customer-{run}@example.com", role="customer", company_id=company),
+            staff_made(system, admin, f"fuzz-agent-{run}@example.com", role="agent", departments=["networks"])]
 
 
 def test_no_input_makes_the_api_fail_on_its_side(system, operations, callers):

@@ -15,16 +15,35 @@ from services.notifier.render import Renderer
 
 SECRET = "unit-test-link-secret"
 RENDERER = Renderer(SECRET, "https://help.example/", "Soporte <s@example.net>")
-CONTACTS = {"u-en": {"language": "en", "name": "Eve", "email": "eve@example.com"},
-            "u-es": {"language": "es", "name": "Ana", "email": "ana@example.com"}}
+CONTACTS = {"u-en": {"user_id": "u-en", "language": "en", "name": "Eve", "email": "eve@example.com"},
+            "u-es": {"user_id": "u-es", "language": "es", "name": "Ana", "email": "ana@example.com"}}
+
+
+TICKETS = {}
+GROUP = {"user_id": "u-group", "email": "soporte@empresa.es", "name": "Soporte", "language": "es"}
+AGENT = {"user_id": "u-agent", "email": "agente@helpdesk.es", "name": "Agente", "language": "en"}
 
 
 class Directory:
+    """The notifier's projections, as a fake: people and tickets the planner may ask about."""
+
     def contact(self, user_id):
-        return CONTACTS.get(user_id)
+        return {**CONTACTS, "u-group": GROUP, "u-agent": AGENT}.get(user_id)
+
+    def contact_by_email(self, email):
+        return next((c for c in (*CONTACTS.values(), GROUP, AGENT) if c["email"] == email.lower()), None)
 
     def supervisors(self):
         return [{"email": "boss@example.com", "name": "Boss", "language": "en"}]
+
+    def agents_of(self, department):
+        return [AGENT] if department == "networks" else []
+
+    def group_users(self, company_id):
+        return [GROUP] if company_id == "c-1" else []
+
+    def ticket(self, ticket_id):
+        return TICKETS.get(ticket_id)
 
 
 DIRECTORY = Directory()
@@ -42,9 +61,14 @@ def rendered(evt):
     return email.message_from_string(msg.as_string(), policy=email.policy.default)
 
 
-def ticket_opened(title):
-    return event("TicketOpened", ticket_id=str(uuid.uuid4()), requester_id="u-es",
-                 requester_email="ana@example.com", title=title)
+def ticket_opened(title, requester="u-es", cc=(), company_id=None, department=None):
+    ticket_id = str(uuid.uuid4())
+    email = CONTACTS[requester]["email"]
+    TICKETS[ticket_id] = {"ticket_id": ticket_id, "reference": "#000007", "title": title, "requester_id": requester,
+                          "requester_email": email, "company_id": company_id, "cc": list(cc),
+                          "department": department, "assignee_id": "u-agent"}
+    return event("TicketOpened", ticket_id=ticket_id, requester_id=requester, requester_email=email, title=title,
+                 reference="#000007", department=department, company_id=company_id)
 
 
 def test_header_injection_in_a_title_stays_in_the_subject():
@@ -68,10 +92,8 @@ def test_ticket_mail_links_to_the_ticket_at_the_end_in_the_recipients_language()
     parsed = rendered(evt)
     text = parsed.get_body(("plain",)).get_content().strip()
     assert text.endswith(f"https://help.example/tickets/{evt.data['ticket_id']}")
-    assert "Ticket abierto" in parsed["Subject"]
-    english = event("TicketOpened", ticket_id=str(uuid.uuid4()), requester_id="u-en",
-                    requester_email="eve@example.com", title="Down")
-    assert "Ticket opened" in rendered(english)["Subject"]
+    assert "Ticket abierto" in parsed["Subject"] and "#000007" in parsed["Subject"]
+    assert "Ticket opened" in rendered(ticket_opened("Down", requester="u-en"))["Subject"]
 
 
 def test_verification_link_token_is_derived_and_matches_what_identity_stores():
@@ -116,3 +138,97 @@ def test_sla_alerts_go_to_the_assignee_and_the_supervisors(kind, words):
     assert [(m.recipient, m.language) for m in mails] == [("ana@example.com", "es"), ("boss@example.com", "en")]
     msg = RENDERER.render(mails[0].template, mails[0].language, mails[0].context, mails[0].recipient, evt.event_id)
     assert words in msg["Subject"] and "#000042" in msg["Subject"]
+
+
+def render_all(mails, evt):
+    return {m.recipient: email.message_from_string(
+        RENDERER.render(m.template, m.language, m.context, m.recipient, evt.event_id).as_string(),
+        policy=email.policy.default) for m in mails}
+
+
+def follow_up(opening, type_, **data):
+    return event(type_, ticket_id=opening.data["ticket_id"], by={"user_id": "u-agent", "name": "Agente", "role": "agent"},
+                 **data)
+
+
+CUSTOMER_VISIBLE = [
+    ("TicketRouted", {"department": "networks", "reason": {"es": "por la red", "en": "network"}}, "Redes"),
+    ("TicketAssigned", {"agent_id": "u-agent", "agent_name": "Agente"}, "Asignado"),
+    ("WorkStarted", {}, "En curso"),
+    ("StaffReplied", {"body": "Reiniciamos el router"}, "Nueva respuesta"),
+    ("InformationRequested", {"body": "¿Qué modelo?"}, "más información"),
+    ("UrgencyChanged", {"urgency": "high", "previous": "medium"}, "Urgencia"),
+    ("SolutionApproved", {"comment": "Gracias"}, "aprobada"),
+    ("SolutionRefused", {"reason": "Sigue igual"}, "Reabierto"),
+    ("TicketClosed", {"reason": ""}, "Cerrado"),
+    ("TicketMerged", {"into": "x", "into_reference": "#000001"}, "Fusionado"),
+]
+
+
+@pytest.mark.parametrize("type_,data,subject", CUSTOMER_VISIBLE, ids=[c[0] for c in CUSTOMER_VISIBLE])
+def test_every_customer_visible_event_mails_the_requester_the_copies_and_the_group_users(type_, data, subject):
+    opening = ticket_opened("Sin conexión", cc=["jefe@empresa.es"], company_id="c-1")
+    evt = follow_up(opening, type_, **data)
+    mails = mails_for(evt, DIRECTORY)
+    customers = sorted(m.recipient for m in mails if m.template != "staff_ticket")
+    assert customers == sorted(["ana@example.com", "jefe@empresa.es", "soporte@empresa.es"])
+    for recipient, msg in render_all(mails, evt).items():
+        if recipient != AGENT["email"]:
+            assert subject in msg["Subject"] and "#000007" in msg["Subject"]
+            assert msg.get_body(("plain",)).get_content().strip().endswith(f"/tickets/{opening.data['ticket_id']}")
+
+
+@pytest.mark.parametrize("type_", ["InternalNoteAdded", "ProviderFaultMarked"])
+def test_internal_events_are_never_mailed(type_):
+    opening = ticket_opened("x", cc=["jefe@empresa.es"], company_id="c-1")
+    assert mails_for(follow_up(opening, type_, body="solo para el equipo", provider_fault=True), DIRECTORY) == []
+
+
+def test_a_customer_comment_is_not_mailed_back_to_its_author_and_tells_the_assignee():
+    opening = ticket_opened("x", cc=["jefe@empresa.es"])
+    evt = event("CustomerCommented", ticket_id=opening.data["ticket_id"], body="Más datos",
+                by={"user_id": "u-es", "name": "Ana", "role": "customer"})
+    mails = mails_for(evt, DIRECTORY)
+    assert sorted((m.recipient, m.template) for m in mails) == [
+        ("agente@helpdesk.es", "staff_ticket"), ("jefe@empresa.es", "ticket_update")]
+    assert "The customer replied" in render_all(mails, evt)["agente@helpdesk.es"]["Subject"]
+
+
+def test_a_ticket_in_a_queue_is_announced_to_the_departments_agents():
+    opening = ticket_opened("Caída", department="networks")
+    assert "agente@helpdesk.es" in [m.recipient for m in mails_for(opening, DIRECTORY) if m.template == "staff_ticket"]
+
+
+def test_a_resolution_carries_decision_links_for_those_who_may_decide_and_they_verify():
+    import datetime as dt
+    from urllib.parse import parse_qs, urlparse
+
+    from helpdesk.linktokens import APPROVE_SOLUTION, SignedLinks, decision_subject
+
+    opening = ticket_opened("x", cc=["jefe@empresa.es"], company_id="c-1")
+    evt = follow_up(opening, "TicketResolved", solution="Cambiamos la fibra")
+    rendered_mails = render_all(mails_for(evt, DIRECTORY), evt)
+    assert "/solution#" not in rendered_mails["jefe@empresa.es"].get_body(("plain",)).get_content()  # CC: no links
+    text = rendered_mails["ana@example.com"].get_body(("plain",)).get_content()
+    assert "Cambiamos la fibra" in text
+    approve = next(line for line in text.splitlines() if "decision=approve" in line)
+    fragment = {k: v[0] for k, v in parse_qs(urlparse(approve).fragment).items()}
+    subject = decision_subject(fragment["ticket"], fragment["recipient"], fragment["resolution"])
+    now = dt.datetime.now(dt.timezone.utc)
+    links = SignedLinks(SECRET)
+    assert fragment["recipient"] == "ana@example.com" and int(fragment["resolution"]) == evt.stream_position
+    assert links.verify(fragment["token"], APPROVE_SOLUTION, subject, now)
+    assert not links.verify(fragment["token"], APPROVE_SOLUTION, subject.replace("ana@", "eve@"), now)
+    assert not links.verify(fragment["token"], "refuse-solution", subject, now)
+    assert not links.verify(fragment["token"], APPROVE_SOLUTION, subject, now + dt.timedelta(days=30))
+
+
+@pytest.mark.parametrize("type_,data,_", CUSTOMER_VISIBLE + [("TicketResolved", {"solution": "<b>x</b>"}, "")])
+def test_what_people_typed_cannot_break_any_ticket_mail(type_, data, _):
+    hostile = 'Hola\r\nBcc: victim@example.org <script>alert(1)</script>'
+    opening = ticket_opened(hostile)
+    evt = follow_up(opening, type_, **{k: (hostile if isinstance(v, str) and k != "department" else v)
+                                       for k, v in data.items()})
+    for msg in render_all(mails_for(evt, DIRECTORY), evt).values():
+        assert msg["Bcc"] is None
+        assert "<script>" not in msg.get_body(("html",)).get_content()
