@@ -128,6 +128,10 @@ class MailOutbox:
                 try:
                     message = renderer.render(template, language, context, recipient, event_id)
                     smtp.send(message, recipient)
+                except smtplib.SMTPRecipientsRefused as exc:  # refused at RCPT: the code says for how long
+                    code, reply = next(iter(exc.recipients.values()))
+                    self._record_failure(cur, mail_id, attempts, f"{code} {reply!r}", 500 <= code < 600)
+                    continue
                 except smtplib.SMTPResponseException as exc:
                     permanent = 500 <= exc.smtp_code < 600
                     self._record_failure(cur, mail_id, attempts, f"{exc.smtp_code} {exc.smtp_error!r}", permanent)

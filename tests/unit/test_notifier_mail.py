@@ -232,3 +232,28 @@ def test_what_people_typed_cannot_break_any_ticket_mail(type_, data, _):
     for msg in render_all(mails_for(evt, DIRECTORY), evt).values():
         assert msg["Bcc"] is None
         assert "<script>" not in msg.get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize("type_,data", [
+    ("EmailVerificationRequested", {"email": "x@example.com", "nonce": "n" * 16, "expires_at": "2030-01-01T00:00:00+00:00"}),
+    ("PasswordResetRequested", {"email": "x@example.com", "nonce": "n" * 16, "expires_at": "2030-01-01T00:00:00+00:00"}),
+    ("RegistrationRepeated", {"email": "x@example.com"}),
+    ("PasswordChanged", {"email": "x@example.com", "reason": "user"}),
+    ("InitialCredentialsIssued", {"email": "x@example.com", "nonce": "n" * 16}),
+])
+def test_a_hostile_name_cannot_break_any_account_mail(type_, data):
+    hostile = {"user_id": "u-evil", "language": "es", "email": "x@example.com",
+               "name": 'Eve\r\nBcc: victim@example.org <script>alert(1)</script>'}
+
+    class Hostile(Directory):
+        def contact(self, user_id):
+            return hostile if user_id == "u-evil" else super().contact(user_id)
+
+    evt = event(type_, user_id="u-evil", **data)
+    mails = mails_for(evt, Hostile())
+    assert mails
+    for mail in mails:
+        msg = email.message_from_string(
+            RENDERER.render(mail.template, mail.language, mail.context, mail.recipient, evt.event_id).as_string(),
+            policy=email.policy.default)
+        assert msg["Bcc"] is None and "<script>" not in msg.get_body(("html",)).get_content()

@@ -1,0 +1,102 @@
+"""Delivery against a real SMTP server: a permanent refusal is recorded with its reason and not
+retried; a server that is down is retried later; nothing is sent twice."""
+import socket
+import uuid
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from helpdesk.migrate import migrate_all
+from services.notifier import outbox
+from services.notifier.mail import MailOutbox, SmtpSender
+from services.notifier.plans import Mail
+from services.notifier.render import Renderer
+
+RENDERER = Renderer("integration-test-link-secret", "https://help.example", "Soporte <s@example.net>")
+
+
+class Server:
+    """Accepts every recipient but one, which it refuses for good (550)."""
+
+    def __init__(self):
+        self.received = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("nobody"):
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received += envelope.rcpt_tos
+        return "250 Message accepted"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def notifier_schema(database_url):
+    migrate_all(database_url, ["notifier"])
+
+
+@pytest.fixture
+def smtp():
+    server = Server()
+    controller = Controller(server, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield server, SmtpSender("127.0.0.1", controller.port)
+    controller.stop()
+
+
+def queue(db, *recipients):
+    box = MailOutbox()
+    with db.transaction() as cur:
+        for recipient in recipients:
+            box.add(cur, uuid.uuid4(), Mail(recipient, "es", "account_exists", {"name": "Ana"}))
+    return box
+
+
+def test_a_permanent_refusal_is_recorded_with_its_reason_and_never_retried(db, notifier_schema, smtp):
+    server, sender = smtp
+    tag = uuid.uuid4().hex[:6]
+    box = queue(db, f"ana-{tag}@example.com", f"nobody-{tag}@example.com")
+    assert box.send_due(db, sender, RENDERER) >= 1
+    assert f"ana-{tag}@example.com" in server.received
+    with db.transaction() as cur:
+        (given_up,) = [m for m in outbox.failed(cur) if m["recipient"] == f"nobody-{tag}@example.com"]
+    assert "550" in given_up["last_error"] and given_up["attempts"] == 1
+    box.send_due(db, sender, RENDERER)  # nothing is due any more: neither is sent again
+    assert server.received.count(f"ana-{tag}@example.com") == 1
+    assert f"nobody-{tag}@example.com" not in server.received
+
+
+def test_a_server_that_is_down_is_retried_later_not_given_up(db, notifier_schema, smtp):
+    server, sender = smtp
+    tag = uuid.uuid4().hex[:6]
+    box = queue(db, f"later-{tag}@example.com")
+    down = SmtpSender("127.0.0.1", free_port())  # nobody listens there
+    box.send_due(db, down, RENDERER)
+    with db.transaction() as cur:
+        cur.execute("SELECT status, attempts, next_attempt_at > now() FROM notifier.mail_outbox WHERE recipient = %s",
+                    (f"later-{tag}@example.com",))
+        assert cur.fetchone() == ("pending", 1, True)
+        cur.execute("UPDATE notifier.mail_outbox SET next_attempt_at = now() WHERE recipient = %s",
+                    (f"later-{tag}@example.com",))
+    box.send_due(db, sender, RENDERER)
+    assert server.received.count(f"later-{tag}@example.com") == 1
+
+
+def test_an_operator_can_send_a_given_up_mail_again(db, notifier_schema, smtp):
+    server, sender = smtp
+    tag = uuid.uuid4().hex[:6]
+    box = queue(db, f"nobody-{tag}@example.com")
+    box.send_due(db, sender, RENDERER)
+    with db.transaction() as cur:
+        (mail,) = [m for m in outbox.failed(cur) if m["recipient"] == f"nobody-{tag}@example.com"]
+        assert outbox.retry(cur, [mail["id"]]) == 1
+        cur.execute("SELECT status FROM notifier.mail_outbox WHERE id = %s", (mail["id"],))
+        assert cur.fetchone() == ("pending",)
