@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only eventstore|gateway|tickets]`: see bench/__init__.py."""
+"""`python -m bench [--quick] [--only eventstore|gateway|tickets|mail]`: see bench/__init__.py."""
 import argparse
 import os
 import platform
@@ -11,7 +11,7 @@ import requests
 
 from helpdesk import testing
 
-from . import store, system, tickets
+from . import mail, store, system, tickets
 
 # Seconds of load per table row: long enough for stable percentiles, short enough to run often.
 DURATIONS = {
@@ -20,6 +20,8 @@ DURATIONS = {
 }
 # Requests per table row of the ticket reads (each row is one client sending them in a row).
 REQUESTS = {"quick": 50, "default": 300}
+# Tickets in the notifier's backlog (each makes 7 mails).
+BACKLOG = {"quick": 30, "default": 150}
 
 
 def settings():
@@ -51,7 +53,7 @@ def describe_machine(database_url, rabbit):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short loads: under a minute in all")
-    parser.add_argument("--only", choices=("eventstore", "gateway", "tickets"), help="run one part only")
+    parser.add_argument("--only", choices=("eventstore", "gateway", "tickets", "mail"), help="run one part only")
     args = parser.parse_args(argv)
     # A plain kill should still drop the database and the vhost: make SIGTERM unwind `finally`s.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -75,6 +77,12 @@ def main(argv=None):
         database_url = testing.create_database(admin_url, prefix="helpdesk_bench")
         try:
             tickets.run(database_url, rabbit, REQUESTS[pace])
+        finally:
+            testing.drop_database(admin_url, database_url)
+    if args.only in (None, "mail"):
+        database_url = testing.create_database(admin_url, prefix="helpdesk_bench")
+        try:
+            mail.run(database_url, rabbit, BACKLOG[pace])
         finally:
             testing.drop_database(admin_url, database_url)
     print(f"done in {time.perf_counter() - began:.0f} s")
