@@ -47,7 +47,8 @@ class Story:
                    "description": "Desde las 9:00 no hay tráfico.", "channel": channel,
                    **(way or {"department": "networks"})}
         self.events, self.ticket = [], None
-        self.add(domain.open_ticket(command, requester, CATALOG, actor=actor, reference=reference, attachment=file))
+        self.add(domain.open_ticket(command, requester, CATALOG, actor=actor, reference=reference,
+                                    attachment=file))
 
     def add(self, new_events):
         for new in new_events:
