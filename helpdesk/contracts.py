@@ -265,7 +265,7 @@ class AssignSchema(StrictSchema):
 
 
 class EmptySchema(StrictSchema):
-    pass
+    """An action that takes no input (e.g. start)."""
 
 
 class ReclassifySchema(StrictSchema):

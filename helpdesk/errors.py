@@ -14,7 +14,7 @@ class InvalidInput(Exception):
 
 @deserialize_to_instance
 class NotFound(Exception):
-    pass
+    """No such thing, or not one the caller may see (the two answer alike)."""
 
 
 @deserialize_to_instance

@@ -10,6 +10,7 @@ Topology of one subscription (consumer service C reading source service S's even
 Subscription queues are declared by `helpdesk.migrate` at deploy time as well as by the consumer
 at start-up, so events published before a consumer first starts are kept, not dropped.
 """
+import contextlib
 import json
 import threading
 
@@ -127,10 +128,8 @@ class Publisher:
 
     def _reset(self):
         if self._connection is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail too
                 self._connection.release()
-            except Exception:
-                pass
         self._connection = self._producer = None
 
     def close(self):

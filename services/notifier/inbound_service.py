@@ -74,7 +74,7 @@ _REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|rv|aw|wg|tr)\s*(\[\d+\])?\s*:\s*)+"
 
 
 class RpcTimeout(Exception):
-    pass
+    """Another service did not answer in time: the mail is retried later."""
 
 
 class QueuedMailSchema(Schema):

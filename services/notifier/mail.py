@@ -77,10 +77,8 @@ class _SmtpBatch:
 
     def close(self):
         if self.smtp is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):  # the server may be gone already
                 self.smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
             self.smtp = None
 
 

@@ -165,6 +165,8 @@ def open_ticket(command, requester, catalog, *, actor=None, reference, attachmen
     if actor is not None and channel not in ("phone", "email"):
         raise RuleBroken("channel", "staff record how the customer reached them: phone or email")
     urgency = command.get("urgency")
+    if urgency is not None and urgency not in URGENCIES:
+        raise RuleBroken("urgency", f"one of {', '.join(URGENCIES)}")
     department, itil = command.get("department"), command.get("itil")
     if department is not None:
         if department not in catalog.departments:

@@ -12,7 +12,7 @@ MAX_LIMIT = 100
 
 
 class BadCursor(Exception):
-    pass
+    """A cursor this API did not give."""
 
 
 def encode_cursor(arrival):
