@@ -1,5 +1,6 @@
 """`python -m bench [--quick] [--only eventstore|gateway|tickets|mail]`: see bench/__init__.py."""
 import argparse
+import contextlib
 import os
 import platform
 import signal
@@ -22,6 +23,16 @@ DURATIONS = {
 REQUESTS = {"quick": 50, "default": 300}
 # Tickets in the notifier's backlog (each makes 7 mails).
 BACKLOG = {"quick": 30, "default": 150}
+
+
+@contextlib.contextmanager
+def scratch_database(admin_url):
+    """A throwaway database, dropped afterwards whatever happens."""
+    database_url = testing.create_database(admin_url, prefix="helpdesk_bench")
+    try:
+        yield database_url
+    finally:
+        testing.drop_database(admin_url, database_url)
 
 
 def settings():
@@ -63,28 +74,19 @@ def main(argv=None):
     seconds = DURATIONS[pace]
     began = time.perf_counter()
     if args.only in (None, "eventstore", "gateway"):
-        database_url = testing.create_database(admin_url, prefix="helpdesk_bench")
-        try:
+        with scratch_database(admin_url) as database_url:
             if args.only in (None, "eventstore"):
                 store.run(database_url, seconds["eventstore"])
             if args.only in (None, "gateway"):
                 system.run(database_url, rabbit, seconds["gateway"])
-        finally:
-            testing.drop_database(admin_url, database_url)
     if args.only in (None, "tickets"):
         # A database of its own: the gateway rows above open thousands of tickets for the same
         # demo customer, and the list figures are for a customer with exactly 200.
-        database_url = testing.create_database(admin_url, prefix="helpdesk_bench")
-        try:
+        with scratch_database(admin_url) as database_url:
             tickets.run(database_url, rabbit, REQUESTS[pace])
-        finally:
-            testing.drop_database(admin_url, database_url)
     if args.only in (None, "mail"):
-        database_url = testing.create_database(admin_url, prefix="helpdesk_bench")
-        try:
+        with scratch_database(admin_url) as database_url:
             mail.run(database_url, rabbit, BACKLOG[pace])
-        finally:
-            testing.drop_database(admin_url, database_url)
     print(f"done in {time.perf_counter() - began:.0f} s")
 
 
