@@ -16,6 +16,10 @@ from helpdesk.extensions import EventStore, Health, Inbox, StreamOwner, subscrib
 from . import clocks, store, usage
 from .billing import BILLING_RELAY
 
+# How often due alerts are looked for (seconds). nameko's @timer takes its interval when the class
+# is defined, so this is read from the environment once, at import.
+ALERT_INTERVAL = float(os.environ.get("SLA_ALERT_INTERVAL", "30"))
+
 
 class SlaSettings(DependencyProvider):
     """Calendars, targets, and which calendar each department keeps (catalog.yaml)."""
@@ -72,7 +76,7 @@ class SlaService(Health, StreamOwner):
         if records:
             self.store.append(stream_name("usage", ticket_id), records, cursor=cur)
 
-    @timer(interval=30)
+    @timer(interval=ALERT_INTERVAL)
     def raise_alerts(self):
         """Heals gaps, then raises the warnings and breaches that fell due, each once."""
         self.ticket_events.heal(self._apply)
