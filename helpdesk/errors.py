@@ -21,10 +21,10 @@ class NotFound(Exception):
 class Conflict(Exception):
     """The command does not fit the current state (illegal transition, stale version)."""
 
-    def __init__(self, message, current_version=None):
-        super().__init__(message, current_version)
+    def __init__(self, message, current_version=None, code="conflict"):
+        super().__init__(message, current_version, code)
         # nameko carries exception arguments as text: the version comes back a string
-        self.message = message
+        self.message, self.code = message, code
         self.current_version = None if current_version in (None, "None") else int(current_version)
 
 

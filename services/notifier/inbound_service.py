@@ -289,7 +289,7 @@ class Handling:
         except errors.NotFound:
             return "missing", {}
         except errors.Conflict as exc:
-            if "closed" not in str(getattr(exc, "message", exc)):
+            if exc.code != "ticket_closed":
                 raise  # too busy: try again later
             return "closed", ticket
         except errors.PayloadTooLarge:

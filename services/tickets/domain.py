@@ -61,7 +61,12 @@ class Forbidden(Exception):
 
 
 class IllegalTransition(Exception):
-    """The command does not fit the ticket's status."""
+    """The command does not fit the ticket's status. `code` names the case callers act on
+    (e.g. "ticket_closed": the notifier then opens a new ticket for an email reply)."""
+
+    def __init__(self, message, code="illegal_transition"):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,7 +218,7 @@ def comment(ticket, actor, body, attachment=None):
     request for information, if one is pending); from staff a public reply."""
     body = _text(body, "body", required=attachment is None)
     if ticket.status == CLOSED:
-        raise IllegalTransition("this ticket is closed; open a new ticket that follows up on it")
+        raise IllegalTransition("this ticket is closed; open a new ticket that follows up on it", "ticket_closed")
     if is_staff(actor):
         return [_event(ticket, "StaffReplied", actor, body=body, attachment=attachment)]
     return [_event(ticket, "CustomerCommented", actor, body=body, attachment=attachment)]
@@ -229,7 +234,7 @@ def email_reply(ticket, actor, sender, body, attachment=None, message_id=None, r
     if sender.lower() not in on_ticket:
         raise Forbidden(f"{sender} is not on this ticket")
     if ticket.status == CLOSED:
-        raise IllegalTransition("this ticket is closed; open a new ticket that follows up on it")
+        raise IllegalTransition("this ticket is closed; open a new ticket that follows up on it", "ticket_closed")
     body = _text(body, "body", required=attachment is None)
     by = {"user_id": ticket.requester_id if sender.lower() == ticket.requester_email.lower() else None,
           "name": sender, "role": "customer"}

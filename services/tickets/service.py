@@ -53,7 +53,7 @@ def decided(decision, ticket=None):
     except domain.Forbidden as exc:
         raise errors.Forbidden(str(exc))
     except domain.IllegalTransition as exc:
-        raise errors.Conflict(str(exc), ticket.version if ticket else None)
+        raise errors.Conflict(str(exc), ticket.version if ticket else None, exc.code)
 
 
 def upload(payload):

@@ -122,7 +122,7 @@ def test_a_sender_no_longer_on_the_ticket_who_is_no_customer_gets_a_bounce():
 
 
 def test_a_reply_to_a_closed_ticket_opens_one_that_follows_it_up_or_a_plain_one_if_it_may_not():
-    service = FakeService(act=errors.Conflict("this ticket is closed; open a new ticket"),
+    service = FakeService(act=errors.Conflict("this ticket is closed; open a new ticket", 3, "ticket_closed"),
                           open_=[errors.InvalidInput({"follows_up": ["no such ticket of yours"]}), None],
                           people={CUSTOMER: CUSTOMER_PRINCIPAL})
     run(service, inbound())

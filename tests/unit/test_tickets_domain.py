@@ -98,3 +98,13 @@ def test_a_route_decided_before_a_person_reclassified_the_ticket_is_ignored():
     (moved,) = domain.reclassify(ticket, supervisor, "systems", "better there", CATALOG)
     ticket = domain.evolve(ticket, recorded(moved, position=1))
     assert domain.route(ticket, ROUTING, "networks", {"es": "r", "en": "r"}, CATALOG, seen_department=None) == []
+
+
+def test_a_follow_up_on_a_closed_ticket_is_refused_with_a_code_callers_can_act_on():
+    (opening,) = domain.open_ticket(command(), CUSTOMER, CATALOG, reference="#000001")
+    ticket = domain.fold([recorded(opening)])
+    (closed,) = domain.close(ticket, CUSTOMER, "ya está")
+    ticket = domain.evolve(ticket, recorded(closed, position=1))
+    with pytest.raises(domain.IllegalTransition) as info:
+        domain.comment(ticket, CUSTOMER, "¿Sigue?")
+    assert info.value.code == "ticket_closed" and str(info.value).startswith("this ticket is closed")
