@@ -1,5 +1,7 @@
 """The one load runner, percentile and table printer that every benchmark uses."""
+import contextlib
 import math
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -93,3 +95,19 @@ def print_table(title, headers, rows):
     for row in cells:
         print(line(row))
     print(flush=True)
+
+
+@contextlib.contextmanager
+def running_system(database_url, rabbit):
+    """The whole system in a temporary directory, stopped afterwards (RunningSystem.start() cleans
+    up after itself when it fails); its start-up time printed."""
+    from helpdesk.testing import RunningSystem
+
+    with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as workdir:
+        started = time.perf_counter()
+        system = RunningSystem(database_url, rabbit, workdir).start()
+        print(f"\nsystem started in {time.perf_counter() - started:.1f} s", flush=True)
+        try:
+            yield system
+        finally:
+            system.stop()

@@ -8,7 +8,6 @@ consume it, and notifier sends the mail. The HTTP latency covers the first part;
 """
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,10 +15,9 @@ import psycopg2
 import requests
 
 from helpdesk import testing
-from helpdesk.testing import RunningSystem
 from services.identity.seed import DEMO_PASSWORD
 
-from .measure import percentile, print_table, run_load
+from .measure import percentile, print_table, run_load, running_system
 
 DEMO_CUSTOMER = "cliente@demo.example"
 TICKET = {
@@ -167,16 +165,8 @@ LOADS = [("1 paced", 1, 0.1), ("1", 1, 0.0), ("4", 4, 0.0), ("16", 16, 0.0)]
 
 
 def run(database_url, rabbit, seconds, loads=LOADS, mail_timeout=120):
-    with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as workdir:
-        system = RunningSystem(database_url, rabbit, workdir)
-        try:
-            started = time.perf_counter()
-            system.start()
-            print(f"\nsystem started in {time.perf_counter() - started:.1f} s", flush=True)
-            _measure(system, database_url, rabbit, seconds, loads, mail_timeout)
-        finally:
-            if hasattr(system, "vhost"):  # start() got as far as creating it, maybe no further
-                system.stop()
+    with running_system(database_url, rabbit) as system:
+        _measure(system, database_url, rabbit, seconds, loads, mail_timeout)
 
 
 def _measure(system, database_url, rabbit, seconds, loads, mail_timeout):

@@ -13,15 +13,14 @@
 Every row is one client (its own requests.Session, logged in first, not timed) sending the same
 request N times in a row, after 5 untimed ones. Latency is the whole HTTP round trip.
 """
-import tempfile
 import time
 
 import requests
 
-from helpdesk.testing import RunningSystem, wait_until
+from helpdesk.testing import wait_until
 from services.identity.seed import DEMO_PASSWORD
 
-from .measure import Sample, print_table
+from .measure import Sample, print_table, running_system
 from .system import machine_busy
 
 CUSTOMER = "cliente@demo.example"
@@ -73,22 +72,14 @@ def timed(request, count):
 
 
 def run(database_url, rabbit, count):
-    with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as workdir:
-        system = RunningSystem(database_url, rabbit, workdir)
+    with running_system(database_url, rabbit) as system:
+        clients = {email: Client(system, email) for email in (CUSTOMER, GROUP_USER, AGENT)}
         try:
-            started = time.perf_counter()
-            system.start()
-            print(f"\nsystem started in {time.perf_counter() - started:.1f} s", flush=True)
-            clients = {email: Client(system, email) for email in (CUSTOMER, GROUP_USER, AGENT)}
-            try:
-                _lists(system, clients, count)
-                _history(system, clients, count)
-            finally:
-                for client in clients.values():
-                    client.close()
+            _lists(system, clients, count)
+            _history(system, clients, count)
         finally:
-            if hasattr(system, "vhost"):
-                system.stop()
+            for client in clients.values():
+                client.close()
 
 
 # -- (a) the list ----------------------------------------------------------------------------

@@ -4,12 +4,10 @@
 """
 import datetime as dt
 import os
-import signal
-import threading
 import uuid
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
+from .smtpserver import serve
 
 
 class MaildirHandler:
@@ -34,14 +32,7 @@ def main():
     host = os.environ.get("SMTP_HOST", "127.0.0.1")
     port = int(os.environ.get("SMTP_PORT", "2525"))
     directory = os.environ.get("MAIL_DIR", "var/mail")
-    controller = Controller(MaildirHandler(directory), hostname=host, port=port)
-    controller.start()
-    print(f"development SMTP server on {host}:{port}, mail kept in {directory}/", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    controller.stop()
+    serve(MaildirHandler(directory), host, port, f"development SMTP server on {host}:{port}, mail kept in {directory}/")
 
 
 if __name__ == "__main__":

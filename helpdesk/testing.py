@@ -165,12 +165,8 @@ class RunningSystem:
         return self.base_url + path
 
     def start(self, timeout=60):
-        import os
-        import subprocess
-        import sys
         from pathlib import Path
 
-        from .migrate import declare_topology, migrate_all
 
         root = Path(__file__).resolve().parent.parent
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -185,7 +181,6 @@ class RunningSystem:
 
     def _start(self, root, amqp_uri, timeout):
         import os
-        import subprocess
         import sys
         from pathlib import Path
 

@@ -33,6 +33,7 @@ Exit status: 0 stopped normally (signal, idle); 1 broker unreachable or lost in 
 arguments); 3 the ledger is locked by another consumer or is corrupt.
 """
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import fcntl
@@ -486,10 +487,8 @@ def run(args):
                 stop.sleep(RECONNECT_DELAY)
             finally:
                 if connection.is_open:
-                    try:
+                    with contextlib.suppress(pika.exceptions.AMQPError):  # closing a broken link may fail
                         connection.close()
-                    except pika.exceptions.AMQPError:
-                        pass
         return EXIT_OK
     finally:
         ledger.close()

@@ -25,12 +25,11 @@ import base64
 import datetime as dt
 import logging
 import os
-import signal
-import threading
 import uuid
 
 import kombu
 
+from helpdesk.smtpserver import serve
 from helpdesk.messaging import Publisher, dead_letter_queue_name, retry_queue_name
 
 from .replies import LOCAL_PREFIX, is_reply_address
@@ -103,7 +102,6 @@ class InboundHandler:
 
 
 def main():
-    from aiosmtpd.controller import Controller
 
     from helpdesk import config
 
@@ -115,16 +113,12 @@ def main():
     limit = int(os.environ.get("INBOUND_MAX_BYTES", DEFAULT_MAX_BYTES))
     domain = settings.get("INBOUND_DOMAIN") or os.environ.get("INBOUND_DOMAIN") or DEFAULT_DOMAIN
     publisher = Publisher(settings["AMQP_URI"])
-    controller = Controller(InboundHandler(publisher, domain), hostname=host, port=port,
-                            data_size_limit=limit, enable_SMTPUTF8=True)
-    controller.start()
-    print(f"inbound SMTP on {host}:{port} for {LOCAL_PREFIX}+...@{domain}, to queue {QUEUE}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    controller.stop()
-    publisher.close()
+    try:
+        serve(InboundHandler(publisher, domain), host, port,
+              f"inbound SMTP on {host}:{port} for {LOCAL_PREFIX}+...@{domain}, to queue {QUEUE}",
+              data_size_limit=limit, enable_SMTPUTF8=True)
+    finally:
+        publisher.close()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,4 @@
 """The outbox relay against real PostgreSQL and RabbitMQ."""
-import threading
 import uuid
 
 import pytest
