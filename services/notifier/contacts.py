@@ -1,7 +1,8 @@
 """What the notifier knows of people and tickets: projections of identity and ticket events in its
 own schema (it never reads another service's tables)."""
 
-CONTACT_COLUMNS = ("user_id", "email", "name", "language", "company_id", "is_group", "role", "departments")
+CONTACT_COLUMNS = ("user_id", "email", "name", "language", "company_id", "is_group", "role", "departments",
+                   "time_zone")
 
 
 def project(cur, event):
@@ -10,14 +11,16 @@ def project(cur, event):
     if event.type == "UserRegistered":
         cur.execute(
             "INSERT INTO notifier.contacts (user_id, email, name, language, company_id, is_group, role,"
-            " departments) VALUES (%(user_id)s, %(email)s, %(name)s, %(language)s, %(company_id)s,"
-            " %(is_group)s, %(role)s, %(departments)s) ON CONFLICT (user_id) DO NOTHING", data)
+            " departments, time_zone) VALUES (%(user_id)s, %(email)s, %(name)s, %(language)s, %(company_id)s,"
+            " %(is_group)s, %(role)s, %(departments)s, %(time_zone)s) ON CONFLICT (user_id) DO NOTHING",
+            {"time_zone": None, **data})  # older events have no zone: the configured default applies
     elif event.type == "EmailChanged":
         cur.execute("UPDATE notifier.contacts SET email = %s WHERE user_id = %s",
                     (data["new_email"], data["user_id"]))
     elif event.type == "ProfileUpdated":
-        cur.execute("UPDATE notifier.contacts SET name = %s, language = %s WHERE user_id = %s",
-                    (data["name"], data["language"], data["user_id"]))
+        cur.execute("UPDATE notifier.contacts SET name = %s, language = %s,"
+                    " time_zone = COALESCE(%s, time_zone) WHERE user_id = %s",
+                    (data["name"], data["language"], data.get("time_zone"), data["user_id"]))
     elif event.type == "AgentDepartmentsChanged":
         cur.execute("UPDATE notifier.contacts SET departments = %s WHERE user_id = %s",
                     (data["departments"], data["user_id"]))

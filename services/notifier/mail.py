@@ -4,8 +4,10 @@ import email.policy
 import hashlib
 import logging
 import smtplib
+from email import charset as email_charset
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import parseaddr
+from email.utils import format_datetime, parseaddr
 
 import psycopg2.extras
 from psycopg2 import sql
@@ -26,10 +28,55 @@ def message_id(event_id, recipient, domain="helpdesk.local"):
     return f"<{event_id}.{digest}@{domain}>"
 
 
-def compose(*, sender, recipient, subject, body, event_id):
-    msg = EmailMessage(policy=email.policy.SMTP)
+LINE_LENGTH = 78  # RFC 5322 2.1.1: lines SHOULD be at most 78 characters
+_UTF8_Q = email_charset.Charset("utf-8")
+_UTF8_Q.header_encoding = email_charset.QP  # readable in the raw source, unlike base64
+
+
+def fold_subject(subject, linesep="\r\n"):
+    """A Subject value, folded so that it unfolds to exactly `subject`.
+
+    Python's own folder (email.policy, CPython gh-144156) may fold between two encoded words at
+    the space that separates them, and decoders drop whitespace between encoded words: "más
+    información: Pérdida" came out "información:Pérdida". It may also start the value on a line
+    of its own, which parsers read as a leading space. So: non-ASCII text is encoded whole, with
+    its spaces inside the encoded words; ASCII text is folded at spaces, never before its first
+    word."""
+    if not subject.isascii():
+        return Header(subject, _UTF8_Q, maxlinelen=LINE_LENGTH, header_name="Subject").encode(linesep=linesep)
+    lines, width = [], LINE_LENGTH - len("Subject: ")
+    for word in subject.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+            width = LINE_LENGTH - 1  # continuation lines start with the folding space
+    return (linesep + " ").join(lines)
+
+
+class _MailPolicy(email.policy.EmailPolicy):
+    """email.policy.SMTP, with the Subject folded by `fold_subject`."""
+
+    def fold(self, name, value):
+        if name.lower() == "subject":
+            return f"{name}: {fold_subject(str(value), self.linesep)}{self.linesep}"
+        return super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        if name.lower() == "subject":
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+MAIL_POLICY = _MailPolicy(linesep="\r\n")
+
+
+def compose(*, sender, recipient, subject, body, event_id, date):
+    """`date`: when the mail is sent (RFC 5322 requires a Date); the caller's clock says."""
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = sender
     msg["To"] = recipient
+    msg["Date"] = format_datetime(date)
     msg["Subject"] = one_line(subject)
     msg["Message-ID"] = message_id(event_id, recipient)
     msg["Auto-Submitted"] = "auto-generated"

@@ -1,5 +1,5 @@
-"""Which mails an event causes: pure. `contact(user_id)` is the only outside knowledge it needs
-(the recipient's language), passed in by the service."""
+"""Which mails an event causes: pure. The directory (the notifier's projections) is the only
+outside knowledge it needs: who is on a ticket, and each recipient's language and time zone."""
 import dataclasses
 import datetime as dt
 
@@ -23,13 +23,17 @@ def mails_for(event, directory):
     return planner(event, directory) if planner else []
 
 
-def _language(contact, user_id):
-    found = contact(user_id) if user_id else None
-    return (found or {}).get("language") or DEFAULT_LANGUAGE
+def mail_to(address, person, template, context):
+    """A mail in `person`'s language, its times in their zone (`time_zone` in the context; none
+    for an address with no account, which the renderer reads as the configured default)."""
+    person = person or {}
+    return Mail(address, person.get("language") or DEFAULT_LANGUAGE, template,
+                {**context, "time_zone": person.get("time_zone")})
 
 
-def _name(contact, user_id):
-    return ((contact(user_id) if user_id else None) or {}).get("name", "")
+def _account(contact, data):
+    """The mail's recipient account of an identity event, or {}."""
+    return (contact(data["user_id"]) if data.get("user_id") else None) or {}
 
 
 def _link(purpose, data, path):
@@ -38,41 +42,44 @@ def _link(purpose, data, path):
 
 
 def _verification(data, contact):
-    return [Mail(data["email"], _language(contact, data["user_id"]), "verify_email", {
-        "name": _name(contact, data["user_id"]), "expires_at": data["expires_at"],
+    account = _account(contact, data)
+    return [mail_to(data["email"], account, "verify_email", {
+        "name": account.get("name", ""), "expires_at": data["expires_at"],
         "link": _link(VERIFY_EMAIL, data, "/verify-email"),
     })]
 
 
 def _reset(data, contact):
-    return [Mail(data["email"], _language(contact, data["user_id"]), "reset_password", {
-        "name": _name(contact, data["user_id"]), "expires_at": data["expires_at"],
+    account = _account(contact, data)
+    return [mail_to(data["email"], account, "reset_password", {
+        "name": account.get("name", ""), "expires_at": data["expires_at"],
         "link": _link(RESET_PASSWORD, data, "/reset-password"),
     })]
 
 
 def _repeated(data, contact):
-    return [Mail(data["email"], _language(contact, data["user_id"]), "account_exists",
-                 {"name": _name(contact, data["user_id"])})]
+    account = _account(contact, data)
+    return [mail_to(data["email"], account, "account_exists", {"name": account.get("name", "")})]
 
 
 def _password_changed(data, contact):
-    return [Mail(data["email"], _language(contact, data["user_id"]), "password_changed",
-                 {"name": _name(contact, data["user_id"]), "reason": data["reason"]})]
+    account = _account(contact, data)
+    return [mail_to(data["email"], account, "password_changed",
+                    {"name": account.get("name", ""), "reason": data["reason"]})]
 
 
 def _email_changed(data, contact):
-    context = {"name": _name(contact, data["user_id"]), "old_email": data["old_email"],
-               "new_email": data["new_email"]}
-    language = _language(contact, data["user_id"])
+    account = _account(contact, data)
+    context = {"name": account.get("name", ""), "old_email": data["old_email"], "new_email": data["new_email"]}
     # the old address learns of the change (it may not be its owner's doing); the new one confirms
-    return [Mail(data["old_email"], language, "email_changed", context),
-            Mail(data["new_email"], language, "email_changed", context)]
+    return [mail_to(data["old_email"], account, "email_changed", context),
+            mail_to(data["new_email"], account, "email_changed", context)]
 
 
 def _credentials(data, contact):
-    return [Mail(data["email"], _language(contact, data["user_id"]), "credentials", {
-        "name": _name(contact, data["user_id"]), "email": data["email"],
+    account = _account(contact, data)
+    return [mail_to(data["email"], account, "credentials", {
+        "name": account.get("name", ""), "email": data["email"],
         "initial_password": {"subject": data["user_id"], "nonce": data["nonce"]},
     })]
 
@@ -117,22 +124,22 @@ def _ticket_context(ticket, data, **extra):
 
 
 def _author(data):
+    """(user id, address) of whoever wrote a follow-up; the address only for an email reply."""
     by = data.get("by") or {}
-    return by.get("user_id"), (by.get("name") or "").lower()
+    return by.get("user_id"), ((data.get("email") or {}).get("sender") or "").lower()
 
 
 def _for_customers(event, directory, template, context_of, skip_author=False):
     ticket = directory.ticket(event.data["ticket_id"])
     if ticket is None:
         return [], None
-    author_id, author_name = _author(event.data)
+    author_id, author_address = _author(event.data)
     mails = []
     for address, contact, may_decide in customer_side(ticket, directory):
         if skip_author and ((contact and contact.get("user_id") and str(contact["user_id"]) == author_id)
-                            or address.lower() == author_name):
+                            or address.lower() == author_address):
             continue
-        language = (contact or {}).get("language") or DEFAULT_LANGUAGE
-        mails.append(Mail(address, language, template, context_of(ticket, address, may_decide)))
+        mails.append(mail_to(address, contact, template, context_of(ticket, address, may_decide)))
     return mails, ticket
 
 
@@ -140,8 +147,8 @@ def _staff_new_ticket(event, directory, ticket):
     department = event.data.get("department")
     if not department:
         return []
-    return [Mail(agent["email"], agent["language"] or DEFAULT_LANGUAGE, "staff_ticket",
-                 _ticket_context(ticket, event.data, kind="queued", department=department))
+    return [mail_to(agent["email"], agent, "staff_ticket",
+                    _ticket_context(ticket, event.data, kind="queued", department=department))
             for agent in directory.agents_of(department)]
 
 
@@ -167,8 +174,8 @@ def _ticket_update(event, directory):
     if event.type == "CustomerCommented" and ticket["assignee_id"]:
         agent = directory.contact(ticket["assignee_id"])
         if agent:
-            mails.append(Mail(agent["email"], agent["language"] or DEFAULT_LANGUAGE, "staff_ticket",
-                              _ticket_context(ticket, data, kind="customer_replied", **details)))
+            mails.append(mail_to(agent["email"], agent, "staff_ticket",
+                                 _ticket_context(ticket, data, kind="customer_replied", **details)))
     return mails
 
 
@@ -204,7 +211,7 @@ def _sla_alert(kind):
         for person in recipients:
             if person["email"].lower() not in seen:
                 seen.add(person["email"].lower())
-                mails.append(Mail(person["email"], person.get("language") or DEFAULT_LANGUAGE, "sla_alert", context))
+                mails.append(mail_to(person["email"], person, "sla_alert", context))
         return mails
     return plan
 

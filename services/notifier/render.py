@@ -11,7 +11,8 @@ import jinja2
 
 from urllib.parse import urlencode
 
-from helpdesk import catalog
+from helpdesk import catalog, timezones
+from helpdesk.clock import Clock
 from helpdesk.linktokens import APPROVE_SOLUTION, REFUSE_SOLUTION, LinkTokens, SignedLinks, decision_subject
 
 from .mail import compose
@@ -31,14 +32,14 @@ OPTIONAL = dict.fromkeys(("department", "reason", "body", "comment", "urgency", 
 OPTIONAL["cc"] = []
 
 
-def _when(value, language):
-    moment = dt.datetime.fromisoformat(value)
-    return moment.strftime("%d/%m/%Y %H:%M UTC" if language == "es" else "%Y-%m-%d %H:%M UTC")
-
-
 class Renderer:
-    def __init__(self, link_secret, public_url, sender, inbound_domain=None):
+    """`clock` dates the mails it renders (at send time); `default_time_zone` is the zone of
+    recipients whose plan names none (copied addresses with no account, older plans)."""
+
+    def __init__(self, link_secret, public_url, sender, inbound_domain=None, *, clock=None,
+                 default_time_zone=timezones.FALLBACK):
         self.secret, self.inbound_domain = link_secret, inbound_domain
+        self.clock, self.default_time_zone = clock or Clock(), default_time_zone
         self.tokens, self.signed = LinkTokens(link_secret), SignedLinks(link_secret)
         self.public_url, self.sender = public_url.rstrip("/"), sender
         self.departments = catalog.load().departments
@@ -47,6 +48,7 @@ class Renderer:
         """The template's variables: derived links, passwords and formatted dates added."""
         values = {key: value.get(language, value.get("es")) if isinstance(value, dict) and "es" in value else value
                   for key, value in context.items()}  # text given in each language: the reader's
+        zone = values.pop("time_zone", None) or self.default_time_zone
         link = values.pop("link", None)
         if link:
             token = self.tokens.derive(link["purpose"], link["subject"], link["nonce"])
@@ -59,18 +61,18 @@ class Renderer:
             values["initial_password"] = self.tokens.initial_password(initial["subject"], initial["nonce"])
         for moment in ("expires_at", "due_at"):
             if values.get(moment):
-                values[moment] = _when(values[moment], language)
+                values[moment] = timezones.local_time(values[moment], zone, language)
         if "ticket_id" in values and not values.get("reference"):
             values["reference"] = values["ticket_id"][:8].upper()
         if values.get("department") in self.departments:
             values["department"] = self.departments[values["department"]].names.get(language, values["department"])
         decision = values.pop("decision", None)
         if decision:
-            values.update(self._decision_links(decision, language))
+            values.update(self._decision_links(decision, language, zone))
         values["language"] = language
         return {**OPTIONAL, **values}
 
-    def _decision_links(self, decision, language):
+    def _decision_links(self, decision, language, zone):
         """One-click approve / refuse links: to the portal's confirmation page, token in the fragment."""
         expires_at = dt.datetime.fromisoformat(decision["expires_at"])
         subject = decision_subject(decision["ticket_id"], decision["recipient"], decision["resolution"])
@@ -80,7 +82,7 @@ class Renderer:
                                   "resolution": decision["resolution"], "decision": name,
                                   "token": self.signed.sign(purpose, subject, expires_at)})
             links[f"{name}_url"] = f"{self.public_url}/solution#{fragment}"
-        links["decision_expires_at"] = _when(decision["expires_at"], language)
+        links["decision_expires_at"] = timezones.local_time(expires_at, zone, language)
         return links
 
     def render(self, template, language, context, recipient, event_id):
@@ -95,7 +97,7 @@ class Renderer:
             language=language, subject=subject, paragraphs=paragraphs, url=values["url"],
             link_label=link_label)
         message = compose(sender=self.sender, recipient=recipient, subject=subject, body=body,
-                          event_id=event_id)
+                          event_id=event_id, date=self.clock.now())
         if self.inbound_domain and values.get("ticket_id"):
             # replying to a ticket mail adds a follow-up: the address carries this ticket and recipient
             message["Reply-To"] = reply_address(self.secret, values["ticket_id"], recipient, self.inbound_domain)

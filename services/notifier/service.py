@@ -3,6 +3,8 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
+from helpdesk import timezones
+from helpdesk.clock import Clock
 from helpdesk.extensions import Database, Health, Inbox, subscribe
 
 from . import contacts, plans
@@ -22,7 +24,8 @@ class Mailing(DependencyProvider):
             username=smtp.get("username"), password=smtp.get("password"),
         )
         self.renderer = Renderer(config["LINK_SECRET"], config["PUBLIC_URL"], smtp["sender"],
-                                 config.get("INBOUND_DOMAIN"))
+                                 config.get("INBOUND_DOMAIN"), clock=Clock(),
+                                 default_time_zone=timezones.default_from(config))
 
     def get_dependency(self, worker_ctx):
         return self

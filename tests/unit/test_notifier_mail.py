@@ -1,8 +1,10 @@
 """Planning and rendering mail: pure. What a customer types cannot break headers or HTML, and
 links carry tokens derived at render time from the event's nonce."""
+import dataclasses
 import datetime as dt
 import email
 import email.policy
+import email.utils
 import uuid
 
 import pytest
@@ -14,8 +16,17 @@ from services.notifier.plans import mails_for
 from services.notifier.render import Renderer
 
 SECRET = "unit-test-link-secret"
-RENDERER = Renderer(SECRET, "https://help.example/", "Soporte <s@example.net>")
-CONTACTS = {"u-en": {"user_id": "u-en", "language": "en", "name": "Eve", "email": "eve@example.com"},
+SENT_AT = dt.datetime(2026, 12, 3, 16, 50, 7, tzinfo=dt.timezone.utc)
+
+
+class FixedClock:
+    def now(self):
+        return SENT_AT
+
+
+RENDERER = Renderer(SECRET, "https://help.example/", "Soporte <s@example.net>", clock=FixedClock())
+CONTACTS = {"u-en": {"user_id": "u-en", "language": "en", "name": "Eve", "email": "eve@example.com",
+                     "time_zone": "America/New_York"},
             "u-es": {"user_id": "u-es", "language": "es", "name": "Ana", "email": "ana@example.com"}}
 
 
@@ -257,3 +268,108 @@ def test_a_hostile_name_cannot_break_any_account_mail(type_, data):
             RENDERER.render(mail.template, mail.language, mail.context, mail.recipient, evt.event_id).as_string(),
             policy=email.policy.default)
         assert msg["Bcc"] is None and "<script>" not in msg.get_body(("html",)).get_content()
+
+
+# -- headers, times and how to answer: what a customer meets in the mail itself ----------------
+
+LONG_TITLES = [
+    "Pérdida de paquetes en la conexión de fibra óptica de la sede central de Cartagena",
+    "Interrupción total: el enlace principal y el de respaldo están caídos desde las 9:00 en Mérida",
+    "Lentitud extrema en la navegación — ¿podrían revisar la configuración del encaminador?",
+    "Á" * 40 + " información " + "ñ" * 40,
+]
+
+
+def every_ticket_mail(title):
+    """(event, opening) for every ticket mail template and kind, on a ticket with `title`."""
+    opening = ticket_opened(title, cc=["jefe@empresa.es"], company_id="c-1", department="networks")
+    yield opening
+    for type_, data, _ in CUSTOMER_VISIBLE + [("TicketResolved", {"solution": "Cambiada la fibra"}, "")]:
+        yield follow_up(opening, type_, **data)
+    yield event("CustomerCommented", ticket_id=opening.data["ticket_id"], body="Más datos",
+                by={"user_id": "u-es", "name": "Ana", "role": "customer"})
+    yield event("SlaWarning", ticket_id=opening.data["ticket_id"], reference="#000007", clock="resolution",
+                due_at="2026-12-03T17:50:00+00:00", department="networks", urgency="high", assignee_id="u-agent")
+
+
+@pytest.mark.parametrize("title", LONG_TITLES)
+def test_long_accented_subjects_unfold_to_exactly_what_was_written_in_every_template(title):
+    """Python's folder lost the space between two encoded words ("información:Pérdida") and could
+    start the value on a line of its own (a leading space)."""
+    templates = set()
+    for evt in every_ticket_mail(title):
+        for mail in mails_for(evt, DIRECTORY):
+            templates.add(mail.template)
+            message = RENDERER.render(mail.template, mail.language, mail.context, mail.recipient, evt.event_id)
+            raw = message.as_bytes()
+            head = raw.split(b"\r\n\r\n")[0]
+            assert all(len(line) <= 78 for line in head.split(b"\r\n") if line.startswith((b"Subject", b" =?")))
+            written = " ".join(message["Subject"].split())
+            for parsed in (email.message_from_bytes(raw, policy=email.policy.default),
+                           email.message_from_string(message.as_string(), policy=email.policy.default)):
+                assert parsed["Subject"] == written, (mail.template, parsed["Subject"])
+                assert not parsed["Subject"].startswith(" ")
+            if mail.template != "sla_alert":
+                assert title[:30] in written
+    assert templates == {"ticket_opened", "ticket_update", "ticket_resolved", "staff_ticket", "sla_alert"}
+
+
+def test_a_long_ascii_subject_is_folded_at_spaces_and_never_starts_on_a_line_of_its_own():
+    title = "Router " + "x" * 90 + " down again after the maintenance window of last night at the main office"
+    parsed = rendered(ticket_opened(title))
+    assert parsed["Subject"] == f"[Ticket #000007] Ticket abierto: {title}"[:150]
+
+
+def test_every_mail_is_dated_when_it_is_sent_by_the_renderers_clock():
+    for evt in (ticket_opened("Sin conexión"), event("RegistrationRepeated", user_id="u-en", email="eve@example.com")):
+        parsed = rendered(evt)
+        assert email.utils.parsedate_to_datetime(parsed["Date"]) == SENT_AT.replace(microsecond=0)
+
+
+@pytest.mark.parametrize("type_", ["PasswordResetRequested", "EmailVerificationRequested"])
+def test_link_expiry_is_written_in_the_recipients_zone_never_in_utc(type_):
+    def expiry_text(user_id):
+        evt = event(type_, user_id=user_id, email=CONTACTS[user_id]["email"], nonce="n" * 16,
+                    expires_at="2026-12-03T17:50:00+00:00")
+        return rendered(evt).get_body(("plain",)).get_content()
+
+    spanish, english = expiry_text("u-es"), expiry_text("u-en")  # Ana has no zone: the default, Madrid
+    assert "caduca el 03/12/2026 18:50 (hora de Madrid)" in spanish
+    assert "expires on 2026-12-03 12:50 (New York time)" in english
+    assert "UTC" not in spanish + english
+
+
+def test_times_in_ticket_mails_follow_each_recipient_and_copies_without_account_get_the_default():
+    opening = ticket_opened("Sin conexión", requester="u-en", cc=["jefe@empresa.es"])
+    evt = follow_up(opening, "TicketResolved", solution="Cambiada la fibra")
+    evt = dataclasses.replace(evt, occurred_at=dt.datetime(2026, 7, 1, 10, 0, tzinfo=dt.timezone.utc))
+    mails = render_all(mails_for(evt, DIRECTORY), evt)
+    assert "The links expire on 2026-07-15 06:00 (New York time)." in mails["eve@example.com"].get_body(
+        ("plain",)).get_content()
+    alert = event("SlaBreached", ticket_id=opening.data["ticket_id"], reference="#000007", clock="resolution",
+                  due_at="2026-07-01T10:00:00+00:00", department="networks", urgency="high", assignee_id="u-es")
+    to_ana = render_all(mails_for(alert, DIRECTORY), alert)["ana@example.com"].get_body(("plain",)).get_content()
+    assert "vence el 01/07/2026 12:00 (hora de Madrid)" in to_ana  # summer time
+
+
+def test_a_renderer_without_a_zone_for_the_recipient_uses_the_configured_default():
+    renderer = Renderer(SECRET, "https://help.example/", "s@example.net", clock=FixedClock(),
+                        default_time_zone="Atlantic/Canary")
+    evt = event("PasswordResetRequested", user_id="u-es", email="ana@example.com", nonce="n" * 16,
+                expires_at="2026-12-03T17:50:00+00:00")
+    (mail,) = mails_for(evt, DIRECTORY)
+    text = renderer.render(mail.template, mail.language, mail.context, mail.recipient, evt.event_id)
+    assert "17:50 (hora de Canarias)" in text.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("requester,portal,by_mail", [
+    ("u-es", "Responda desde el portal: https://help.example/tickets/", "responder a este correo"),
+    ("u-en", "Answer in the portal: https://help.example/tickets/", "reply to this email"),
+])
+@pytest.mark.parametrize("type_", ["InformationRequested", "StaffReplied"])
+def test_mails_that_ask_for_an_answer_offer_the_portal_first_then_replying(type_, requester, portal, by_mail):
+    """Manual 000, 2.2: updates through the helpdesk are handled first; replying by mail works too."""
+    opening = ticket_opened("Sin conexión", requester=requester)
+    text = rendered(follow_up(opening, type_, body="¿Qué luces ve?")).get_body(("plain",)).get_content()
+    assert portal + opening.data["ticket_id"] in text and by_mail in text
+    assert text.index(portal) < text.index(by_mail)
