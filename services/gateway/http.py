@@ -1,11 +1,14 @@
 """HTTP plumbing of the gateway: JSON in with limits, errors out as JSON, never a bare 500 body.
 
-Every remote error the services may raise (`helpdesk.errors`) maps to a status here, once.
+Every remote error the services may raise (`helpdesk.errors`) maps to a status here, once, and
+is worded here, once, in the caller's language (`caller_language`, helpdesk.i18n).
 """
 import json
 import logging
+from functools import partial
 
 import eventlet
+from eventlet.event import Event
 from marshmallow import ValidationError
 from nameko.exceptions import RemoteError, UnknownService
 import socket
@@ -15,17 +18,26 @@ from nameko.web.server import WebServer
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from helpdesk import errors
+from helpdesk import errors, i18n
+from helpdesk.problems import field_problems, problem
 
 log = logging.getLogger(__name__)
 
 RPC_TIMEOUT = 10  # seconds a request waits for a service before answering 503
+# the session's profile language, put in the request's environ by Auth once it resolved the session
+PRINCIPAL_LANGUAGE = "helpdesk.principal_language"
 
 
 class ApiError(Exception):
-    def __init__(self, status, error, message, fields=None):
-        super().__init__(message)
-        self.status, self.error, self.message, self.fields = status, error, message, fields
+    """An error as the API answers it: HTTP `status`, the body's stable `error` code, a catalogue
+    key `message` with its `params`, the problems of each field (`fields`, helpdesk.problems),
+    and what else the body or headers carry (`extra`, e.g. current_version; `headers`)."""
+
+    def __init__(self, status, error, message, params=None, fields=None, extra=None, headers=None):
+        super().__init__(error, message)
+        self.status, self.error, self.message, self.params = status, error, message, dict(params or {})
+        self.fields = field_problems(fields) if fields else None
+        self.extra, self.headers = dict(extra or {}), headers
 
 
 def json_response(payload, status=200, headers=None):
@@ -37,16 +49,25 @@ def json_response(payload, status=200, headers=None):
     )
 
 
-def error_body(error, message, fields=None):
-    body = {"error": error, "message": message}
+def caller_language(request):
+    """The session's profile language when there is one, else the request's Accept-Language."""
+    return i18n.language_of(request.environ.get(PRINCIPAL_LANGUAGE), request.headers.get("Accept-Language"))
+
+
+def error_body(language, error, message, params=None, fields=None):
+    """The error body, worded in `language`; `field_codes` parallels `fields` for clients that act
+    on codes."""
+    body = {"error": error, "message": i18n.text(message, params, language)}
     if fields:
-        body["fields"] = fields
+        body["fields"] = {name: [i18n.text(p["code"], p["params"], language) for p in problems]
+                          for name, problems in fields.items()}
+        body["field_codes"] = {name: [p["code"] for p in problems] for name, problems in fields.items()}
     return body
 
 
 def too_large(max_bytes):
-    return ApiError(413, "payload_too_large",
-                    f"the request may be at most {max_bytes / 1024 / 1024:.0f} MB, and an attachment at most 2 MB")
+    return ApiError(413, "payload_too_large", "request_too_large",
+                    {"max_mb": f"{max_bytes / 1024 / 1024:.0f}", "attachment_max_mb": 2})
 
 
 def read_json(request, schema, max_bytes):
@@ -57,17 +78,21 @@ def read_json(request, schema, max_bytes):
         raise too_large(max_bytes)
     mimetype = request.mimetype or ""
     if mimetype != "application/json":
-        raise ApiError(415, "unsupported_media_type", "send the body as application/json",
-                       {"Content-Type": [f"expected application/json, got {mimetype or 'none'}"]})
+        raise ApiError(415, "unsupported_media_type", "send_json",
+                       fields={"Content-Type": [problem("expected_json", got=mimetype or "-")]})
     raw = request.stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise too_large(max_bytes)
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}")
+    except UnicodeDecodeError:
+        raise ApiError(400, "malformed_json", "body_not_utf8")
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "malformed_json", "body_not_json", {"line": exc.lineno, "column": exc.colno})
+    except ValueError:
+        raise ApiError(400, "malformed_json", "body_not_json", {"line": 1, "column": 1})
     if not isinstance(data, dict):
-        raise ApiError(400, "malformed_json", "the body must be a JSON object")
+        raise ApiError(400, "malformed_json", "body_not_object")
     validate(schema, data)
     return data
 
@@ -76,7 +101,7 @@ def validate(schema, data):
     try:
         return schema.load(data)
     except ValidationError as exc:
-        raise ApiError(422, "invalid_input", "some fields are invalid", flatten(exc.messages))
+        raise ApiError(422, "invalid_input", "invalid_fields", fields=exc.messages)
 
 
 def query_args(request, schema):
@@ -93,26 +118,13 @@ def if_match(request):
         return None
     value = raw.strip().removeprefix("W/").strip('"')
     if not (value.isascii() and value.isdigit() and len(value) < 19):
-        raise ApiError(422, "invalid_input", "If-Match must be a ticket version",
-                       {"If-Match": ["send the ticket's version, e.g. \"3\""]})
+        raise ApiError(422, "invalid_input", "invalid_fields",
+                       fields={"If-Match": [problem("if_match_version")]})
     return int(value)
 
 
-def flatten(messages, prefix=""):
-    """marshmallow's nested error dict → {"itil.category": [...]} (one key per offending field)."""
-    flat = {}
-    for key, value in messages.items():
-        # "_schema" is marshmallow's key for an error of the whole (nested) object
-        name = prefix.rstrip(".") or key if key == "_schema" else f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
-
-
 def call(method, *args, timeout=RPC_TIMEOUT):
-    with eventlet.Timeout(timeout, ApiError(503, "service_unavailable", "a service did not answer in time")):
+    with eventlet.Timeout(timeout, ApiError(503, "service_unavailable", "service_timeout")):
         return method(*args)
 
 
@@ -125,6 +137,26 @@ def session_token(request):
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
     return request.cookies.get(SESSION_COOKIE) or None
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def cross_site_write(request, public_url):
+    """CSRF defence in depth for the portal's cookie: a state-changing request that a browser says
+    comes from another origin (`Origin`, or `Sec-Fetch-Site: cross-site`) is refused. The first line
+    of defence is the cookie's SameSite=Lax plus JSON-only bodies, which no cross-site form can send
+    without a CORS preflight that we never answer. Requests without these headers (API clients)
+    are not browsers riding a cookie, and pass."""
+    if request.method not in UNSAFE_METHODS:
+        return False
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return True
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    allowed = {public_url.rstrip("/"), f"{request.scheme}://{request.host}"}
+    return origin.rstrip("/") not in allowed
 
 
 class NoDelayWebServer(WebServer):
@@ -149,40 +181,62 @@ class ApiEndpoint(HttpRequestHandler):
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
-        if not self.public and session_token(request) is None:
-            return self.response_from_exception(ApiError(401, "unauthenticated", "log in first"))
-        return super().handle_request(request)
+        """nameko's handle_request, but handing response_from_exception the caller's language,
+        which only the request tells (the session's profile, noted by Auth, or Accept-Language):
+        nameko's own passes the error alone."""
+        request.shallow = False
+        try:
+            if cross_site_write(request, self.container.config.get("PUBLIC_URL", "")):
+                raise ApiError(403, "cross_origin_request", "cross_origin_request")
+            if not self.public and session_token(request) is None:
+                raise ApiError(401, "unauthenticated", "log_in_first")
+            context_data = self.server.context_data_from_headers(request)
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            event = Event()
+            self.container.spawn_worker(self, args, kwargs, context_data=context_data,
+                                        handle_result=partial(self.handle_result, event))
+            return self.response_from_result(event.wait())
+        except Exception as exc:
+            return self.response_from_exception(exc, caller_language(request))
 
-    def response_from_exception(self, exc):
-        if isinstance(exc, ApiError):
-            return json_response(error_body(exc.error, exc.message, exc.fields), exc.status)
-        if isinstance(exc, errors.InvalidInput):
-            return json_response(error_body("invalid_input", "some fields are invalid", flatten(exc.errors)), 422)
-        if isinstance(exc, errors.NotFound):
-            return json_response(error_body("not_found", str(exc.args[0]) if exc.args else "not found"), 404)
-        if isinstance(exc, errors.Conflict):
-            body = error_body("conflict", exc.message)
-            if exc.current_version is not None:
-                body["current_version"] = exc.current_version
-            return json_response(body, 409)
-        if isinstance(exc, errors.Unauthorized):
-            return json_response(error_body("unauthenticated", str(exc.args[0]) if exc.args else "log in first"), 401)
-        if isinstance(exc, errors.Forbidden):
-            return json_response(error_body(exc.code, exc.message), 403)
-        if isinstance(exc, errors.PayloadTooLarge):
-            return json_response(error_body("payload_too_large", str(exc.args[0]) if exc.args else "too large"), 413)
+    def response_from_exception(self, exc, language=i18n.DEFAULT_LANGUAGE):
+        """Every error's answer: its status and code (api_error), worded in `language`."""
+        error = api_error(exc)
+        body = error_body(language, error.error, error.message, error.params, error.fields)
+        body.update(error.extra)
+        return json_response(body, error.status, headers=error.headers)
+
+
+SERVICE_ERROR_STATUS = {
+    errors.InvalidInput: 422, errors.NotFound: 404, errors.Conflict: 409, errors.Unauthorized: 401,
+    errors.Forbidden: 403, errors.PayloadTooLarge: 413, errors.TooManyRequests: 429,
+}
+
+
+def api_error(exc):
+    """Any exception as the ApiError the API answers: the services' errors keep their code,
+    message and parameters; anything unexpected is logged and answers 500 with no internals."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, errors.ServiceError) and type(exc) in SERVICE_ERROR_STATUS:
+        extra, headers = {}, None
+        if isinstance(exc, errors.Conflict) and exc.current_version is not None:
+            extra["current_version"] = exc.current_version
         if isinstance(exc, errors.TooManyRequests):
-            return json_response(error_body("too_many_requests", exc.message), 429,
-                                 headers={"Retry-After": str(exc.retry_after)})
-        if isinstance(exc, HTTPException):
-            return json_response(error_body(exc.name.lower().replace(" ", "_"), exc.description), exc.code)
-        if isinstance(exc, UnknownService):
-            return json_response(error_body("service_unavailable", "a service is not running"), 503)
-        if isinstance(exc, RemoteError):
-            log.error("remote error: %s", exc)
-        else:
-            log.exception("unexpected error", exc_info=exc)
-        return json_response(error_body("internal_error", "something went wrong on our side"), 500)
+            headers = {"Retry-After": str(exc.retry_after)}
+        return ApiError(SERVICE_ERROR_STATUS[type(exc)], exc.code, exc.message, exc.params,
+                        exc.details.get("fields"), extra, headers)
+    if isinstance(exc, HTTPException):
+        message = f"http_{exc.code}" if f"http_{exc.code}" in i18n.catalogue(i18n.DEFAULT_LANGUAGE) else "http_error"
+        return ApiError(exc.code, exc.name.lower().replace(" ", "_"), message, {"status": exc.code})
+    if isinstance(exc, UnknownService):
+        return ApiError(503, "service_unavailable", "service_not_running")
+    if isinstance(exc, RemoteError):
+        log.error("remote error: %s", exc)
+    else:
+        log.exception("unexpected error", exc_info=exc)
+    return ApiError(500, "internal_error", "internal_error")
 
 
 http = ApiEndpoint.decorator

@@ -1,7 +1,6 @@
 """Gateway entrypoints: HTTP in, RPC to the owning service, JSON out. Every endpoint is closed to
 anonymous callers unless declared `public=True`."""
 import base64
-from pathlib import Path
 
 import eventlet
 from nameko.dependency_providers import Config
@@ -9,16 +8,17 @@ from nameko.exceptions import UnknownService
 from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
-from helpdesk import contracts
+from helpdesk import catalog, contracts
 
+from . import portal
 from .auth import Auth
+from services.tickets import attachments
 from services.tickets.attachments import content_disposition
 from services.tickets.schemas import ListFiltersSchema, QueueFiltersSchema
 
 from .http import SESSION_COOKIE, ApiError, call, http, if_match, json_response, query_args, read_json
 from .openapi import build_spec
 
-STATIC = Path(__file__).with_name("static")
 SERVICES = ("identity", "tickets", "routing", "sla", "notifier")
 HEALTH_TIMEOUT = 3
 ACCEPTED = {"message": "if the address can receive mail from us, a message is on its way"}
@@ -56,7 +56,12 @@ class GatewayService:
 
     @http("POST", "/api/v1/auth/verify-email", public=True)
     def verify_email(self, request):
-        return json_response(call(self.identity.verify_email, self._body(request, contracts.TokenSchema())))
+        """A new account's first confirmation answers with a session (and its cookie)."""
+        verified = call(self.identity.verify_email, self._body(request, contracts.TokenSchema()),
+                        self.caller.ip, self.caller.user_agent)
+        if verified.get("session"):
+            return self._session_response({**verified["session"], "email": verified["email"]})
+        return json_response(verified)
 
     @http("POST", "/api/v1/auth/resend-verification", public=True)
     def resend_verification(self, request):
@@ -94,6 +99,22 @@ class GatewayService:
         response = Response(status=204)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
+
+    @http("GET", "/api/v1/auth/session", public=True)
+    def current_session(self, request):
+        """Who this browser is logged in as, or nobody: 200 either way, so a page can ask without
+        an error (GET /api/v1/me answers 401 to strangers). A dead session's cookie is dropped."""
+        if self.caller.token is None:
+            return json_response({"user": None})
+        try:
+            principal = self.caller.principal(allow_password_change=True)
+        except ApiError as exc:
+            if exc.status != 401:
+                raise
+            response = json_response({"user": None})
+            response.delete_cookie(SESSION_COOKIE, path="/")
+            return response
+        return json_response({"user": call(self.identity.get_profile, principal)})
 
     @http("GET", "/api/v1/me")
     def me(self, request):
@@ -150,6 +171,13 @@ class GatewayService:
         return json_response({"items": call(self.identity.list_users, principal, request.args.get("company_id"))})
 
     # -- tickets ------------------------------------------------------------------------------
+    @http("GET", "/api/v1/routing/preview", public=True)
+    def routing_preview(self, request):
+        """The ticket form, before sending: where a ticket with these answers would go, and why
+        (routing's rules; an unknown department, type, service or category is a 422)."""
+        query = query_args(request, contracts.RoutingPreviewSchema())
+        return json_response(call(self.routing.preview, query))
+
     @http("POST", "/api/v1/tickets")
     def open_ticket(self, request):
         principal = self.caller.principal()
@@ -192,7 +220,7 @@ class GatewayService:
         """Follow-ups and staff operations: one endpoint per action of contracts.TICKET_ACTIONS."""
         principal = self.caller.principal()
         if action not in contracts.TICKET_ACTIONS:
-            raise ApiError(404, "not_found", f"no ticket action {action!r}")
+            raise ApiError(404, "not_found", "no_action", {"id": action})
         command = self._body(request, contracts.TICKET_ACTIONS[action]())
         ticket = call(self.tickets.act, principal, ticket_id, action, command, if_match(request))
         return self._ticket_response(ticket)
@@ -244,23 +272,44 @@ class GatewayService:
 
     @http("GET,POST,PUT,PATCH,DELETE", "/api/<path:rest>", public=True)
     def unknown_api_path(self, request, rest):
-        raise ApiError(404, "not_found", f"no API endpoint {request.method} /api/{rest}")
+        raise ApiError(404, "not_found", "no_endpoint", {"method": request.method, "path": f"/api/{rest}"})
 
-    @http("GET", "/<any('verify-email', 'reset-password', 'login', 'solution'):page>", public=True)
+    # -- the portal: one page shell, its assets, and what it reads before anyone logs in ----------
+    @http("GET", "/api/v1/site", public=True)
+    def site(self, request):
+        """The provider's white label and the portal's settings: what a client needs to draw the
+        home page before anyone logs in."""
+        settings = self.config.get("PORTAL") or {}
+        return json_response({
+            "provider_name": settings.get("provider_name") or "Helpdesk",
+            "logo_url": settings.get("logo_url") or "/portal/logo.svg",
+            "ticket_form": settings.get("ticket_form") or "both",
+            "languages": list(contracts.LANGUAGES),
+            "default_language": "es",
+            "time_zone": self.config.get("DEFAULT_TIME_ZONE") or "Europe/Madrid",
+            "attachment": {"max_bytes": attachments.MAX_BYTES,
+                           "extensions": attachments.ALLOWED_EXTENSIONS},
+            "features": {"announcements": False, "downloads": False, "network_status": False},
+        }, headers={"Cache-Control": "no-cache"})
+
+    @http("GET", "/api/v1/catalog", public=True)
+    def public_catalog(self, request):
+        """Departments, services, ITIL types and categories, urgencies: codes with es/en labels."""
+        return json_response(catalog.public_view(self.config), headers={"Cache-Control": "no-cache"})
+
+    @http("GET", "/<any(" + ", ".join(f"'{p}'" for p in portal.PAGES) + "):page>", public=True)
     def portal_page(self, request, page):
-        return Response((STATIC / f"{page}.html").read_bytes(), mimetype="text/html")
-
-    @http("GET", "/static/<any('portal.js', 'portal.css'):name>", public=True)
-    def static_file(self, request, name):
-        mimetype = "text/javascript" if name.endswith(".js") else "text/css"
-        return Response((STATIC / name).read_bytes(), mimetype=mimetype,
-                        headers={"X-Content-Type-Options": "nosniff"})
+        return portal.shell()
 
     @http("GET", "/tickets/<string:ticket_id>", public=True)
     def ticket_page(self, request, ticket_id):
-        """Where every mail links: the page reads the ticket through the API, with the session."""
-        return Response((STATIC / "ticket.html").read_bytes(), mimetype="text/html")
+        """Where every mail links (and /tickets/new): the page reads the ticket through the API."""
+        return portal.shell()
 
     @http("GET", "/", public=True)
-    def portal(self, request):
-        return Response((STATIC / "index.html").read_bytes(), mimetype="text/html")
+    def home_page(self, request):
+        return portal.shell()
+
+    @http("GET", "/portal/<path:asset>", public=True)
+    def portal_asset(self, request, asset):
+        return portal.asset(request, asset)

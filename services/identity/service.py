@@ -50,13 +50,13 @@ class IdentityService(Health, StreamOwner):
             return repo.append(self.store, cur, stream, events, expected_version,
                                LinkTokens(self.config["LINK_SECRET"]))
         except WrongExpectedVersion as exc:
-            raise errors.Conflict("the account changed meanwhile; try again", exc.actual)
+            raise errors.Conflict("account_changed_meanwhile", current_version=exc.actual)
 
     def _decide(self, cur, user, decision):
         try:
             events = decision()
         except domain.RuleBroken as exc:
-            raise errors.InvalidInput({exc.field: [exc.message]})
+            raise errors.invalid(exc.field, exc.code, **exc.params)
         return self._append(cur, user_stream(user.user_id), events, user.version)
 
     def _throttled(self, cur, key, limit, window, now):
@@ -74,13 +74,13 @@ class IdentityService(Health, StreamOwner):
     def _consume_link(cur, token, purpose):
         found = repo.consume_link_token(cur, digest(token), purpose)
         if found is None:
-            raise errors.InvalidInput({"token": ["this link is invalid, used or expired; ask for a new one"]})
+            raise errors.invalid("token", "link_invalid_or_used")
         return found
 
     def _acting_admin(self, cur, principal):
         actor = self._user(cur, (principal or {}).get("user_id"))
         if actor is None or actor.role != domain.ADMIN:
-            raise errors.Forbidden("only administrators may do this")
+            raise errors.Forbidden("only_admins")
         return actor
 
     # -- registration and verification --------------------------------------------------------
@@ -91,13 +91,13 @@ class IdentityService(Health, StreamOwner):
         try:
             domain.check_password(command["password"], command["email"])
         except domain.RuleBroken as exc:
-            raise errors.InvalidInput({exc.field: [exc.message]})
+            raise errors.invalid(exc.field, exc.code, **exc.params)
         now = domain.utcnow()
         password_hash = passwords.hash_password(command["password"])  # paid either way: timing
         with self.store.db.transaction() as cur:
             wait = self._spend(cur, f"register-ip:{ip}", 20, dt.timedelta(hours=1), now)
             if wait:
-                raise errors.TooManyRequests("too many registrations from here; try later", wait)
+                raise errors.TooManyRequests("too_many_registrations", retry_after=wait)
             existing = repo.user_id_by_email(cur, command["email"])
             if existing is not None:
                 user = self._user(cur, existing)
@@ -126,15 +126,21 @@ class IdentityService(Health, StreamOwner):
         return None
 
     @rpc(expected_exceptions=errors.EXPECTED)
-    def verify_email(self, command):
+    def verify_email(self, command, ip="unknown", user_agent=""):
+        """Confirms an address. The first confirmation of a new account also logs it in (the
+        mailed, single-use link proves the address, as a reset link does): register → verify →
+        logged in. A confirmed change of address starts no session."""
         command = load(contracts.TokenSchema(), command)
         with self.store.db.transaction() as cur:
             user_id, email = self._consume_link(cur, command["token"], domain.VERIFY_EMAIL)
             user = self._user(cur, user_id)
             if email.lower() != user.email.lower() and repo.email_taken(cur, email, user_id):
-                raise errors.Conflict("that address now belongs to another account")
+                raise errors.Conflict("address_taken_meanwhile")
             self._decide(cur, user, lambda: domain.verify_email(user, email))
-        return {"email": email}
+            if user.verified or not user.active:
+                return {"email": email}
+            session = self._new_session(cur, self._user(cur, user_id), domain.utcnow(), ip, user_agent)
+        return {"email": email, "session": session}
 
     # -- sessions ----------------------------------------------------------------------------
     @rpc(expected_exceptions=errors.EXPECTED)
@@ -149,21 +155,20 @@ class IdentityService(Health, StreamOwner):
             user_id = repo.user_id_by_email(cur, command["email"])
             stored_hash = repo.password_hash(cur, user_id) if user_id else None
         if any(waits):
-            raise errors.TooManyRequests("too many failed logins; try again later", max(filter(None, waits)))
+            raise errors.TooManyRequests("too_many_logins", retry_after=max(filter(None, waits)))
         # An unknown address pays the same hash cost as a wrong password.
         matches = passwords.verify(stored_hash or passwords.DUMMY_HASH, command["password"])
         if not (user_id and stored_hash and matches):
             with self.store.db.transaction() as cur:
                 for key in keys:
                     repo.count_attempt(cur, key, now)
-            raise errors.Unauthorized("wrong email or password")
+            raise errors.Unauthorized("wrong_email_or_password")
         with self.store.db.transaction() as cur:
             user = self._user(cur, user_id)
             if not user.active:
-                raise errors.Forbidden("this account has been deactivated; contact us", code="account_disabled")
+                raise errors.Forbidden("account_disabled", code="account_disabled")
             if not user.verified:
-                raise errors.Forbidden("confirm your email address first: follow the link we mailed you "
-                                       "(you can ask for a new one)", code="email_not_verified")
+                raise errors.Forbidden("email_not_verified", code="email_not_verified")
             repo.clear_attempts(cur, keys[0])
             if passwords.needs_rehash(stored_hash):
                 repo.set_password_hash(cur, user_id, passwords.hash_password(command["password"]))
@@ -179,12 +184,12 @@ class IdentityService(Health, StreamOwner):
     def authenticate(self, token):
         """The principal behind a session token; Unauthorized for any token that is not live."""
         if not isinstance(token, str) or not 20 <= len(token) <= 200:
-            raise errors.Unauthorized("invalid session")
+            raise errors.Unauthorized("session_invalid")
         with self.store.db.transaction() as cur:
             user_id = repo.session_user(cur, digest(token))
             user = self._user(cur, user_id) if user_id else None
             if user is None or not user.active:
-                raise errors.Unauthorized("invalid, expired or revoked session")
+                raise errors.Unauthorized("session_invalid")
             return user.principal()
 
     @rpc(expected_exceptions=errors.EXPECTED)
@@ -203,7 +208,7 @@ class IdentityService(Health, StreamOwner):
         with self.store.db.transaction() as cur:
             wait = self._spend(cur, f"reset-ip:{ip}", self.settings.get("resets_per_ip_hour", 10), hour, now)
             if wait:
-                raise errors.TooManyRequests("too many requests from here; try again later", wait)
+                raise errors.TooManyRequests("too_many_requests", retry_after=wait)
             user_id = repo.user_id_by_email(cur, command["email"])
             if user_id is None:
                 return None
@@ -235,10 +240,10 @@ class IdentityService(Health, StreamOwner):
             user = self._user(cur, principal["user_id"])
             stored_hash = repo.password_hash(cur, user.user_id)
         if not passwords.verify(stored_hash, command["current_password"]):
-            raise errors.InvalidInput({"current_password": ["this is not your current password"]})
+            raise errors.invalid("current_password", "wrong_current_password")
         reason = "first_login" if user.must_change_password else "user"
         if command["new_password"] == command["current_password"]:
-            raise errors.InvalidInput({"new_password": ["choose a password different from the current one"]})
+            raise errors.invalid("new_password", "password_unchanged")
         new_hash = passwords.hash_password(command["new_password"])
         with self.store.db.transaction() as cur:
             self._decide(cur, user, lambda: domain.change_password(user, command["new_password"], reason))
@@ -269,7 +274,7 @@ class IdentityService(Health, StreamOwner):
             user = self._user(cur, principal["user_id"])
             stored_hash = repo.password_hash(cur, user.user_id)
         if not passwords.verify(stored_hash, command["password"]):
-            raise errors.InvalidInput({"password": ["this is not your current password"]})
+            raise errors.invalid("password", "wrong_current_password")
         with self.store.db.transaction() as cur:
             if repo.email_taken(cur, command["new_email"], user.user_id):
                 return None  # same answer as success: addresses are not revealed
@@ -285,7 +290,7 @@ class IdentityService(Health, StreamOwner):
         with self.store.db.transaction() as cur:
             actor = self._acting_admin(cur, principal)
             if repo.company_by_name(cur, command["name"]):
-                raise errors.Conflict(f"a company named {command['name']!r} exists")
+                raise errors.Conflict("company_exists", {"name": command["name"]})
             company_id = uuid.uuid4()
             self._append(cur, stream_name("company", company_id),
                          domain.register_company(company_id, command["name"], str(actor.user_id)), NO_STREAM)
@@ -303,7 +308,7 @@ class IdentityService(Health, StreamOwner):
         command = load(contracts.CreateUserSchema(), command)
         unknown = set(command["departments"]) - set(self.catalog.departments)
         if unknown:
-            raise errors.InvalidInput({"departments": [f"unknown departments: {', '.join(sorted(unknown))}"]})
+            raise errors.invalid("departments", "unknown_departments", departments=sorted(unknown))
         company_id = command.get("company_id")
         if company_id:
             command["company_id"] = str(company_id)
@@ -314,13 +319,13 @@ class IdentityService(Health, StreamOwner):
         with self.store.db.transaction() as cur:
             actor = self._acting_admin(cur, principal)
             if company_id and not repo.company_exists(cur, company_id):
-                raise errors.InvalidInput({"company_id": ["no such company"]})
+                raise errors.invalid("company_id", "no_such_company")
             if repo.email_taken(cur, command["email"]):
-                raise errors.Conflict("an account with this email exists")
+                raise errors.Conflict("account_exists")
             try:
                 events = domain.create_user(user_id, command, nonce, str(actor.user_id))
             except domain.RuleBroken as exc:
-                raise errors.InvalidInput({exc.field: [exc.message]})
+                raise errors.invalid(exc.field, exc.code, **exc.params)
             recorded = self._append(cur, user_stream(user_id), events, NO_STREAM)
             repo.set_password_hash(cur, user_id, initial_hash)
         return domain.fold(recorded).principal()
@@ -337,7 +342,7 @@ class IdentityService(Health, StreamOwner):
         command = load(contracts.UpdateUserSchema(), command)
         unknown = set(command.get("departments", ())) - set(self.catalog.departments)
         if unknown:
-            raise errors.InvalidInput({"departments": [f"unknown departments: {', '.join(sorted(unknown))}"]})
+            raise errors.invalid("departments", "unknown_departments", departments=sorted(unknown))
         with self.store.db.transaction() as cur:
             actor = self._acting_admin(cur, principal)
             try:
@@ -345,7 +350,7 @@ class IdentityService(Health, StreamOwner):
             except ValueError:
                 user = None
             if user is None:
-                raise errors.NotFound(f"no user {user_id}")
+                raise errors.NotFound("no_user", {"id": str(user_id)})
             if "departments" in command:
                 self._decide(cur, user, lambda: domain.change_departments(user, command["departments"], str(actor.user_id)))
                 user = self._user(cur, user.user_id)
@@ -363,11 +368,11 @@ class IdentityService(Health, StreamOwner):
         try:
             user_id = uuid.UUID(str(user_id))
         except ValueError:
-            raise errors.NotFound(f"no user {user_id}")
+            raise errors.NotFound("no_user", {"id": str(user_id)})
         with self.store.db.transaction() as cur:
             user = self._user(cur, user_id)
         if user is None or not user.active:
-            raise errors.NotFound(f"no user {user_id}")
+            raise errors.NotFound("no_user", {"id": str(user_id)})
         return user.principal()
 
     @rpc(expected_exceptions=errors.EXPECTED)
@@ -377,5 +382,5 @@ class IdentityService(Health, StreamOwner):
             user_id = repo.user_id_by_email(cur, str(email))
             user = self._user(cur, user_id) if user_id else None
         if user is None or not user.active:
-            raise errors.NotFound("no such user")
+            raise errors.NotFound("no_such_user")
         return user.principal()

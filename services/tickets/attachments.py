@@ -26,20 +26,23 @@ MAX_FILENAME = 255
 
 
 class AttachmentRefused(Exception):
-    """The file is malformed or of a type we do not accept; `message` tells the sender why."""
+    """The file is malformed or of a type we do not accept: `code` (a catalogue key, see
+    helpdesk.i18n) and `params` tell the sender why, in their language."""
 
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, code, **params):
+        super().__init__(code, params)
+        self.code, self.params = code, params
 
 
 class AttachmentTooLarge(Exception):
     """Over `MAX_BYTES` (HTTP 413). Not an `AttachmentRefused`, so no handler maps it to 422 by accident."""
 
+    code = "attachment_too_large"
+
     def __init__(self, limit_bytes=MAX_BYTES):
         self.limit_bytes = limit_bytes
-        self.message = f"the attachment may be at most {limit_bytes / 2**20:g} MB ({limit_bytes} bytes)"
-        super().__init__(self.message)
+        self.params = {"max_mb": f"{limit_bytes / 2**20:g}", "max_bytes": limit_bytes}
+        super().__init__(self.code, self.params)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +81,8 @@ ACTIVE_MARKUP = re.compile(r"<\s*(!doctype\s+html|html|head|body|script|iframe|s
 SNIFFED_CHARS = 2048  # browsers sniff the start (WHATWG: 1445 bytes after leading whitespace)
 
 ALLOWED_CONTENT_TYPES = frozenset({kind.content_type for kind in BY_DETECTION.values()} | set(TEXT.values()))
-ACCEPTED = "PDF, PNG, JPEG, GIF, WebP, ZIP, GZIP, Office/OpenDocument files or UTF-8 text"
+# Every file name extension a document may have (what a client can check before uploading).
+ALLOWED_EXTENSIONS = sorted({ext for kind in BY_DETECTION.values() for ext in kind.extensions} | set(TEXT))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,13 +103,13 @@ def safe_filename(name):
     """The base name without control or format characters (CR/LF, NUL, the bidi override that
     shows `factura<RLO>fdp.exe` as `facturaexe.pdf`); refused when nothing usable is left or too long."""
     if not isinstance(name, str):
-        raise AttachmentRefused("the filename must be a string")
+        raise AttachmentRefused("filename_not_text")
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(c for c in base if unicodedata.category(c) not in ("Cc", "Cf")).strip()
     if base in ("", ".", ".."):
-        raise AttachmentRefused("the attachment needs a filename")
+        raise AttachmentRefused("filename_missing")
     if len(base) > MAX_FILENAME:
-        raise AttachmentRefused(f"the filename may be at most {MAX_FILENAME} characters")
+        raise AttachmentRefused("filename_too_long", max=MAX_FILENAME)
     return base
 
 
@@ -113,16 +117,16 @@ def decode(payload):
     """`{"filename", "content_base64"}` from the API → (safe filename, bytes). The size is judged
     from the base64 length first, so an oversized file is refused before it is decoded."""
     if not isinstance(payload, dict) or not {"filename", "content_base64"} <= payload.keys():
-        raise AttachmentRefused("an attachment is {\"filename\": ..., \"content_base64\": ...}")
+        raise AttachmentRefused("attachment_shape")
     filename, encoded = safe_filename(payload["filename"]), payload["content_base64"]
     if not isinstance(encoded, str):
-        raise AttachmentRefused("content_base64 must be a base64 string")
+        raise AttachmentRefused("base64_not_text")
     if len(encoded.rstrip("=")) * 3 // 4 > MAX_BYTES:
         raise AttachmentTooLarge(MAX_BYTES)
     try:
         content = base64.b64decode(encoded, validate=True)
     except ValueError:  # binascii.Error, or characters outside ASCII
-        raise AttachmentRefused("content_base64 is not valid base64") from None
+        raise AttachmentRefused("base64_invalid") from None
     return filename, content
 
 
@@ -132,7 +136,7 @@ def inspect(filename, content):
     if len(content) > MAX_BYTES:
         raise AttachmentTooLarge(MAX_BYTES)
     if not content:
-        raise AttachmentRefused("the attachment is empty")
+        raise AttachmentRefused("attachment_empty")
     extension = PurePosixPath(filename).suffix[1:].lower()
     detected = filetype.guess(content)
     if detected is not None:
@@ -146,12 +150,11 @@ def inspect(filename, content):
 def _binary_type(filename, extension, detected, content):
     kind = BY_DETECTION.get(detected.extension)
     if kind is None:
-        raise AttachmentRefused(f"files of type {detected.mime} are not accepted; send {ACCEPTED}")
+        raise AttachmentRefused("attachment_type_not_accepted", type=detected.mime)
     if kind is ZIP and extension in OFFICE and _is_zip(content):
         kind = OFFICE[extension]
     if extension not in kind.extensions:
-        raise AttachmentRefused(f"the content is a {kind.label} but the name {filename!r} says "
-                                f"{_says(extension)}; name it .{kind.extensions[0]}")
+        raise _name_mismatch(kind.extensions[0], filename, extension, [kind.extensions[0]])
     return kind.content_type
 
 
@@ -161,17 +164,22 @@ def _text_type(filename, extension, content):
     except UnicodeDecodeError:
         text = None
     if text is None:
-        raise AttachmentRefused(f"the type of this file is not recognised (text must be UTF-8); send {ACCEPTED}")
+        raise AttachmentRefused("attachment_type_unknown")
     if extension in ACTIVE_TEXT or ACTIVE_MARKUP.search(text.lstrip()[:SNIFFED_CHARS]):
-        raise AttachmentRefused("HTML, SVG, XML and scripts are not accepted: a browser could run them")
+        raise AttachmentRefused("attachment_active_content")
     if extension not in TEXT:
-        raise AttachmentRefused(f"the content is plain text but the name {filename!r} says {_says(extension)}; "
-                                f"name it .txt (or .{', .'.join(sorted(set(TEXT) - {'txt'}))})")
+        raise _name_mismatch("txt", filename, extension, ["txt", *sorted(set(TEXT) - {"txt"})])
     return TEXT[extension]
 
 
-def _says(extension):
-    return f".{extension}" if extension else "no type"
+def _name_mismatch(kind, filename, extension, extensions):
+    """The content is of `kind` (an extension, worded by the catalogue's file_kind.*), the name
+    says otherwise: name it with one of `extensions`."""
+    suggested = ", ".join(f".{name}" for name in extensions)
+    if not extension:
+        return AttachmentRefused("attachment_name_without_type", kind=kind, filename=filename, suggested=suggested)
+    return AttachmentRefused("attachment_name_mismatch", kind=kind, filename=filename, extension=f".{extension}",
+                             suggested=suggested)
 
 
 def _is_zip(content):

@@ -11,7 +11,7 @@ from helpdesk.projections import Rebuild
 from . import domain
 
 COLUMNS = ("ticket_id", "reference", "title", "description", "status", "department", "urgency",
-           "itil_type", "itil_service", "itil_category", "requester_id", "requester_email",
+           "itil_type", "itil_service", "itil_category", "requester_id", "requester_email", "requester_name",
            "company_id", "assignee_id", "cc", "channel", "provider_fault", "opened_at", "updated_at",
            "arrival", "version")
 TABLES = ("tickets.ticket_summaries",)

@@ -1,0 +1,60 @@
+// Every word the portal shows comes from one catalogue per language (portal/i18n/<lang>.json).
+// Dates and times are written in the user's locale and time zone, never in UTC.
+"use strict";
+
+const LOCALES = {es: "es-ES", en: "en-GB"};
+let messages = {};
+let current = "es";
+let zone = "Europe/Madrid";
+
+export async function useLanguage(language) {
+  const chosen = LOCALES[language] ? language : "es";
+  const response = await fetch(`/portal/i18n/${chosen}.json`, {credentials: "same-origin"});
+  messages = await response.json();
+  current = chosen;
+  document.documentElement.lang = chosen;
+}
+
+export function useTimeZone(timeZone) {
+  try {
+    new Intl.DateTimeFormat("en", {timeZone});
+    zone = timeZone;
+  } catch (error) {
+    zone = "Europe/Madrid";
+  }
+}
+
+export function language() {
+  return current;
+}
+
+export function timeZone() {
+  return zone;
+}
+
+/** The message `key`, with `{name}` placeholders filled from `params`. */
+export function t(key, params = {}) {
+  const text = Object.prototype.hasOwnProperty.call(messages, key) ? messages[key] : key;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+}
+
+/** A label the API gives in every language ({es: …, en: …}). */
+export function label(names, fallback = "") {
+  if (!names) return fallback;
+  return names[current] || names.es || fallback;
+}
+
+export function dateTime(iso) {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat(LOCALES[current], {dateStyle: "medium", timeStyle: "short", timeZone: zone})
+    .format(new Date(iso));
+}
+
+export function fileSize(bytes) {
+  const units = [["MB", 1024 * 1024], ["KB", 1024]];
+  const format = new Intl.NumberFormat(LOCALES[current], {maximumFractionDigits: 1});
+  for (const [unit, size] of units) {
+    if (bytes >= size) return `${format.format(bytes / size)} ${unit}`;
+  }
+  return `${format.format(bytes)} B`;
+}

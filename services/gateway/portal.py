@@ -1,0 +1,51 @@
+"""Serving the portal (`portal/` at the project root): one HTML shell for every page path, and its
+assets. The portal is a client of /api/v1 like any other; the gateway only hands out its files,
+with the headers that keep a page safe: a strict Content-Security-Policy (no inline script or
+style, nothing from another origin, never framed), no sniffing, no referrer.
+"""
+import mimetypes
+from pathlib import Path
+
+from werkzeug.wrappers import Response
+
+from .http import ApiError
+
+PORTAL_DIR = Path(__file__).resolve().parents[2] / "portal"
+
+# Page paths the portal's router knows (besides "/" and "/tickets/<id>"); each gets the shell.
+PAGES = ("register", "login", "verify-email", "forgot-password", "reset-password", "password",
+         "profile", "tickets", "solution")
+
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "font-src 'self'", "connect-src 'self'", "form-action 'self'", "base-uri 'none'",
+    "frame-ancestors 'none'", "manifest-src 'self'",
+))
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+TYPES = {".js": "text/javascript", ".css": "text/css", ".json": "application/json",
+         ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
+
+
+def shell():
+    """The same document for every page: the router in portal/js picks the page from the path."""
+    return Response((PORTAL_DIR / "index.html").read_bytes(), mimetype="text/html",
+                    headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+
+def asset(request, name):
+    """A file under portal/ of a known type, revalidated by ETag; anything else is 404."""
+    path = (PORTAL_DIR / name).resolve()
+    if (PORTAL_DIR not in path.parents or path.suffix not in TYPES or not path.is_file()
+            or any(part.startswith(".") for part in path.relative_to(PORTAL_DIR).parts)):
+        raise ApiError(404, "not_found", "no such file")
+    response = Response(path.read_bytes(), mimetype=TYPES[path.suffix] or mimetypes.guess_type(name)[0],
+                        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+    response.add_etag()
+    return response.make_conditional(request)
