@@ -5,6 +5,8 @@ new version and an upcaster, never an edit of a stored event.
 """
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from . import timezones
+
 URGENCIES = ("high", "medium")
 LANGUAGES_ALL = ("es", "en")
 ITIL_TYPES = ("incident", "request")
@@ -148,6 +150,10 @@ def password_field(**kwargs):
     return fields.String(load_only=True, validate=validate.Length(min=1, max=1024), **kwargs)
 
 
+TIME_ZONE_DOC = {"description": "IANA time zone (e.g. Europe/Madrid) every time mailed to the user is "
+                                 "written in; absent at registration: the configured DEFAULT_TIME_ZONE"}
+
+
 class PrincipalSchema(Schema):
     """Who is acting: resolved by identity from a session, passed by the gateway to services."""
 
@@ -160,6 +166,7 @@ class PrincipalSchema(Schema):
     company_admin = fields.Boolean(load_default=False)
     departments = fields.List(fields.String(), load_default=list)
     language = fields.String(load_default="es")
+    time_zone = fields.String(allow_none=True, load_default=None, metadata=TIME_ZONE_DOC)
     must_change_password = fields.Boolean(load_default=False)
 
 
@@ -169,6 +176,7 @@ class RegisterSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     phone = fields.String(validate=PHONE)
     language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES))
+    time_zone = fields.String(validate=timezones.IanaName(), metadata=TIME_ZONE_DOC)
 
 
 class LoginSchema(StrictSchema):
@@ -197,6 +205,7 @@ class ProfileUpdateSchema(StrictSchema):
     name = fields.String(validate=validate.Length(min=1, max=100))
     phone = fields.String(allow_none=True, validate=PHONE)
     language = fields.String(validate=validate.OneOf(LANGUAGES))
+    time_zone = fields.String(validate=timezones.IanaName(), metadata=TIME_ZONE_DOC)
 
 
 class EmailChangeSchema(StrictSchema):
@@ -213,6 +222,7 @@ class CreateUserSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     phone = fields.String(validate=PHONE)
     language = fields.String(load_default="es", validate=validate.OneOf(LANGUAGES))
+    time_zone = fields.String(validate=timezones.IanaName(), metadata=TIME_ZONE_DOC)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     company_id = fields.UUID()
     is_group = fields.Boolean(load_default=False)

@@ -8,6 +8,8 @@ import datetime as dt
 import functools
 import zoneinfo
 
+from marshmallow import ValidationError, validate
+
 FALLBACK = "Europe/Madrid"  # when the configuration names none (DEFAULT_TIME_ZONE)
 
 # Places whose Spanish name differs from the IANA one; the rest read as IANA spells them.
@@ -25,6 +27,17 @@ def known():
 
 def is_valid(name):
     return isinstance(name, str) and name in known()
+
+
+class IanaName(validate.Validator):
+    """marshmallow validator: a zone zoneinfo knows (Europe/Madrid, America/New_York)."""
+
+    error = "not a time zone; give an IANA name such as Europe/Madrid"
+
+    def __call__(self, value):
+        if not is_valid(value):
+            raise ValidationError(self.error)
+        return value
 
 
 def default_from(config):

@@ -55,7 +55,7 @@ OPERATIONS = [
      "SolutionDecision", ("200", None), ("403", "409"), True),
     ("post", "/api/v1/auth/logout", "logout", "End this session", None, ("204", None), ("401",), False),
     ("get", "/api/v1/me", "getProfile", "The caller's profile", None, ("200", "Profile"), ("401",), False),
-    ("patch", "/api/v1/me", "updateProfile", "Change name, phone or language",
+    ("patch", "/api/v1/me", "updateProfile", "Change name, phone, language or time zone",
      "ProfileUpdate", ("200", "Profile"), ("401", "403"), False),
     ("post", "/api/v1/me/password", "changePassword", "Change password: ends every session, returns a new one",
      "ChangePassword", ("200", "Session"), ("401",), False),

@@ -11,6 +11,7 @@ import uuid
 
 from helpdesk.events import NewEvent
 from helpdesk.events import fold as events_fold
+from helpdesk.timezones import FALLBACK as DEFAULT_TIME_ZONE
 
 CUSTOMER, AGENT, SUPERVISOR, ADMIN = "customer", "agent", "supervisor", "admin"
 ROLES = (CUSTOMER, AGENT, SUPERVISOR, ADMIN)
@@ -72,6 +73,7 @@ class User:
     must_change_password: bool
     version: int
     active: bool = True
+    time_zone: str = DEFAULT_TIME_ZONE  # IANA name: the zone every time mailed to the user is written in
 
     @property
     def is_staff(self):
@@ -89,6 +91,7 @@ class User:
             "company_admin": self.company_admin,
             "departments": list(self.departments),
             "language": self.language,
+            "time_zone": self.time_zone,
             "must_change_password": self.must_change_password,
         }
 
@@ -104,6 +107,7 @@ def _registered(user_id, command, *, verified, must_change_password, actor, chan
         "name": command["name"],
         "phone": command.get("phone"),
         "language": command.get("language", "es"),
+        "time_zone": command.get("time_zone") or DEFAULT_TIME_ZONE,  # the service gives the configured one
         "role": command.get("role", CUSTOMER),
         "company_id": command.get("company_id"),
         "is_group": command.get("is_group", False),
@@ -117,7 +121,7 @@ def _registered(user_id, command, *, verified, must_change_password, actor, chan
 def register(user_id, command, now, nonce, verification_ttl):
     """Self-registration: a customer account that cannot log in until its email is verified."""
     check_password(command["password"], command["email"])
-    customer = {k: command.get(k) for k in ("email", "name", "phone", "language") if command.get(k)}
+    customer = {k: command.get(k) for k in ("email", "name", "phone", "language", "time_zone") if command.get(k)}
     return [
         _registered(user_id, customer, verified=False, must_change_password=False,
                     actor=str(user_id), channel="portal"),
@@ -171,7 +175,8 @@ def change_password(user, new_password, reason):
 def update_profile(user, changes):
     if not changes:
         return []
-    data = {"user_id": str(user.user_id), "name": user.name, "phone": user.phone, "language": user.language}
+    data = {"user_id": str(user.user_id), "name": user.name, "phone": user.phone, "language": user.language,
+            "time_zone": user.time_zone}
     data.update(changes)
     return [NewEvent("ProfileUpdated", data)]
 
@@ -232,7 +237,9 @@ def register_company(company_id, name, actor):
     return [NewEvent("CompanyRegistered", {"company_id": str(company_id), "name": name}, actor=actor)]
 
 
-def evolve(user, event):
+def evolve(user, event, default_time_zone=DEFAULT_TIME_ZONE):
+    """`default_time_zone`: the zone of accounts whose events name none (registered before
+    profiles had one); the service passes the configured DEFAULT_TIME_ZONE."""
     data = event.data
     if event.type == "UserRegistered":
         return User(
@@ -241,7 +248,7 @@ def evolve(user, event):
             company_id=data.get("company_id"), is_group=data["is_group"],
             company_admin=data["company_admin"], departments=tuple(data["departments"]),
             verified=data["verified"], must_change_password=data["must_change_password"],
-            version=event.stream_position,
+            version=event.stream_position, time_zone=data.get("time_zone") or default_time_zone,
         )
     changes = {"version": event.stream_position}
     if event.type == "EmailVerified":
@@ -251,7 +258,8 @@ def evolve(user, event):
     elif event.type == "PasswordChanged":
         changes["must_change_password"] = False
     elif event.type == "ProfileUpdated":
-        changes.update(name=data["name"], phone=data["phone"], language=data["language"])
+        changes.update(name=data["name"], phone=data["phone"], language=data["language"],
+                       time_zone=data.get("time_zone") or user.time_zone)
     elif event.type == "AgentDepartmentsChanged":
         changes["departments"] = tuple(data["departments"])
     elif event.type in ("UserDeactivated", "UserReactivated"):
@@ -259,8 +267,8 @@ def evolve(user, event):
     return dataclasses.replace(user, **changes)
 
 
-def fold(events):
-    return events_fold(evolve, events)
+def fold(events, default_time_zone=DEFAULT_TIME_ZONE):
+    return events_fold(functools.partial(evolve, default_time_zone=default_time_zone), events)
 
 
 def retry_after(failure_times, now, limit, window):

@@ -5,7 +5,7 @@ department, a supervisor and an admin. Idempotent: does nothing when the admin e
 """
 import uuid
 
-from helpdesk import catalog, config
+from helpdesk import catalog, config, timezones
 from helpdesk.db import Database
 from helpdesk.events import stream_name
 from helpdesk.eventstore import NO_STREAM, PostgresEventStore
@@ -47,8 +47,8 @@ def seed(database_url, settings):
                         domain.register_company(company_id, "Demo S.L.", SYSTEM), NO_STREAM, tokens)
             for account in accounts(catalog.load(settings).departments, company_id):
                 user_id = uuid.uuid4()
-                command = dict({"language": "es", "is_group": False, "company_admin": False,
-                                "departments": []}, **account)
+                command = dict({"language": "es", "time_zone": timezones.default_from(settings),
+                                "is_group": False, "company_admin": False, "departments": []}, **account)
                 repo.append(store, cur, stream_name("user", user_id),
                             domain.enrol(user_id, command, SYSTEM), NO_STREAM, tokens)
                 repo.set_password_hash(cur, user_id, password_hash)

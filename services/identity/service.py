@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
-from helpdesk import contracts, errors
+from helpdesk import contracts, errors, timezones
 from helpdesk.events import stream_name
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
 from helpdesk.extensions import CatalogProvider, EventStore, Health, StreamOwner
@@ -42,8 +42,13 @@ class IdentityService(Health, StreamOwner):
     def _ttl(self, key, unit, default):
         return dt.timedelta(**{unit: float(self.settings.get(key, default))})
 
+    @property
+    def default_time_zone(self):
+        """Recorded for registrations that name no zone, and read for accounts whose events name none."""
+        return timezones.default_from(self.config)
+
     def _user(self, cur, user_id):
-        return domain.fold(self.store.read_stream(user_stream(user_id), cursor=cur))
+        return domain.fold(self.store.read_stream(user_stream(user_id), cursor=cur), self.default_time_zone)
 
     def _append(self, cur, stream, events, expected_version):
         try:
@@ -88,6 +93,7 @@ class IdentityService(Health, StreamOwner):
     def register(self, command, ip="unknown"):
         """Always answers the same way; an existing address gets a notice mail, not an error."""
         command = load(contracts.RegisterSchema(), command)
+        command.setdefault("time_zone", self.default_time_zone)
         try:
             domain.check_password(command["password"], command["email"])
         except domain.RuleBroken as exc:
@@ -306,6 +312,7 @@ class IdentityService(Health, StreamOwner):
     def create_user(self, principal, command):
         """An account created by staff; the user is mailed a one-time password."""
         command = load(contracts.CreateUserSchema(), command)
+        command.setdefault("time_zone", self.default_time_zone)
         unknown = set(command["departments"]) - set(self.catalog.departments)
         if unknown:
             raise errors.invalid("departments", "unknown_departments", departments=sorted(unknown))
