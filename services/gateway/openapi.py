@@ -12,11 +12,13 @@ from services.tickets.schemas import TicketSchema
 
 from services.tickets.schemas import ListFiltersSchema, QueueFiltersSchema
 
-from .schemas import AcceptedSchema, CompanySchema, ErrorSchema, HealthSchema, ProfileSchema, SessionSchema
+from .schemas import (AcceptedSchema, CatalogSchema, CompanySchema, CurrentSessionSchema, ErrorSchema,
+                      HealthSchema, ProfileSchema, RoutingPreviewAnswerSchema, SessionSchema, SiteSchema)
 
 SCHEMAS = {  # nested schemas first: apispec registers them by name when it meets them
     "Principal": contracts.PrincipalSchema, "Error": ErrorSchema, "Health": HealthSchema, "Accepted": AcceptedSchema, "Session": SessionSchema,
-    "Profile": ProfileSchema, "Company": CompanySchema,
+    "Profile": ProfileSchema, "Company": CompanySchema, "RoutingPreviewAnswer": RoutingPreviewAnswerSchema,
+    "Site": SiteSchema, "Catalog": CatalogSchema, "CurrentSession": CurrentSessionSchema,
     "Itil": contracts.ItilSchema, "AttachmentUpload": contracts.AttachmentUploadSchema,
     "OpenTicket": contracts.OpenTicketSchema, "Ticket": TicketSchema,
     "Register": contracts.RegisterSchema, "Login": contracts.LoginSchema,
@@ -40,8 +42,17 @@ BODY_ERRORS = ("400", "413", "415", "422")
 OPERATIONS = [
     ("post", "/api/v1/auth/register", "register", "Register a customer account (verification mail)",
      "Register", ("202", "Accepted"), ("429",), True),
-    ("post", "/api/v1/auth/verify-email", "verifyEmail", "Confirm an email address with a mailed token",
-     "Token", ("200", None), ("409",), True),
+    ("post", "/api/v1/auth/verify-email", "verifyEmail",
+     "Confirm an email address with a mailed token. A new account's first confirmation logs it in: "
+     "the answer is a Session (and its cookie) plus `email`; a changed address answers `{email}` only",
+     "Token", ("200", "Session"), ("409",), True),
+    ("get", "/api/v1/auth/session", "currentSession",
+     "Who this browser is logged in as: `user` is the profile, or null (200 either way)",
+     None, ("200", "CurrentSession"), (), True),
+    ("get", "/api/v1/site", "site", "The provider's name and logo, the ticket forms offered, languages, "
+     "time zone, attachment rules", None, ("200", "Site"), (), True),
+    ("get", "/api/v1/catalog", "catalog", "Departments, services, ITIL types and categories, urgencies, "
+     "with labels in every language", None, ("200", "Catalog"), (), True),
     ("post", "/api/v1/auth/resend-verification", "resendVerification", "Mail a new verification link",
      "EmailOnly", ("202", "Accepted"), (), True),
     ("post", "/api/v1/auth/login", "login", "Log in: a session token (and cookie)",
@@ -71,6 +82,10 @@ OPERATIONS = [
      "UpdateUser", ("200", "Principal"), ("401", "403", "404"), False),
     ("get", "/api/v1/admin/users", "listUsers", "Accounts, optionally of one company (admins)",
      None, ("200", None), ("401", "403"), False),
+    ("get", "/api/v1/routing/preview", "routingPreview",
+     "Where a ticket with these answers would go, and why: by department (Soporte 24 Horas takes "
+     "urgent tickets only) or by ITIL type, service and category", None, ("200", "RoutingPreviewAnswer"),
+     ("422",), True),
     ("post", "/api/v1/tickets", "openTicket",
      "Open a ticket, by department or by ITIL form (staff: for a customer, by phone or email)",
      "OpenTicket", ("201", "Ticket"), ("401", "403", "409"), False),
@@ -106,7 +121,8 @@ OPERATIONS = [
 ]
 
 
-QUERIES = {"/api/v1/tickets": ListFiltersSchema, "/api/v1/queues/{department}": QueueFiltersSchema}
+QUERIES = {"/api/v1/tickets": ListFiltersSchema, "/api/v1/queues/{department}": QueueFiltersSchema,
+           "/api/v1/routing/preview": contracts.RoutingPreviewSchema}
 
 
 def _ref(name):

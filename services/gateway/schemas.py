@@ -37,3 +37,80 @@ class ProfileSchema(contracts.PrincipalSchema):
 class CompanySchema(Schema):
     company_id = fields.String(required=True)
     name = fields.String(required=True)
+
+
+class RoutingPreviewAnswerSchema(Schema):
+    """Where a ticket would go (GET /api/v1/routing/preview), computed by routing's own rules."""
+
+    department = fields.String(required=True, metadata={"description": "the department's code"})
+    department_name = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                                  metadata={"description": "its name in es and en"})
+    reason = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True, required=True,
+                         metadata={"description": "why, in es and en: the ITIL rule that matched, or why "
+                                                  "the department asked for does not take it; null when "
+                                                  "it stays where it was asked for"})
+    changed = fields.Boolean(required=True, metadata={"description": "the ticket would not go to the "
+                                                      "department asked for"})
+
+
+class LabelsSchema(Schema):
+    """A text in every language the product speaks."""
+
+    es = fields.String()
+    en = fields.String()
+
+
+class AttachmentRulesSchema(Schema):
+    max_bytes = fields.Integer(metadata={"description": "the largest file accepted (also checked by the server)"})
+    extensions = fields.List(fields.String(), metadata={"description": "file name extensions accepted; the "
+                                                        "server checks the type by content too"})
+
+
+class FeaturesSchema(Schema):
+    announcements = fields.Boolean()
+    downloads = fields.Boolean()
+    network_status = fields.Boolean()
+
+
+class SiteSchema(Schema):
+    """The provider's white label and the portal's settings (config.yaml, PORTAL)."""
+
+    provider_name = fields.String()
+    logo_url = fields.String()
+    ticket_form = fields.String(metadata={"description": "department | itil | both: the forms customers get"})
+    languages = fields.List(fields.String())
+    default_language = fields.String()
+    time_zone = fields.String(metadata={"description": "the zone of people who chose none (IANA name)"})
+    attachment = fields.Nested(AttachmentRulesSchema)
+    features = fields.Nested(FeaturesSchema, metadata={"description": "home-page sections this provider has"})
+
+
+class CatalogDepartmentSchema(Schema):
+    code = fields.String()
+    name = fields.Nested(LabelsSchema)
+    calendar = fields.String(metadata={"description": "8x5 | 24x7"})
+    urgent_only = fields.Boolean()
+    description = fields.Nested(LabelsSchema, allow_none=True)
+
+
+class CatalogItemSchema(Schema):
+    code = fields.String()
+    name = fields.Nested(LabelsSchema)
+
+
+class CatalogItilTypeSchema(CatalogItemSchema):
+    urgency_required = fields.Boolean(metadata={"description": "the form asks the urgency only then"})
+    categories = fields.List(fields.Nested(CatalogItemSchema))
+
+
+class CatalogSchema(Schema):
+    """What a ticket form offers, with labels: codes are what the API takes."""
+
+    departments = fields.List(fields.Nested(CatalogDepartmentSchema))
+    services = fields.List(fields.Nested(CatalogItemSchema))
+    itil_types = fields.List(fields.Nested(CatalogItilTypeSchema))
+    urgencies = fields.List(fields.Nested(CatalogItemSchema))
+
+
+class CurrentSessionSchema(Schema):
+    user = fields.Nested(ProfileSchema, allow_none=True, metadata={"description": "null when not logged in"})

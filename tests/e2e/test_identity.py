@@ -64,8 +64,13 @@ def test_register_verify_login_open_a_ticket_logout(system):
 
     # following the link: the portal page, which posts the token from the fragment
     page = api.call("GET", "/verify-email")
-    assert page.status_code == 200 and "/api/v1/auth/verify-email" in page.text
-    assert api.call("POST", "/api/v1/auth/verify-email", {"token": token}).status_code == 200
+    assert page.status_code == 200 and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    verified = api.call("POST", "/api/v1/auth/verify-email", {"token": token})
+    assert verified.status_code == 200 and verified.json()["user"]["email"] == email
+    # the first confirmation logs the new account in (cookie for the portal, token for API clients)
+    assert "HttpOnly" in verified.headers["Set-Cookie"]
+    first_session = remember(verified.json()["token"])
+    assert api.call("GET", "/api/v1/me", token=first_session).json()["email"] == email
     again = api.call("POST", "/api/v1/auth/verify-email", {"token": token})
     assert again.status_code == 422 and "token" in again.json()["fields"]
 
