@@ -224,10 +224,12 @@ def comment(ticket, actor, body, attachment=None):
     return [_event(ticket, "CustomerCommented", actor, body=body, attachment=attachment)]
 
 
-def email_reply(ticket, actor, sender, body, attachment=None, message_id=None, received_at=None):
+def email_reply(ticket, actor, sender, body, attachment=None, message_id=None, received_at=None,
+                sender_name=None):
     """A reply by email, relayed by the notifier (`actor`, a system) for `sender`, who must be on
     the ticket: its requester or a copied address. A closed ticket takes none (the notifier then
-    opens a new ticket or bounces)."""
+    opens a new ticket or bounces). `sender_name`: the sender's account name, which the history
+    shows (the address when they have no account)."""
     if actor["role"] != SYSTEM:
         raise Forbidden("email replies come through the notifier")
     on_ticket = {ticket.requester_email.lower(), *(address.lower() for address in ticket.cc)}
@@ -237,7 +239,7 @@ def email_reply(ticket, actor, sender, body, attachment=None, message_id=None, r
         raise IllegalTransition("this ticket is closed; open a new ticket that follows up on it", "ticket_closed")
     body = _text(body, "body", required=attachment is None)
     by = {"user_id": ticket.requester_id if sender.lower() == ticket.requester_email.lower() else None,
-          "name": sender, "role": "customer"}
+          "name": sender_name or sender, "role": "customer"}
     event = _event(ticket, "CustomerCommented", actor, body=body, attachment=attachment,
                    email={"sender": sender, "message_id": message_id,
                           "received_at": received_at.isoformat() if received_at else None})

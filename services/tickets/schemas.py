@@ -6,6 +6,32 @@ from helpdesk.contracts import ItilSchema, StrictSchema
 from . import domain, queries
 
 
+class HistoryBySchema(Schema):
+    name = fields.String(metadata={"description": "who, by name; empty for customers when the helpdesk did "
+                                                  "it by itself"})
+    role = fields.String(metadata={"description": "customer | agent | supervisor | admin | system"})
+
+
+class HistoryEntrySchema(Schema):
+    """One event of the ticket as people read it (services/tickets/timeline.py), in the caller's
+    language. Customers never get internal notes, nor the names of the services that act alone."""
+
+    position = fields.Integer(metadata={"description": "the event's position in the ticket's stream"})
+    at = fields.String(metadata={"description": "when, ISO 8601 with offset"})
+    type = fields.String(metadata={"description": "the event type, e.g. CustomerCommented"})
+    by = fields.Nested(HistoryBySchema)
+    summary = fields.String(metadata={"description": "one sentence, e.g. \"Ana añadió un comentario (por "
+                                                     "correo)\" or \"El ticket pasó a Redes: …\""})
+    channel = fields.String(metadata={"description": "how it came: portal | email | phone | system (done by "
+                                                     "the helpdesk itself); staff work counts as portal"})
+    channel_label = fields.String(metadata={"description": "the channel in the caller's language, e.g. "
+                                                           "\"por correo\""})
+    internal = fields.Boolean(metadata={"description": "staff only (internal notes)"})
+    body = fields.String(metadata={"description": "the text written, in full (absent when none)"})
+    attachment = fields.Dict(metadata={"description": "id, name, size, type, sha256 (absent when none)"})
+    cc = fields.List(fields.String(), metadata={"description": "CcChanged only: the new addresses"})
+
+
 class TicketSchema(Schema):
     ticket_id = fields.UUID()
     reference = fields.String(metadata={"description": "the human number, e.g. #000042"})
@@ -31,6 +57,8 @@ class TicketSchema(Schema):
     opened_at = fields.DateTime()
     updated_at = fields.DateTime()
     version = fields.Integer(metadata={"description": "send as If-Match to refuse stale updates"})
+    history = fields.List(fields.Nested(HistoryEntrySchema), dump_only=True,
+                          metadata={"description": "every event, oldest first, as the caller may read it"})
 
 
 class ListFiltersSchema(StrictSchema):

@@ -203,6 +203,13 @@ class TicketsService(Health, StreamOwner):
                 attachments.save(cur, ticket_id, meta, content)
         return view(ticket, recorded, viewer, self.catalog)
 
+    def _name_of(self, address):
+        """The account name behind an address (an email reply's sender), or None."""
+        try:
+            return self.identity.principal_by_email(address).get("name") or None
+        except errors.NotFound:
+            return None
+
     def _principal_of(self, user_id, field):
         try:
             return self.identity.get_principal(str(user_id))
@@ -254,6 +261,8 @@ class TicketsService(Health, StreamOwner):
         if action == "assign":
             agent_id = command.get("agent_id") or principal["user_id"]  # none given: take it yourself
             extra["agent"] = principal if str(agent_id) == principal["user_id"] else self._principal_of(agent_id, "agent_id")
+        if action == "email-reply":
+            extra["sender_name"] = self._name_of(command["sender"])
         if meta:
             extra["attachment"] = meta.as_event_data()
         internal = action == "notes"
@@ -324,8 +333,8 @@ ACTIONS = {
     "reclassify": lambda t, a, c, cat: domain.reclassify(t, a, c["department"], c["reason"], cat),
     "urgency": lambda t, a, c, cat: domain.change_urgency(t, a, c["urgency"]),
     "route": lambda t, a, c, cat: domain.route(t, a, c["department"], c["reason"], cat, c["seen_department"]),
-    "email-reply": lambda t, a, c, cat, attachment=None: domain.email_reply(
-        t, a, c["sender"], c.get("body"), attachment, c.get("message_id"), c["received_at"]),
+    "email-reply": lambda t, a, c, cat, attachment=None, sender_name=None: domain.email_reply(
+        t, a, c["sender"], c.get("body"), attachment, c.get("message_id"), c["received_at"], sender_name),
     "resolve": lambda t, a, c, cat: domain.resolve(t, a, c["solution"]),
     "provider-fault": lambda t, a, c, cat: domain.mark_provider_fault(t, a, c["provider_fault"], c["note"]),
     "approve": lambda t, a, c, cat: domain.approve_solution(t, a, c["comment"]),
