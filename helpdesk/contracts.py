@@ -7,6 +7,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 
 from . import timezones
 
+from .problems import CodedSchema, Problem
+
 URGENCIES = ("high", "medium")
 LANGUAGES_ALL = ("es", "en")
 ITIL_TYPES = ("incident", "request")
@@ -16,7 +18,10 @@ TITLE_MAX = 200
 DESCRIPTION_MAX = 20_000
 
 
-class StrictSchema(Schema):
+class StrictSchema(CodedSchema):
+    """Every command schema: unknown fields refused, text storable, every error a code
+    (helpdesk.problems)."""
+
     class Meta:
         unknown = RAISE  # an unknown field is an error the caller must hear about
 
@@ -28,7 +33,7 @@ class StrictSchema(Schema):
         problems = {}
         for path, value in _strings(data):
             if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
-                problems[path] = ["contains characters that cannot be stored (NUL or invalid Unicode)"]
+                problems[path] = [Problem("unstorable_characters")]
         if problems:
             raise ValidationError(problems)
         return data
@@ -63,7 +68,7 @@ class CcField(fields.Field):
     separated; spaces around commas are forgiven) or a list. Each address is checked, and an error
     names the bad one."""
 
-    default_error_messages = {"invalid": "give addresses separated by commas"}
+    default_error_messages = {"invalid": Problem("cc_not_addresses")}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
@@ -75,18 +80,18 @@ class CcField(fields.Field):
         email, seen, addresses = validate.Email(), set(), []
         for item in items:
             if not item:
-                raise ValidationError("an address is empty (two commas in a row?)")
+                raise ValidationError(Problem("cc_empty_address"))
             try:
                 email(item)
             except ValidationError:
-                raise ValidationError(f"{item!r} is not a valid email address")
+                raise ValidationError(Problem("invalid_email", value=item))
             if len(item) > 254:
-                raise ValidationError(f"{item[:40]}… is too long for an address")
+                raise ValidationError(Problem("cc_address_too_long", value=item[:40] + "…"))
             if item.lower() not in seen:
                 seen.add(item.lower())
                 addresses.append(item)
         if len(addresses) > MAX_CC:
-            raise ValidationError(f"at most {MAX_CC} addresses")
+            raise ValidationError(Problem("cc_too_many", max=MAX_CC))
         return addresses
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -119,9 +124,7 @@ class OpenTicketSchema(StrictSchema):
     @validates_schema
     def one_way_of_opening(self, data, **kwargs):
         if ("department" in data) == ("itil" in data):
-            raise ValidationError(
-                "give either a department or an ITIL form (itil), not both", "department"
-            )
+            raise ValidationError(Problem("department_or_itil"), "department")
 
 
 class TicketOpenedV1(Schema):
@@ -141,7 +144,7 @@ class TicketOpenedV1(Schema):
 
 ROLES = ("customer", "agent", "supervisor", "admin")
 LANGUAGES = ("es", "en")
-PHONE = validate.Regexp(r"^\+?[0-9 ()./-]{6,30}$", error="not a phone number")
+PHONE = validate.Regexp(r"^\+?[0-9 ()./-]{6,30}$", error=Problem("invalid_phone"))
 
 
 def password_field(**kwargs):
@@ -237,7 +240,7 @@ class UpdateUserSchema(StrictSchema):
     @validates_schema
     def not_empty(self, data, **kwargs):
         if not data:
-            raise ValidationError("give departments and/or active", "_schema")
+            raise ValidationError(Problem("give_departments_or_active"), "_schema")
 
 
 # -- ticket follow-ups and staff operations ---------------------------------------------------
@@ -255,7 +258,7 @@ class CommentSchema(StrictSchema):
     @validates_schema
     def something_to_say(self, data, **kwargs):
         if not (data.get("body") or "").strip() and "attachment" not in data:
-            raise ValidationError("write something, attach a document, or both", "body")
+            raise ValidationError(Problem("write_or_attach"), "body")
 
 
 class NoteSchema(CommentSchema):

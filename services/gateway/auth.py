@@ -4,7 +4,7 @@ from nameko.rpc import ReplyListener, ServiceProxy
 
 from helpdesk import errors
 
-from .http import ApiError, call, session_token
+from .http import PRINCIPAL_LANGUAGE, ApiError, call, session_token
 
 
 def client_ip(request, trusted_proxies):
@@ -43,17 +43,18 @@ class Caller:
         if self._principal is None:
             token = self.token
             if token is None:
-                raise ApiError(401, "unauthenticated", "log in first")
+                raise ApiError(401, "unauthenticated", "log_in_first")
             try:
                 self._principal = call(self.identity.authenticate, token)
             except errors.Unauthorized:
-                raise ApiError(401, "unauthenticated", "your session is invalid or has expired; log in again")
+                raise ApiError(401, "unauthenticated", "session_expired")
+            # errors from here on are worded in the profile's language (http.caller_language)
+            self.request.environ[PRINCIPAL_LANGUAGE] = self._principal.get("language")
         principal = self._principal
         if principal["must_change_password"] and not allow_password_change:
-            raise ApiError(403, "password_change_required",
-                           "change the password you were given before doing anything else")
+            raise ApiError(403, "password_change_required", "password_change_required")
         if roles and principal["role"] not in roles:
-            raise ApiError(403, "forbidden", "your role does not allow this")
+            raise ApiError(403, "forbidden", "role_not_allowed")
         return principal
 
 

@@ -23,9 +23,12 @@ from helpdesk.linktokens import RESET_PASSWORD, VERIFY_EMAIL  # noqa: E402,F401 
 
 
 class RuleBroken(Exception):
-    def __init__(self, field, message):
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
+    """A rule the input breaks: the `field`, a catalogue `code` and its `params` (helpdesk.i18n
+    words it in the caller's language)."""
+
+    def __init__(self, field, code, **params):
+        super().__init__(field, code, params)
+        self.field, self.code, self.params = field, code, params
 
 
 @functools.lru_cache(maxsize=1)
@@ -36,25 +39,26 @@ def common_passwords():
 
 
 def password_problem(password, email=""):
-    """Why a new password is refused, or None. Length and commonness only: no composition rules
-    (NIST SP 800-63B)."""
+    """Why a new password is refused, as (code, params), or None. Length and commonness only: no
+    composition rules (NIST SP 800-63B)."""
     if len(password) < PASSWORD_MIN:
-        return f"use at least {PASSWORD_MIN} characters"
+        return "password_too_short", {"min": PASSWORD_MIN}
     if len(password) > PASSWORD_MAX:
-        return f"use at most {PASSWORD_MAX} characters"
+        return "password_too_long", {"max": PASSWORD_MAX}
     lowered = password.lower()
     if lowered in common_passwords():
-        return "this password is too common; choose another"
+        return "password_too_common", {}
     local_part = email.split("@")[0].lower()
     if lowered in (email.lower(), local_part):
-        return "the password may not be your email address"
+        return "password_is_email", {}
     return None
 
 
 def check_password(password, email="", field="password"):
     problem = password_problem(password, email)
     if problem:
-        raise RuleBroken(field, problem)
+        code, params = problem
+        raise RuleBroken(field, code, **params)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,7 +159,7 @@ def verify_email(user, email):
 
 def request_email_change(user, new_email, now, nonce, ttl):
     if new_email.lower() == user.email.lower():
-        raise RuleBroken("email", "that is already your address")
+        raise RuleBroken("email", "already_your_address")
     return [_verification_requested(user.user_id, new_email, now, nonce, ttl)]
 
 
@@ -184,13 +188,13 @@ def update_profile(user, changes):
 def _check_staff_command(command):
     role = command["role"]
     if role == CUSTOMER and not command.get("company_id"):
-        raise RuleBroken("company_id", "a customer account created by staff belongs to a company")
+        raise RuleBroken("company_id", "customer_needs_company")
     if role != AGENT and command.get("departments"):
-        raise RuleBroken("departments", "only agents belong to departments")
+        raise RuleBroken("departments", "only_agents_have_departments")
     if role == AGENT and not command.get("departments"):
-        raise RuleBroken("departments", "an agent belongs to at least one department")
+        raise RuleBroken("departments", "agent_needs_department")
     if role in STAFF and (command.get("is_group") or command.get("company_admin")):
-        raise RuleBroken("role", "staff are neither group users nor company admins")
+        raise RuleBroken("role", "staff_not_group_or_company_admin")
 
 
 def create_user(user_id, command, nonce, actor):
@@ -214,9 +218,9 @@ def enrol(user_id, command, actor):
 
 def change_departments(user, departments, actor):
     if user.role != AGENT:
-        raise RuleBroken("departments", "only agents belong to departments")
+        raise RuleBroken("departments", "only_agents_have_departments")
     if not departments:
-        raise RuleBroken("departments", "an agent belongs to at least one department")
+        raise RuleBroken("departments", "agent_needs_department")
     if sorted(departments) == sorted(user.departments):
         return []
     return [NewEvent("AgentDepartmentsChanged", {"user_id": str(user.user_id), "departments": sorted(departments)},
@@ -226,7 +230,7 @@ def change_departments(user, departments, actor):
 def set_active(user, active, actor):
     """Deactivated accounts cannot log in and their sessions end; nothing is deleted."""
     if str(user.user_id) == actor and not active:
-        raise RuleBroken("active", "you cannot deactivate your own account")
+        raise RuleBroken("active", "cannot_deactivate_yourself")
     if user.active == active:
         return []
     return [NewEvent("UserReactivated" if active else "UserDeactivated", {"user_id": str(user.user_id)},

@@ -45,7 +45,7 @@ from nameko.dependency_providers import Config
 from nameko.messaging import Consumer
 from nameko.rpc import RpcProxy
 
-from helpdesk import errors
+from helpdesk import errors, i18n
 from helpdesk.contracts import DESCRIPTION_MAX, TITLE_MAX
 from helpdesk.events import ENVELOPE
 from helpdesk.extensions import Database, EventSubscriber, Health, consumer_settings
@@ -326,8 +326,8 @@ class Handling:
     def invalid(self, exc, attachment, ticket):
         problems = exc.errors if isinstance(exc.errors, dict) else {}
         if "attachment" in problems:
-            detail = " ".join(str(m) for m in problems["attachment"]) if isinstance(
-                problems["attachment"], list) else str(problems["attachment"])
+            language = (self.person() or {}).get("language") or DEFAULT_LANGUAGE
+            detail = " ".join(i18n.text(p["code"], p["params"], language) for p in problems["attachment"])
             return "refused_attachment", {**self.file_details(attachment), **ticket, "detail": detail}
         if "body" in problems or "description" in problems:
             return ("too_long" if len(self.mail.text) > DESCRIPTION_MAX else "empty"), ticket

@@ -48,24 +48,33 @@ TRANSITIONS = {
 INTERNAL_EVENTS = frozenset({"InternalNoteAdded", "ProviderFaultMarked"})
 
 
-class RuleBroken(Exception):
-    """A command that breaks a business rule; `field` names the offending input."""
+class Refusal(Exception):
+    """A refusal as a catalogue key `message` and its `params`, never English: the gateway words
+    it in the caller's language (helpdesk.i18n)."""
 
-    def __init__(self, field, message):
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
+    def __init__(self, message, **params):
+        super().__init__(message, params)
+        self.message, self.params = message, params
 
 
-class Forbidden(Exception):
+class RuleBroken(Refusal):
+    """A command that breaks a business rule; `field` names the offending input, `code` the rule."""
+
+    def __init__(self, field, code, **params):
+        super().__init__(code, **params)
+        self.field, self.code = field, code
+
+
+class Forbidden(Refusal):
     """The command is not this actor's to give."""
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Refusal):
     """The command does not fit the ticket's status. `code` names the case callers act on
     (e.g. "ticket_closed": the notifier then opens a new ticket for an email reply)."""
 
-    def __init__(self, message, code="illegal_transition"):
-        super().__init__(message)
+    def __init__(self, message, code="conflict", **params):
+        super().__init__(message, **params)
         self.code = code
 
 
@@ -114,18 +123,18 @@ def speaks_for_requester(actor, ticket):
 
 def _require_staff(actor):
     if not is_staff(actor) and actor["role"] != SYSTEM:
-        raise Forbidden("only staff may do this")
+        raise Forbidden("only_staff")
 
 
 def _require_customer_side(actor, ticket):
     if is_staff(actor) or not speaks_for_requester(actor, ticket):
-        raise Forbidden("only the requester (or their company's group users) may do this")
+        raise Forbidden("only_requester_side")
 
 
 def _check_status(ticket, event_type):
     allowed, _ = TRANSITIONS[event_type]
     if ticket.status not in allowed:
-        raise IllegalTransition(f"not possible while the ticket is {ticket.status}")
+        raise IllegalTransition("not_in_this_status", status=ticket.status)
 
 
 def _by(actor):
@@ -147,9 +156,9 @@ def _event(ticket, type_, actor, channel="portal", **data):
 def _text(value, field, required=True, limit=20_000):
     value = (value or "").strip()
     if required and not value:
-        raise RuleBroken(field, "may not be empty")
+        raise RuleBroken(field, "empty")
     if len(value) > limit:
-        raise RuleBroken(field, f"may be at most {limit} characters")
+        raise RuleBroken(field, "too_long", max=limit)
     return value
 
 
@@ -161,34 +170,34 @@ def open_ticket(command, requester, catalog, *, actor=None, reference, attachmen
     or None when the customer opens it. (That the ticket does not exist yet is the store's to
     check: the append expects NO_STREAM.)"""
     if actor is None and requester["role"] != "customer":
-        raise Forbidden("staff open tickets on behalf of a customer (give on_behalf_of)")
+        raise Forbidden("staff_open_for_a_customer")
     if actor is not None and not (is_staff(actor) or actor["role"] == SYSTEM):
-        raise Forbidden("only staff open tickets for a customer")
+        raise Forbidden("only_staff_open_for_others")
     if requester["role"] != "customer":
-        raise RuleBroken("on_behalf_of", "tickets are opened for customers")
+        raise RuleBroken("on_behalf_of", "tickets_are_for_customers")
     channel = command.get("channel", "portal")
     if actor is not None and channel not in ("phone", "email"):
-        raise RuleBroken("channel", "staff record how the customer reached them: phone or email")
+        raise RuleBroken("channel", "staff_channel_phone_or_email")
     urgency = command.get("urgency")
     if urgency is not None and urgency not in URGENCIES:
-        raise RuleBroken("urgency", f"one of {', '.join(URGENCIES)}")
+        raise RuleBroken("urgency", "not_one_of", choices=list(URGENCIES))
     department, itil = command.get("department"), command.get("itil")
     if department is not None:
         if department not in catalog.departments:
-            raise RuleBroken("department", f"unknown department {department!r}; "
-                             f"one of {', '.join(sorted(catalog.departments))}")
+            raise RuleBroken("department", "unknown_department", department=department,
+                             choices=sorted(catalog.departments))
         urgency = urgency or "medium"
     else:
         kind = itil["type"]
         if itil["service"] not in catalog.services:
-            raise RuleBroken("itil.service", f"unknown service {itil['service']!r}")
+            raise RuleBroken("itil.service", "unknown_service", service=itil["service"])
         if itil["category"] not in catalog.itil_categories[kind]:
-            raise RuleBroken("itil.category", f"unknown category {itil['category']!r} for a {kind}; "
-                             f"one of {', '.join(sorted(catalog.itil_categories[kind]))}")
+            raise RuleBroken("itil.category", "unknown_itil_category", category=itil["category"], kind=kind,
+                             choices=sorted(catalog.itil_categories[kind]))
         if catalog.urgency_required[kind] and urgency is None:
-            raise RuleBroken("urgency", f"an urgency is required for an {kind}")
+            raise RuleBroken("urgency", "urgency_required", kind=kind)
         if not catalog.urgency_required[kind] and urgency is not None:
-            raise RuleBroken("urgency", f"a {kind} has no urgency")
+            raise RuleBroken("urgency", "urgency_not_allowed", kind=kind)
     by = actor or requester
     return [NewEvent("TicketOpened", {
         "ticket_id": str(command["ticket_id"]),
@@ -218,7 +227,7 @@ def comment(ticket, actor, body, attachment=None):
     request for information, if one is pending); from staff a public reply."""
     body = _text(body, "body", required=attachment is None)
     if ticket.status == CLOSED:
-        raise IllegalTransition("this ticket is closed; open a new ticket that follows up on it", "ticket_closed")
+        raise IllegalTransition("ticket_closed", "ticket_closed")
     if is_staff(actor):
         return [_event(ticket, "StaffReplied", actor, body=body, attachment=attachment)]
     return [_event(ticket, "CustomerCommented", actor, body=body, attachment=attachment)]
@@ -231,12 +240,12 @@ def email_reply(ticket, actor, sender, body, attachment=None, message_id=None, r
     opens a new ticket or bounces). `sender_name`: the sender's account name, which the history
     shows (the address when they have no account)."""
     if actor["role"] != SYSTEM:
-        raise Forbidden("email replies come through the notifier")
+        raise Forbidden("email_replies_via_notifier")
     on_ticket = {ticket.requester_email.lower(), *(address.lower() for address in ticket.cc)}
     if sender.lower() not in on_ticket:
-        raise Forbidden(f"{sender} is not on this ticket")
+        raise Forbidden("sender_not_on_ticket", sender=sender)
     if ticket.status == CLOSED:
-        raise IllegalTransition("this ticket is closed; open a new ticket that follows up on it", "ticket_closed")
+        raise IllegalTransition("ticket_closed", "ticket_closed")
     body = _text(body, "body", required=attachment is None)
     by = {"user_id": ticket.requester_id if sender.lower() == ticket.requester_email.lower() else None,
           "name": sender_name or sender, "role": "customer"}
@@ -259,7 +268,7 @@ def request_information(ticket, actor, body):
 
 def change_cc(ticket, actor, cc):
     if not (is_staff(actor) or speaks_for_requester(actor, ticket)):
-        raise Forbidden("only the requester's side or staff may change who is copied")
+        raise Forbidden("only_requester_side_or_staff")
     if tuple(cc) == ticket.cc:
         return []
     return [_event(ticket, "CcChanged", actor, cc=list(cc), previous=list(ticket.cc))]
@@ -271,9 +280,9 @@ def assign(ticket, actor, agent):
     """Assigns to `agent` (a principal), who must work in the ticket's department."""
     _require_staff(actor)
     if agent["role"] != "agent" or ticket.department not in agent.get("departments", ()):
-        raise RuleBroken("agent_id", "assign to an agent of the ticket's department")
+        raise RuleBroken("agent_id", "assign_to_department_agent")
     if actor["role"] == "agent" and agent["user_id"] != actor["user_id"] and ticket.department not in actor["departments"]:
-        raise Forbidden("agents assign tickets of their own departments")
+        raise Forbidden("agents_assign_own_departments")
     if ticket.assignee_id == agent["user_id"] and ticket.status not in (NEW, REOPENED):
         return []
     return [_event(ticket, "TicketAssigned", actor, agent_id=agent["user_id"], agent_name=agent.get("name", ""),
@@ -283,16 +292,16 @@ def assign(ticket, actor, agent):
 def start_work(ticket, actor):
     _require_staff(actor)
     if ticket.assignee_id is None:
-        raise IllegalTransition("assign the ticket before starting work on it")
+        raise IllegalTransition("assign_before_start")
     return [_event(ticket, "WorkStarted", actor)]
 
 
 def reclassify(ticket, actor, department, reason, catalog):
     _require_staff(actor)
     if department not in catalog.departments:
-        raise RuleBroken("department", f"unknown department {department!r}")
+        raise RuleBroken("department", "unknown_department", department=department, choices=sorted(catalog.departments))
     if department == ticket.department:
-        raise RuleBroken("department", "the ticket is already in that department")
+        raise RuleBroken("department", "already_in_department")
     return [_event(ticket, "TicketReclassified", actor, department=department, previous=ticket.department,
                    reason=_text(reason, "reason", limit=2000))]
 
@@ -306,9 +315,9 @@ def route(ticket, actor, department, reason, catalog, seen_department=UNCHECKED)
     harmless), and so does a route decided from a department a person has changed since: the
     person's choice wins."""
     if actor["role"] != SYSTEM:
-        raise Forbidden("tickets are routed by the routing service")
+        raise Forbidden("routed_by_routing")
     if department not in catalog.departments:
-        raise RuleBroken("department", f"unknown department {department!r}")
+        raise RuleBroken("department", "unknown_department", department=department, choices=sorted(catalog.departments))
     if department == ticket.department:
         return []
     if seen_department is not UNCHECKED and seen_department != ticket.department:
@@ -321,7 +330,7 @@ def route(ticket, actor, department, reason, catalog, seen_department=UNCHECKED)
 def change_urgency(ticket, actor, urgency):
     _require_staff(actor)
     if urgency not in URGENCIES:
-        raise RuleBroken("urgency", f"one of {', '.join(URGENCIES)}")
+        raise RuleBroken("urgency", "not_one_of", choices=list(URGENCIES))
     if urgency == ticket.urgency:
         return []
     return [_event(ticket, "UrgencyChanged", actor, urgency=urgency, previous=ticket.urgency)]
@@ -344,12 +353,12 @@ def merge(ticket, target, actor):
     """Merges `ticket` (a duplicate) into `target`: two events, one for each stream."""
     _require_staff(actor)
     if target.ticket_id == ticket.ticket_id:
-        raise RuleBroken("into", "a ticket cannot be merged into itself")
+        raise RuleBroken("into", "merge_into_itself")
     if target.status == CLOSED:
-        raise RuleBroken("into", "merge into an open ticket")
+        raise RuleBroken("into", "merge_into_open_ticket")
     same_company = ticket.company_id is not None and target.company_id == ticket.company_id
     if target.requester_id != ticket.requester_id and not same_company:
-        raise RuleBroken("into", "merge tickets of the same customer or company")
+        raise RuleBroken("into", "merge_same_customer")
     return (
         [_event(ticket, "TicketMerged", actor, into=str(target.ticket_id), into_reference=target.reference)],
         [_event(target, "DuplicateMerged", actor, duplicate=str(ticket.ticket_id),
@@ -373,7 +382,7 @@ def decide_by_link(ticket, actor, decision, resolution, text=""):
     """A decision taken from the resolution mail's link: valid only for the resolution it names,
     while the ticket still waits for that decision (so a link works once)."""
     if ticket.status != RESOLVED or ticket.resolution != resolution:
-        raise IllegalTransition("this solution has already been decided, or replaced by another")
+        raise IllegalTransition("solution_already_decided")
     if decision == "approve":
         return approve_solution(ticket, actor, text)
     return refuse_solution(ticket, actor, text)

@@ -41,7 +41,7 @@ def parse_id(value, what="ticket"):
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise errors.NotFound(f"no {what} {value}")
+        raise errors.NotFound(f"no_{what}", {"id": str(value)})
 
 
 def decided(decision, ticket=None):
@@ -49,11 +49,12 @@ def decided(decision, ticket=None):
     try:
         return decision()
     except domain.RuleBroken as exc:
-        raise errors.InvalidInput({exc.field: [exc.message]})
+        raise errors.invalid(exc.field, exc.code, **exc.params)
     except domain.Forbidden as exc:
-        raise errors.Forbidden(str(exc))
+        raise errors.Forbidden(exc.message, exc.params)
     except domain.IllegalTransition as exc:
-        raise errors.Conflict(str(exc), ticket.version if ticket else None, exc.code)
+        raise errors.Conflict(exc.message, exc.params, code=exc.code,
+                              current_version=ticket.version if ticket else None)
 
 
 def upload(payload):
@@ -64,9 +65,9 @@ def upload(payload):
         filename, content = attachments.decode(payload)
         return attachments.inspect(filename, content), content
     except attachments.AttachmentTooLarge as exc:
-        raise errors.PayloadTooLarge(str(exc))
+        raise errors.PayloadTooLarge(exc.code, exc.params)
     except attachments.AttachmentRefused as exc:
-        raise errors.InvalidInput({"attachment": [str(exc)]})
+        raise errors.invalid("attachment", exc.code, **exc.params)
 
 
 def view(ticket, events, principal, catalog):
@@ -100,7 +101,7 @@ class TicketsService(Health, StreamOwner):
         events = self.store.read_stream(ticket_stream(ticket_id), cursor=cur)
         ticket = domain.fold(events)
         if ticket is None or not access.can_see(principal, ticket):
-            raise errors.NotFound(f"no ticket {ticket_id}")
+            raise errors.NotFound("no_ticket", {"id": str(ticket_id)})
         return ticket, events
 
     @rpc(expected_exceptions=errors.EXPECTED)
@@ -119,22 +120,22 @@ class TicketsService(Health, StreamOwner):
             with self.store.db.transaction() as cur:
                 return queries.list_tickets(cur, principal, **filters)
         except queries.BadCursor:
-            raise errors.InvalidInput({"cursor": ["not a cursor this API gave"]})
+            raise errors.invalid("cursor", "invalid_cursor")
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def department_queue(self, principal, department, filters):
         principal = load(contracts.PrincipalSchema(), principal)
         filters = load(QueueFiltersSchema(), filters)
         if department not in self.catalog.departments:
-            raise errors.NotFound(f"no department {department}")
+            raise errors.NotFound("no_department", {"id": department})
         if not domain.is_staff(principal) or (
                 principal["role"] == "agent" and department not in principal["departments"]):
-            raise errors.Forbidden("only staff of the department see its queue")
+            raise errors.Forbidden("only_department_staff")
         try:
             with self.store.db.transaction() as cur:
                 return queries.queue(cur, department, **filters)
         except queries.BadCursor:
-            raise errors.InvalidInput({"cursor": ["not a cursor this API gave"]})
+            raise errors.invalid("cursor", "invalid_cursor")
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def get_attachment(self, principal, ticket_id, attachment_id):
@@ -145,7 +146,7 @@ class TicketsService(Health, StreamOwner):
             self._visible(cur, principal, ticket_id)
             found = attachments.load(cur, ticket_id, attachment_id)
         if found is None or (found[1] and not domain.is_staff(principal)):
-            raise errors.NotFound(f"no attachment {attachment_id}")
+            raise errors.NotFound("no_attachment", {"id": str(attachment_id)})
         meta, _, content = found
         return {"filename": meta.filename, "content_type": meta.content_type, "size": meta.size,
                 "content_base64": base64.b64encode(content).decode()}
@@ -157,12 +158,12 @@ class TicketsService(Health, StreamOwner):
         command = load(contracts.OpenTicketSchema(), command)
         if domain.is_staff(principal):
             if not command.get("on_behalf_of"):
-                raise errors.InvalidInput({"on_behalf_of": ["staff open tickets for a customer: give their user id"]})
+                raise errors.invalid("on_behalf_of", "give_customer_id")
             return self._open(principal, self._principal_of(command["on_behalf_of"], "on_behalf_of"), command,
                               principal)
         if command.get("on_behalf_of") or command["channel"] != "portal":
             field = "on_behalf_of" if command.get("on_behalf_of") else "channel"
-            raise errors.Forbidden(f"only staff may set {field}")
+            raise errors.Forbidden("only_staff_set_field", {"field": field})
         return self._open(None, principal, command, principal)
 
     @rpc(expected_exceptions=errors.EXPECTED)
@@ -187,7 +188,7 @@ class TicketsService(Health, StreamOwner):
                 try:
                     follows_up = str(self._visible(cur, requester, command["follows_up"])[0].ticket_id)
                 except errors.NotFound:
-                    raise errors.InvalidInput({"follows_up": ["no such ticket of yours"]})
+                    raise errors.invalid("follows_up", "no_such_ticket_of_yours")
             cur.execute("SELECT nextval('tickets.ticket_numbers')")
             reference = f"#{cur.fetchone()[0]:06d}"
             events = decided(lambda: domain.open_ticket(
@@ -196,7 +197,7 @@ class TicketsService(Health, StreamOwner):
             try:
                 recorded = self.store.append(ticket_stream(ticket_id), events, NO_STREAM, cursor=cur)
             except WrongExpectedVersion as exc:
-                raise errors.Conflict(f"ticket {ticket_id} already exists", exc.actual)
+                raise errors.Conflict("ticket_exists", {"id": str(ticket_id)}, current_version=exc.actual)
             ticket = domain.fold(recorded)
             projection.save(cur, ticket, recorded[0].global_position)
             if meta:
@@ -214,7 +215,7 @@ class TicketsService(Health, StreamOwner):
         try:
             return self.identity.get_principal(str(user_id))
         except errors.NotFound:
-            raise errors.InvalidInput({field: ["no such user"]})
+            raise errors.invalid(field, "no_such_user")
 
     # -- everything after ---------------------------------------------------------------------
     @rpc(expected_exceptions=errors.EXPECTED)
@@ -222,7 +223,7 @@ class TicketsService(Health, StreamOwner):
         """One of ACTIONS on a ticket: the ticket as the caller now sees it."""
         principal = load(contracts.PrincipalSchema(), principal)
         if action not in contracts.TICKET_ACTIONS:
-            raise errors.NotFound(f"no action {action}")
+            raise errors.NotFound("no_action", {"id": action})
         return self._act(principal, ticket_id, action, load(contracts.TICKET_ACTIONS[action](), command),
                          expected_version)
 
@@ -234,11 +235,11 @@ class TicketsService(Health, StreamOwner):
         purpose = APPROVE_SOLUTION if command["decision"] == "approve" else REFUSE_SOLUTION
         subject = decision_subject(command["ticket_id"], command["recipient"], command["resolution"])
         if not SignedLinks(self.config["LINK_SECRET"]).verify(command["token"], purpose, subject, utcnow()):
-            raise errors.InvalidInput({"token": ["this link is not valid or has expired; open the ticket in the portal"]})
+            raise errors.invalid("token", "decision_link_invalid")
         try:
             principal = self.identity.principal_by_email(command["recipient"])
         except errors.NotFound:
-            raise errors.Forbidden("this address cannot decide on the ticket; open it in the portal")
+            raise errors.Forbidden("address_cannot_decide")
         return self._change(principal, command["ticket_id"], lambda t: domain.decide_by_link(
             t, principal, command["decision"], command["resolution"], command["text"]))
 
@@ -246,7 +247,7 @@ class TicketsService(Health, StreamOwner):
     def act_as_system(self, service, ticket_id, action, command):
         """Another service acting on its own (routing routes and assigns). Not reachable over HTTP."""
         if action not in contracts.SYSTEM_TICKET_ACTIONS:
-            raise errors.NotFound(f"no system action {action}")
+            raise errors.NotFound("no_action", {"id": action})
         actor = {"user_id": f"system:{service}", "email": "", "name": service, "role": domain.SYSTEM,
                  "departments": [], "language": "es"}
         return self._act(actor, ticket_id, action, load(contracts.SYSTEM_TICKET_ACTIONS[action](), command))
@@ -287,12 +288,12 @@ class TicketsService(Health, StreamOwner):
                     return view(ticket, events + recorded, principal, self.catalog)
             except WrongExpectedVersion:
                 continue  # another writer got in first: decide again on what it left
-        raise errors.Conflict("the ticket is too busy right now; try again")
+        raise errors.Conflict("ticket_busy")
 
     @staticmethod
     def _check_version(ticket, expected_version):
         if expected_version is not None and int(expected_version) != ticket.version:
-            raise errors.Conflict("the ticket changed since you read it", ticket.version)
+            raise errors.Conflict("ticket_changed", current_version=ticket.version)
 
     def _append(self, cur, ticket, new_events):
         """Appends at the version `ticket` was read at, and saves its new state in the read model."""
@@ -312,14 +313,14 @@ class TicketsService(Health, StreamOwner):
                     try:
                         target, _ = self._visible(cur, principal, into_id)
                     except errors.NotFound:
-                        raise errors.InvalidInput({"into": ["no such ticket"]})
+                        raise errors.invalid("into", "no_such_ticket")
                     mine, theirs = decided(lambda: domain.merge(ticket, target, principal), ticket)
                     recorded = self._append(cur, ticket, mine)
                     self._append(cur, target, theirs)
                     return view(domain.fold(events + recorded), events + recorded, principal, self.catalog)
             except WrongExpectedVersion:
                 continue
-        raise errors.Conflict("the tickets are too busy right now; try again")
+        raise errors.Conflict("ticket_busy")
 
 
 # action -> decision(ticket, actor, command, catalog, **extra); bodies: contracts.TICKET_ACTIONS

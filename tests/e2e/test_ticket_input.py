@@ -325,21 +325,22 @@ def test_every_action_accepts_its_valid_body(actors, refs, fresh, action):
 
 # -- addresses in copy --------------------------------------------------------------------------
 
-CC_MESSAGES = [
-    ("a@x.es,not-an-email", "'not-an-email'"),
-    ("a@x.es;b@y.es", "'a@x.es;b@y.es'"),
-    (["a@x.es", "bad@"], "'bad@'"),
-    ("a@x.es,,b@y.es", "empty"),
-    (",".join(f"u{n}@x.es" for n in range(11)), "at most 10"),
+CC_MESSAGES = [  # (cc, code, the Spanish message: the customer's profile language)
+    ("a@x.es,not-an-email", "invalid_email", "«not-an-email» no es una dirección de correo válida."),
+    ("a@x.es;b@y.es", "invalid_email", "«a@x.es;b@y.es» no es una dirección de correo válida."),
+    (["a@x.es", "bad@"], "invalid_email", "«bad@» no es una dirección de correo válida."),
+    ("a@x.es,,b@y.es", "cc_empty_address", "Hay una dirección vacía (¿dos comas seguidas?)."),
+    (",".join(f"u{n}@x.es" for n in range(11)), "cc_too_many", "Indique como máximo 10 direcciones."),
 ]
 
 
-@pytest.mark.parametrize("cc,named", CC_MESSAGES, ids=[str(c[0])[:30] for c in CC_MESSAGES])
-def test_a_bad_address_in_copy_is_named_in_the_error(actors, ready, cc, named):
+@pytest.mark.parametrize("cc,code,named", CC_MESSAGES, ids=[str(c[0])[:30] for c in CC_MESSAGES])
+def test_a_bad_address_in_copy_is_named_in_the_error(actors, ready, cc, code, named):
     for response in (actors["customer"].call("POST", "/api/v1/tickets", dict(TICKET, cc=cc)),
                      post(actors["customer"], ready("cc"), "cc", {"cc": cc})):
         assert_names(response, "cc")
-        assert any(named in message for message in response.json()["fields"]["cc"]), response.json()
+        assert response.json()["fields"]["cc"] == [named], response.json()
+        assert response.json()["field_codes"]["cc"] == [code], response.json()
 
 
 def test_addresses_in_copy_are_forgiven_spaces_and_duplicates(actors):
@@ -351,17 +352,17 @@ def test_addresses_in_copy_are_forgiven_spaces_and_duplicates(actors):
 # -- attachments --------------------------------------------------------------------------------
 
 ATTACHMENT_CASES = [
-    # (case, filename, content_base64, status, message fragment)
+    # (case, filename, content_base64, status, message fragment in Spanish, the actors' language)
     ("just over 2 MB", "captura.txt", b64(b"a" * (MAX_ATTACHMENT + 1)), 413, "2 MB"),
     ("2.5 MB", "captura.txt", b64(b"a" * (MAX_ATTACHMENT * 5 // 4)), 413, "2 MB"),
-    ("an EXE named .pdf", "factura.pdf", b64(EXE), 422, "not accepted"),
+    ("an EXE named .pdf", "factura.pdf", b64(EXE), 422, "No se admiten archivos de tipo"),
     ("a PNG named .pdf", "factura.pdf", b64(PNG_HEADER), 422, ".png"),
     ("HTML named .txt", "nota.txt", b64(b"<html><script>alert(1)</script></html>"), 422, "HTML"),
     ("not base64", "captura.pdf", "esto no es base64!", 422, "base64"),
     ("base64 with non-ASCII", "captura.pdf", "ññññ", 422, "base64"),
-    ("empty", "captura.pdf", "", 422, "empty"),
-    ("binary that is no known type", "datos.bin", b64(bytes(range(256)) * 4), 422, "not recognised"),
-    ("a name of control characters only", "\x01\x02", b64(PDF), 422, "filename"),
+    ("empty", "captura.pdf", "", 422, "vacío"),
+    ("binary that is no known type", "datos.bin", b64(bytes(range(256)) * 4), 422, "No se reconoce"),
+    ("a name of control characters only", "\x01\x02", b64(PDF), 422, "nombre"),
 ]
 SENDERS = [("open", "customer"), ("comments", "customer"), ("notes", "agent")]
 
@@ -380,6 +381,7 @@ def test_bad_attachments_are_refused_saying_why(actors, ready, where, who, case)
     if status == 422:
         assert body["error"] == "invalid_input" and "attachment" in body["fields"], body
         assert fragment in " ".join(body["fields"]["attachment"]), body
+        assert len(body["field_codes"]["attachment"]) == len(body["fields"]["attachment"]), body
     else:
         assert body["error"] == "payload_too_large" and fragment in body["message"], body
 
@@ -494,28 +496,28 @@ def test_unknown_actions_and_tickets_answer_404(actors, ready):
 
 CLOSE = ("customer", "close", {})
 ILLEGAL = [
-    # (case, steps before, who, action, body, fragment of the message)
-    ("approve a new ticket", [], "customer", "approve", {}, "new"),
-    ("refuse an assigned ticket", [ASSIGN], "customer", "refuse", {"reason": "No"}, "assigned"),
-    ("start an unassigned ticket", [], "agent", "start", {}, "assign the ticket"),
-    ("start twice", [ASSIGN, START], "agent", "start", {}, "in_progress"),
-    ("resolve an unassigned ticket", [], "agent", "resolve", {"solution": "Hecho"}, "new"),
-    ("resolve twice", [ASSIGN, RESOLVE], "agent", "resolve", {"solution": "Hecho"}, "resolved"),
+    # (case, steps before, who, action, body, fragment of the message, in Spanish: the actors' language)
+    ("approve a new ticket", [], "customer", "approve", {}, "nuevo"),
+    ("refuse an assigned ticket", [ASSIGN], "customer", "refuse", {"reason": "No"}, "asignado"),
+    ("start an unassigned ticket", [], "agent", "start", {}, "Asigne el ticket"),
+    ("start twice", [ASSIGN, START], "agent", "start", {}, "en curso"),
+    ("resolve an unassigned ticket", [], "agent", "resolve", {"solution": "Hecho"}, "nuevo"),
+    ("resolve twice", [ASSIGN, RESOLVE], "agent", "resolve", {"solution": "Hecho"}, "resuelto"),
     ("ask for information on a resolved ticket", [ASSIGN, RESOLVE], "agent", "information-requests",
-     {"body": "¿?"}, "resolved"),
+     {"body": "¿?"}, "resuelto"),
     ("reclassify a resolved ticket", [ASSIGN, RESOLVE], "agent", "reclassify",
-     {"department": "sales", "reason": "x"}, "resolved"),
+     {"department": "sales", "reason": "x"}, "resuelto"),
     ("change the urgency of a resolved ticket", [ASSIGN, RESOLVE], "agent", "urgency", {"urgency": "high"},
-     "resolved"),
-    ("comment on a closed ticket", [CLOSE], "customer", "comments", {"body": "Hola"}, "closed"),
-    ("reply on a closed ticket", [CLOSE], "agent", "comments", {"body": "Hola"}, "closed"),
-    ("note on a closed ticket", [CLOSE], "agent", "notes", {"body": "Hola"}, "closed"),
-    ("change the copy of a closed ticket", [CLOSE], "customer", "cc", {"cc": "z@x.es"}, "closed"),
-    ("assign a closed ticket", [CLOSE], "agent", "assign", {}, "closed"),
-    ("close a closed ticket", [CLOSE], "customer", "close", {}, "closed"),
+     "resuelto"),
+    ("comment on a closed ticket", [CLOSE], "customer", "comments", {"body": "Hola"}, "cerrado"),
+    ("reply on a closed ticket", [CLOSE], "agent", "comments", {"body": "Hola"}, "cerrado"),
+    ("note on a closed ticket", [CLOSE], "agent", "notes", {"body": "Hola"}, "cerrado"),
+    ("change the copy of a closed ticket", [CLOSE], "customer", "cc", {"cc": "z@x.es"}, "cerrado"),
+    ("assign a closed ticket", [CLOSE], "agent", "assign", {}, "cerrado"),
+    ("close a closed ticket", [CLOSE], "customer", "close", {}, "cerrado"),
     ("approve a closed ticket", [ASSIGN, RESOLVE, ("customer", "approve", {})], "customer", "approve", {},
-     "closed"),
-    ("merge a closed ticket", [CLOSE], "agent", "merge", {"into": Ref("target")}, "closed"),
+     "cerrado"),
+    ("merge a closed ticket", [CLOSE], "agent", "merge", {"into": Ref("target")}, "cerrado"),
 ]
 
 
@@ -528,7 +530,8 @@ def test_illegal_transitions_answer_409_with_a_clear_message(actors, refs, fresh
     before = actors["agent"].call("GET", f"/api/v1/tickets/{ticket_id}").json()
     response = post(actors[who], ticket_id, action, resolved(body, refs))
     assert response.status_code == 409, response.text
-    assert response.json()["error"] == "conflict"
+    # a follow-up on a closed ticket has a code of its own (the notifier then opens a new ticket)
+    assert response.json()["error"] == ("ticket_closed" if action == "comments" and fragment == "cerrado" else "conflict")
     assert fragment in response.json()["message"], response.json()
     assert actors["agent"].call("GET", f"/api/v1/tickets/{ticket_id}").json()["version"] == before["version"]
 
@@ -548,7 +551,7 @@ def test_every_action_on_a_ticket_the_caller_may_not_see_answers_404(actors, ref
     before = actors["agent"].call("GET", f"/api/v1/tickets/{ticket_id}").json()["version"]
     response = post(actors["sales agent"], ticket_id, action, resolved(valid, refs))
     assert response.status_code == 404, response.text
-    assert response.json() == {"error": "not_found", "message": f"no ticket {ticket_id}"}
+    assert response.json() == {"error": "not_found", "message": f"No existe el ticket {ticket_id}."}
     assert actors["agent"].call("GET", f"/api/v1/tickets/{ticket_id}").json()["version"] == before
 
 

@@ -271,7 +271,7 @@ def test_manual_000_department_ticket_from_opening_to_closed(system, customer, a
     # a closed ticket takes no more comments: a new ticket follows it up
     refused = customer.call("POST", f"/api/v1/tickets/{tid}/comments", {"body": "Otra cosa"})
     assert refused.status_code == 409, refused.text
-    assert refused.json()["error"] == "conflict" and "closed" in refused.json()["message"]
+    assert refused.json()["error"] == "ticket_closed" and "cerrado" in refused.json()["message"]
     assert get(customer, tid)["version"] == final["version"]
     follow_up = open_ticket(customer, department="networks", title="Vuelve a fallar el enlace",
                             description="Continuación del ticket anterior.", follows_up=tid)

@@ -54,7 +54,7 @@ class FakeService:
 
     def _person(self, address):
         if address.lower() not in self.people:
-            raise errors.NotFound("no such user")
+            raise errors.NotFound("no_such_user")
         return self.people[address.lower()]
 
 
@@ -114,7 +114,7 @@ def test_the_same_message_id_from_another_sender_is_another_mail():
 
 
 def test_a_sender_no_longer_on_the_ticket_who_is_no_customer_gets_a_bounce():
-    service = FakeService(act=errors.Forbidden("not on this ticket"))
+    service = FakeService(act=errors.Forbidden("sender_not_on_ticket"))
     run(service, inbound())
     mail = bounce(service)
     assert (mail.recipient, mail.template, mail.language, mail.context["reason"]) == (
@@ -122,8 +122,8 @@ def test_a_sender_no_longer_on_the_ticket_who_is_no_customer_gets_a_bounce():
 
 
 def test_a_reply_to_a_closed_ticket_opens_one_that_follows_it_up_or_a_plain_one_if_it_may_not():
-    service = FakeService(act=errors.Conflict("this ticket is closed; open a new ticket", 3, "ticket_closed"),
-                          open_=[errors.InvalidInput({"follows_up": ["no such ticket of yours"]}), None],
+    service = FakeService(act=errors.Conflict("ticket_closed", code="ticket_closed", current_version=3),
+                          open_=[errors.invalid("follows_up", "no_such_ticket_of_yours"), None],
                           people={CUSTOMER: CUSTOMER_PRINCIPAL})
     run(service, inbound())
     (first_user, first), (_, second) = service.opened
@@ -135,7 +135,7 @@ def test_a_reply_to_a_closed_ticket_opens_one_that_follows_it_up_or_a_plain_one_
 
 
 def test_a_ticket_opened_by_an_earlier_attempt_is_not_opened_again():
-    service = FakeService(events=[], open_=errors.Conflict("ticket already exists"),
+    service = FakeService(events=[], open_=errors.Conflict("ticket_exists"),
                           people={CUSTOMER: CUSTOMER_PRINCIPAL})
     handling = run(service, inbound())
     assert handling.outcomes == [f"ticket {service.opened[0][1]['ticket_id']} opened before"]
@@ -143,7 +143,7 @@ def test_a_ticket_opened_by_an_earlier_attempt_is_not_opened_again():
 
 
 def test_a_busy_ticket_is_tried_again_later():
-    service = FakeService(act=errors.Conflict("the ticket is too busy right now; try again"))
+    service = FakeService(act=errors.Conflict("ticket_busy"))
     with pytest.raises(errors.Conflict):
         run(service, inbound())
 
@@ -170,16 +170,16 @@ def test_a_mail_that_cannot_be_taken_is_refused_before_asking_tickets(mail, reas
 
 
 def test_a_refused_file_type_is_explained():
-    service = FakeService(act=errors.InvalidInput({"attachment": ["files of type application/x-msdownload "
-                                                                  "are not accepted"]}))
+    service = FakeService(act=errors.invalid("attachment", "attachment_type_not_accepted",
+                                             type="application/x-msdownload"))
     run(service, inbound(attachments=[replies.Attachment("setup.exe", "application/octet-stream", b"MZ")]))
     context = bounce(service).context
     assert context["reason"] == "refused_attachment" and context["filename"] == "setup.exe"
-    assert "not accepted" in context["detail"]
+    assert context["detail"].startswith("No se admiten archivos de tipo application/x-msdownload")
 
 
 def test_an_unexpected_refusal_is_not_the_senders_fault_and_is_retried():
-    service = FakeService(act=errors.InvalidInput({"sender": ["Not a valid email address."]}))
+    service = FakeService(act=errors.invalid("sender", "invalid_email", value="x@"))
     with pytest.raises(errors.InvalidInput):
         run(service, inbound())
 
@@ -187,7 +187,7 @@ def test_an_unexpected_refusal_is_not_the_senders_fault_and_is_retried():
 @pytest.mark.parametrize("to", [f"reply@{DOMAIN}", reply_to("agente@helpdesk.example")])
 def test_staff_writing_by_email_are_told_to_use_the_portal_in_their_language(to):
     agent = "agente@helpdesk.example"
-    service = FakeService(act=errors.Forbidden("not on this ticket"),
+    service = FakeService(act=errors.Forbidden("sender_not_on_ticket"),
                           people={agent: {"user_id": "u-2", "email": agent, "role": "agent", "language": "en"}})
     run(service, inbound(sender=agent, to=to))
     mail = bounce(service)
