@@ -229,3 +229,88 @@ def test_the_customer_view_keeps_the_staff_only_provider_fault_to_staff(language
     shown = json.dumps(customer, ensure_ascii=False)
     assert "Avería nuestra: no se factura" not in shown
     assert timeline.FAULT[language][True] not in shown and timeline.FAULT[language][False] not in shown
+
+
+# -- what a customer meets in the history: no service names, how each entry came ---------------
+
+ROUTED = BY_TYPE["TicketRouted"][0]
+
+
+@pytest.mark.parametrize("language,expected", [
+    ("es", "El ticket pasó a Redes: Acceso a Internet: Redes"),
+    ("en", "The ticket was moved to Networks: Acceso a Internet: Redes"),
+])
+def test_customers_read_a_routing_without_the_service_that_did_it(language, expected):
+    entry = timeline.entry(ROUTED, language, timeline_names(), staff_view=False)
+    assert entry["summary"] == expected
+    assert entry["by"] == {"name": "", "role": "system"} and entry["channel"] == "system"
+    shown = json.dumps(timeline.entries([ROUTED], staff_view=False, language=language,
+                                        department_names=timeline_names()), ensure_ascii=False)
+    assert "routing" not in shown.lower() and "system:" not in shown
+
+
+def test_a_routing_reason_given_in_each_language_is_read_in_the_customers():
+    story = Story(ANA, "#000008", department=None, urgency="high",
+                  itil={"type": "incident", "service": "internet_access", "category": "packet_loss"})
+    story(domain.route, ROUTING, "networks", {"es": "Pérdida de paquetes: Redes", "en": "Packet loss: Networks"},
+          CATALOG)
+    routed = story.events[-1]
+    assert timeline.entry(routed, "en", timeline_names())["summary"] == \
+        "The ticket was moved to Networks: Packet loss: Networks"
+    assert timeline.entry(routed, "es", timeline_names())["summary"] == \
+        "El ticket pasó a Redes: Pérdida de paquetes: Redes"
+
+
+@pytest.mark.parametrize("language,name", [("es", "Enrutado automático"), ("en", "Automatic routing")])
+def test_staff_read_which_automatic_process_did_it(language, name):
+    entry = timeline.entry(ROUTED, language, timeline_names(), staff_view=True)
+    assert entry["by"]["name"] == name and entry["summary"].startswith(name)
+    assert "routing dirigió" not in entry["summary"]
+
+
+def timeline_names():
+    return {code: department.names for code, department in CATALOG.departments.items()}
+
+
+def email_reply_story(sender, sender_name):
+    story = Story(ANA, "#000009", department="networks", cc=["jefe@demo.example"])
+    notifier = dict(ROUTING, user_id="system:notifier", name="notifier")
+    story(domain.email_reply, notifier, sender, "Sigue cortándose", None, "<m1@mail.example>",
+          datetime.datetime(2026, 11, 23, 9, 0, tzinfo=datetime.timezone.utc), sender_name)
+    return story
+
+
+@pytest.mark.parametrize("language,label", [("es", "por correo"), ("en", "by email")])
+def test_an_email_reply_says_it_came_by_email_and_names_its_author(language, label):
+    story = email_reply_story("ana@example.com", "Ana Cliente")
+    reply = timeline.entry(story.events[-1], language)
+    typed = timeline.entry(LIFE.events[5], language)  # Ana's comment in the portal
+    assert reply["channel"] == "email" and reply["channel_label"] == label and label in reply["summary"]
+    assert typed["channel"] == "portal" and label not in typed["summary"]
+    assert reply["by"] == {"name": "Ana Cliente", "role": "customer"} and reply["summary"].startswith("Ana Cliente")
+    assert "@" not in reply["summary"]
+
+
+def test_every_entry_carries_its_channel():
+    by_phone = next(e for e in BY_TYPE["TicketOpened"] if e.data["channel"] == "phone")
+    for event in LIFE.events + [by_phone, ROUTED]:
+        entry = timeline.entry(event, "es", staff_view=True)
+        assert entry["channel"] in ("portal", "email", "phone", "system")
+        assert entry["channel_label"]
+    assert timeline.entry(by_phone, "es")["channel"] == "phone"
+    assert timeline.entry(LIFE.events[1], "es")["channel"] == "portal"  # staff work in the helpdesk
+
+
+def test_an_email_reply_from_an_address_with_no_account_keeps_the_address():
+    story = email_reply_story("jefe@demo.example", None)
+    assert timeline.entry(story.events[-1], "es")["by"]["name"] == "jefe@demo.example"
+
+
+def test_every_entry_field_is_documented_in_the_api():
+    from services.tickets.schemas import HistoryEntrySchema
+
+    documented = set(HistoryEntrySchema().fields)
+    for staff_view in (True, False):
+        for entry in timeline.entries(LIFE.events + [ROUTED], staff_view=staff_view):
+            assert set(entry) <= documented, set(entry) - documented
+            assert HistoryEntrySchema().dump(entry) == entry
