@@ -138,6 +138,11 @@ class TicketOpenedV1(Schema):
     channel = fields.String(required=True)
     title = fields.String(required=True)
     description = fields.String(required=True)
+    # Added (optional: events without them fold as before): opened by department into one that
+    # did not take it (the catalogue's urgent-only rule), the department asked for and why, es/en.
+    requested_department = fields.String(allow_none=True)
+    reason = fields.Dict(keys=fields.String(validate=validate.OneOf(LANGUAGES_ALL)), values=fields.String(),
+                         allow_none=True)
 
 
 # -- identity --------------------------------------------------------------------------------
@@ -344,6 +349,48 @@ class EmailReplySchema(StrictSchema):
     attachment = fields.Nested(AttachmentUploadSchema)
     message_id = fields.String(load_default=None, validate=validate.Length(max=998))
     received_at = fields.AwareDateTime(required=True)
+
+
+class RoutingPreviewSchema(StrictSchema):
+    """GET /api/v1/routing/preview: the ticket form's answers so far, by department or by ITIL
+    form. Given a catalogue (the routing service does), codes it does not know are refused,
+    naming the field; without one (the gateway), only the shape is checked."""
+
+    department = fields.String(validate=validate.Length(min=1, max=50))
+    type = fields.String(validate=validate.OneOf(ITIL_TYPES), metadata={"description": "ITIL type"})
+    service = fields.String(validate=validate.Length(min=1, max=100))
+    category = fields.String(validate=validate.Length(min=1, max=100))
+    urgency = fields.String(validate=validate.OneOf(URGENCIES),
+                            metadata={"description": "omitted: not urgent"})
+
+    def __init__(self, *args, catalog=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.catalog = catalog
+
+    @validates_schema
+    def one_way_of_opening(self, data, **kwargs):
+        itil = [key for key in ("type", "service", "category") if key in data]
+        if "department" in data and itil:
+            raise ValidationError(Problem("department_or_itil"), "department")
+        if "department" not in data:
+            missing = {key: [Problem("required")] for key in ("type", "service", "category") if key not in data}
+            if missing:
+                raise ValidationError(missing)
+
+    @validates_schema
+    def known_to_the_catalogue(self, data, **kwargs):
+        if self.catalog is None:
+            return
+        if "department" in data and data["department"] not in self.catalog.departments:
+            raise ValidationError(Problem("unknown_department", department=data["department"],
+                                          choices=sorted(self.catalog.departments)), "department")
+        if "service" in data and data["service"] not in self.catalog.services:
+            raise ValidationError(Problem("unknown_service", service=data["service"]), "service")
+        if "type" in data and "category" in data:
+            categories = self.catalog.itil_categories[data["type"]]
+            if data["category"] not in categories:
+                raise ValidationError(Problem("unknown_itil_category", category=data["category"], kind=data["type"],
+                                              choices=sorted(categories)), "category")
 
 
 # Actions other services take on tickets on their own (TicketsService.act_as_system).

@@ -30,7 +30,7 @@ def reroute(database_url, settings, dry_run=False):
             moves.append((str(ticket_id), current, department, reason))
     if not dry_run and moves:
         with ClusterRpcProxy(settings) as rpc:
-            for ticket_id, _, department, reason in moves:
+            for ticket_id, current, department, reason in moves:
                 rpc.tickets.act_as_system("routing", ticket_id, "route", {
                     "department": department, "seen_department": current,
                     "reason": {"es": f"redirigido: {reason['es']}", "en": f"re-routed: {reason['en']}"}})

@@ -1,9 +1,15 @@
-"""Routing decisions: pure. Which department fits a ticket, and which agent on shift takes it."""
+"""Routing decisions: pure. Which department fits a ticket, and which agent on shift takes it.
+
+A ticket opened by department keeps it, under the catalogue's urgent-only rule
+(`Catalog.placement`, which tickets apply themselves when opening); an ITIL ticket goes where
+routing.yaml's rules say. `preview` answers the same question for a form not yet sent."""
 import dataclasses
 import os
 from pathlib import Path
 
 import yaml
+
+from helpdesk import catalog
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "routing.yaml"
 MATCH_KEYS = ("type", "category", "service", "urgency")
@@ -21,7 +27,6 @@ class Rule:
 
 @dataclasses.dataclass(frozen=True)
 class RoutingConfig:
-    non_urgent_24h_to: str
     itil_rules: tuple
     default: Rule
     strategies: dict
@@ -39,15 +44,16 @@ class RoutingConfig:
         for rule in (*rules, default):
             if rule.department not in departments:
                 raise ValueError(f"routing rule to unknown department {rule.department!r}")
-        if raw["non_urgent_24h_to"] not in departments:
-            raise ValueError(f"non_urgent_24h_to: unknown department {raw['non_urgent_24h_to']!r}")
+            if departments[rule.department].urgent_only and not catalog.is_urgent(rule.when.get("urgency")):
+                raise ValueError(f"routing rule to {rule.department}, which takes urgent tickets only: "
+                                 f"add urgency: {catalog.URGENT} to its `when`")
         assignment = raw.get("assignment") or {}
         strategies = {code: (assignment.get(code) or assignment.get("default") or {}).get("strategy", "round_robin")
                       for code in departments}
         for code, strategy in strategies.items():
             if strategy not in STRATEGIES:
                 raise ValueError(f"assignment for {code}: unknown strategy {strategy!r}")
-        return cls(raw["non_urgent_24h_to"], tuple(rules), default, strategies, dict(raw.get("agent_shifts") or {}))
+        return cls(tuple(rules), default, strategies, dict(raw.get("agent_shifts") or {}))
 
     @classmethod
     def load(cls, departments, path=None):
@@ -61,19 +67,15 @@ def _reason(raw, where):
     return dict(raw)
 
 
-URGENT_ONLY = "support_24h"
+CHOSEN = {"es": "el departamento elegido al abrirlo", "en": "the department chosen when opening"}
 
 
-def department_for(ticket, config, catalog):
-    """(department, reason) for a ticket, from the facts of its opening."""
+def department_for(ticket, config, provider_catalog):
+    """(department, reason) for a ticket, from the facts of its opening (and its urgency now)."""
     department = ticket.get("department")
     if department:
-        if catalog.departments[department].urgent_only and ticket.get("urgency") != "high":
-            names = catalog.departments[department].names
-            return config.non_urgent_24h_to, {
-                "es": f"{names['es']} atiende solo tickets urgentes",
-                "en": f"{names['en']} takes urgent tickets only"}
-        return department, {"es": "el departamento elegido al abrirlo", "en": "the department chosen when opening"}
+        placed, reason = provider_catalog.placement(department, ticket.get("urgency"))
+        return placed, reason or CHOSEN
     itil = ticket.get("itil") or {}
     facts = {"type": itil.get("type"), "category": itil.get("category"), "service": itil.get("service"),
              "urgency": ticket.get("urgency")}
@@ -81,6 +83,23 @@ def department_for(ticket, config, catalog):
         if rule.matches(facts):
             return rule.department, rule.reason
     return config.default.department, config.default.reason
+
+
+def preview(query, config, provider_catalog):
+    """Where a ticket with these answers would go, and why: what the form shows before sending.
+    `query` (contracts.RoutingPreviewSchema, checked against the catalogue) gives a department, or
+    an ITIL type, service and category; and an urgency, or none (not urgent). `changed`: the
+    ticket would not stay in the department asked for; `reason` is None when it would."""
+    if query.get("department"):
+        department, reason = provider_catalog.placement(query["department"], query.get("urgency"))
+        changed = department != query["department"]
+    else:
+        itil = {key: query[key] for key in ("type", "service", "category")}
+        department, reason = department_for({"itil": itil, "urgency": query.get("urgency")}, config,
+                                            provider_catalog)
+        changed = False
+    return {"department": department, "department_name": dict(provider_catalog.departments[department].names),
+            "reason": reason, "changed": changed}
 
 
 def choose_agent(strategy, agents_on_shift, open_counts, last_assigned):

@@ -3,16 +3,18 @@ the tickets service (one writer per aggregate: routing never writes a ticket its
 
 A new ticket is routed to the department its rules pick (TicketRouted comes back as an event), and
 a ticket in the right department without an assignee is given to an agent on shift. Nobody on
-shift: it waits in the queue, and a timer tries again every minute.
+shift: it waits in the queue, and a timer tries again every minute. `preview` tells the ticket
+form, before it is sent, where a ticket would go and why.
 """
 import logging
 
+from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
+from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from helpdesk import calendars, catalog, errors
+from helpdesk import calendars, catalog, contracts, errors
 from helpdesk.clock import ClockProvider
 from helpdesk.extensions import CatalogProvider, Database, Health, Inbox, subscribe
 
@@ -59,6 +61,16 @@ class RoutingService(Health):
     def on_identity_event(self, event):
         self.identity_events.deliver(event, lambda cur, e: store.project_agent(cur, e))
 
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def preview(self, query):
+        """Where a ticket with these answers would go, and why (rules.preview). InvalidInput names
+        an unknown department, type, service or category."""
+        try:
+            query = contracts.RoutingPreviewSchema(catalog=self.catalog).load(query or {})
+        except ValidationError as exc:
+            raise errors.InvalidInput(exc.messages)
+        return rules.preview(query, self.settings.rules, self.catalog)
+
     @timer(interval=60)
     def assign_waiting(self):
         """Heals gaps, then offers waiting tickets (oldest first) to whoever is now on shift."""
@@ -85,6 +97,8 @@ class RoutingService(Health):
             self._assign(cur, ticket_id, data["department"])
         elif event.type == "TicketAssigned":
             store.set_assignee(cur, ticket_id, data["agent_id"])
+        elif event.type == "UrgencyChanged":
+            store.set_urgency(cur, ticket_id, data["urgency"])  # the rules decide on the urgency now
         elif event.type in CLOSING:
             store.set_open(cur, ticket_id, False)
         elif event.type == "SolutionRefused":

@@ -15,6 +15,11 @@ def requeue(cur, ticket_id, department):
                 (department, ticket_id))
 
 
+def set_urgency(cur, ticket_id, urgency):
+    cur.execute("UPDATE routing.tickets SET facts = jsonb_set(facts, '{urgency}', to_jsonb(%s::text))"
+                " WHERE ticket_id = %s", (urgency, ticket_id))
+
+
 def set_assignee(cur, ticket_id, agent_id):
     cur.execute("UPDATE routing.tickets SET assignee_id = %s WHERE ticket_id = %s", (agent_id, ticket_id))
 

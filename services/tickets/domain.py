@@ -168,7 +168,11 @@ def open_ticket(command, requester, catalog, *, actor=None, reference, attachmen
     """`OpenTicket` → `TicketOpened`, after the catalogue's rules. `requester` is the customer
     principal the ticket is for; `actor` the staff member opening it for them (phone / email),
     or None when the customer opens it. (That the ticket does not exist yet is the store's to
-    check: the append expects NO_STREAM.)"""
+    check: the append expects NO_STREAM.)
+
+    Asked for an urgent-only department without being urgent, the ticket is opened directly in
+    the department the catalogue names (`Catalog.placement`), recording the one asked for and
+    why: decided here, before anyone in the urgent-only department is told of it."""
     if actor is None and requester["role"] != "customer":
         raise Forbidden("staff_open_for_a_customer")
     if actor is not None and not (is_staff(actor) or actor["role"] == SYSTEM):
@@ -182,11 +186,16 @@ def open_ticket(command, requester, catalog, *, actor=None, reference, attachmen
     if urgency is not None and urgency not in URGENCIES:
         raise RuleBroken("urgency", "not_one_of", choices=list(URGENCIES))
     department, itil = command.get("department"), command.get("itil")
+    placed_elsewhere = {}
     if department is not None:
         if department not in catalog.departments:
             raise RuleBroken("department", "unknown_department", department=department,
                              choices=sorted(catalog.departments))
         urgency = urgency or "medium"
+        placed, reason = catalog.placement(department, urgency)
+        if reason:
+            placed_elsewhere = {"requested_department": department, "reason": reason}
+            department = placed
     else:
         kind = itil["type"]
         if itil["service"] not in catalog.services:
@@ -217,6 +226,7 @@ def open_ticket(command, requester, catalog, *, actor=None, reference, attachmen
         "follows_up": follows_up,
         "opened_by": actor["user_id"] if actor else None,
         "by": _by(by),
+        **placed_elsewhere,
     }, actor=by["user_id"], channel=channel)]
 
 
@@ -327,13 +337,27 @@ def route(ticket, actor, department, reason, catalog, seen_department=UNCHECKED)
                    reason=reason)]
 
 
-def change_urgency(ticket, actor, urgency):
+def change_urgency(ticket, actor, urgency, catalog):
+    """Staff change the urgency. Lowered below urgent in an urgent-only department, the ticket
+    also leaves it for the department the catalogue names, with its reason: UrgencyChanged then
+    TicketReclassified (back to new, assignee cleared, as a reclassification does).
+
+    Applied here, not by routing: the rule is the catalogue's, which tickets already read, and
+    both events go in the one append of this command. So there is no moment in which the 24-hour
+    agents hold a ticket that is not urgent, and none in which it stays there unnoticed because
+    routing was down or behind."""
     _require_staff(actor)
     if urgency not in URGENCIES:
         raise RuleBroken("urgency", "not_one_of", choices=list(URGENCIES))
     if urgency == ticket.urgency:
         return []
-    return [_event(ticket, "UrgencyChanged", actor, urgency=urgency, previous=ticket.urgency)]
+    events = [_event(ticket, "UrgencyChanged", actor, urgency=urgency, previous=ticket.urgency)]
+    if ticket.department in catalog.departments:
+        placed, reason = catalog.placement(ticket.department, urgency)
+        if reason:
+            events.append(_event(ticket, "TicketReclassified", actor, department=placed,
+                                 previous=ticket.department, reason=reason))
+    return events
 
 
 def resolve(ticket, actor, solution):

@@ -332,7 +332,7 @@ ACTIONS = {
     "assign": lambda t, a, c, cat, agent: domain.assign(t, a, agent),
     "start": lambda t, a, c, cat: domain.start_work(t, a),
     "reclassify": lambda t, a, c, cat: domain.reclassify(t, a, c["department"], c["reason"], cat),
-    "urgency": lambda t, a, c, cat: domain.change_urgency(t, a, c["urgency"]),
+    "urgency": lambda t, a, c, cat: domain.change_urgency(t, a, c["urgency"], cat),
     "route": lambda t, a, c, cat: domain.route(t, a, c["department"], c["reason"], cat, c["seen_department"]),
     "email-reply": lambda t, a, c, cat, attachment=None, sender_name=None: domain.email_reply(
         t, a, c["sender"], c.get("body"), attachment, c.get("message_id"), c["received_at"], sender_name),

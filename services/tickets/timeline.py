@@ -85,6 +85,9 @@ VIA = {"es": {"phone": " (por teléfono)", "email": " (por correo)"},
        "en": {"phone": " (by phone)", "email": " (by email)"}}
 FAULT = {"es": {True: "fallo del proveedor", False: "no debido al proveedor"},
          "en": {True: "the provider's fault", False: "not the provider's fault"}}
+# A ticket opened in another department than the one asked for (the catalogue's urgent-only rule).
+PLACED_ELSEWHERE = {"es": "Pidió {requested_department}; va a {department} porque {reason}",
+                    "en": "Asked for {requested_department}; goes to {department} because {reason}"}
 # The text an entry shows in full, besides its summary.
 BODY_FIELDS = ("body", "solution", "reason", "comment", "note", "description")
 
@@ -119,8 +122,8 @@ def entry(event, language, department_names=None, staff_view=False):
     names = department_names or {}
     values = {key: (NOTHING[language] if value is None else _localised(value, language, names))
               for key, value in data.items()}
-    for key in ("department", "previous"):
-        if event.type in ("TicketRouted", "TicketReclassified") and data.get(key) in names:
+    for key in ("department", "previous", "requested_department"):
+        if event.type in ("TicketRouted", "TicketReclassified", "TicketOpened") and data.get(key) in names:
             values[key] = names[data[key]].get(language, data[key])
     values.update(
         who=_system_name(by, language) if automatic else (by.get("name") or by.get("role") or "?"),
@@ -129,6 +132,8 @@ def entry(event, language, department_names=None, staff_view=False):
     )
     values.setdefault("agent_name", data.get("agent_name") or "?")
     body = next((values[f] for f in BODY_FIELDS if data.get(f) and event.type != "TicketOpened"), None)
+    if event.type == "TicketOpened" and data.get("requested_department"):
+        body = PLACED_ELSEWHERE[language].format_map(_Missing(values))
     result = {
         "position": event.stream_position,
         "at": event.occurred_at.isoformat(),

@@ -1,6 +1,7 @@
 """Routing and SLA in the running system. Its clock starts on a Sunday night (FAKE_NOW): the 8x5
 departments are closed, Soporte 24 Horas is on shift."""
 import datetime as dt
+import time
 
 import pytest
 
@@ -39,13 +40,90 @@ def eventually(viewer, ticket_id, predicate, timeout=15):
     return seen["ticket"]
 
 
-def test_a_non_urgent_ticket_sent_to_24h_support_goes_where_it_fits_with_the_reason(customer):
-    ticket_id = opened(customer, department="support_24h", urgency="medium")
-    ticket = eventually(customer, ticket_id, lambda t: t["department"] == "systems")
-    (routed,) = [e for e in ticket["history"] if e["type"] == "TicketRouted"]
-    assert routed["summary"].endswith("Sistemas")  # department names, in the reader's language
-    assert "urgentes" in routed["body"] and routed["by"]["role"] == "system"
+AGENT_24H, AGENT_SYSTEMS = "agent-support-24h@helpdesk.example", "agent-systems@helpdesk.example"
+
+
+def queue_mails(system, address, reference):
+    return [m for m in system.mails_to(address) if m["Subject"].startswith(f"[Ticket {reference}]")]
+
+
+def test_a_non_urgent_ticket_asked_for_24h_support_is_opened_in_systems_and_no_24h_agent_is_paged(
+        customer, system):
+    response = customer.call("POST", "/api/v1/tickets", dict(TICKET, department="support_24h", urgency="medium"))
+    assert response.status_code == 201, response.text
+    ticket = response.json()
+    assert ticket["department"] == "systems"  # decided at opening: the answer names where it went
+    (opening,) = ticket["history"]
+    assert opening["body"] == "Pidió Soporte 24 Horas; va a Sistemas porque Soporte 24 Horas atiende solo tickets urgentes"
     assert ticket["status"] == "new" and ticket["assignee_id"] is None  # systems is closed on Sunday night
+    # the systems agents hear of it, and the customer; the 24-hour agents never do (their mails
+    # would have been planned with these, from the same event)
+    for address in (AGENT_SYSTEMS, "cliente@demo.example"):
+        assert testing.wait_until(lambda: queue_mails(system, address, ticket["reference"]), timeout=15), \
+            system.log_tail()
+    time.sleep(0.5)
+    assert queue_mails(system, AGENT_24H, ticket["reference"]) == []
+    later = customer.call("GET", f"/api/v1/tickets/{ticket['ticket_id']}").json()
+    assert [e["type"] for e in later["history"]] == ["TicketOpened"]  # routing had nothing to move
+
+
+def test_lowering_the_urgency_of_a_24h_ticket_moves_it_to_systems_in_the_same_command(customer, system):
+    agent = as_user(system, AGENT_24H)
+    ticket_id = opened(customer, department="support_24h", urgency="high")
+    reference = eventually(agent, ticket_id, lambda t: t["status"] == "assigned")["reference"]
+    assert testing.wait_until(lambda: queue_mails(system, AGENT_24H, reference), timeout=15)  # urgent: theirs
+    response = agent.call("POST", f"/api/v1/tickets/{ticket_id}/urgency", {"urgency": "medium"})
+    assert response.status_code == 200, response.text
+    ticket = response.json()
+    assert (ticket["department"], ticket["urgency"], ticket["assignee_id"], ticket["status"]) == (
+        "systems", "medium", None, "new")
+    changed, moved = ticket["history"][-2:]
+    assert (changed["type"], moved["type"]) == ("UrgencyChanged", "TicketReclassified")
+    assert moved["summary"].endswith("de Soporte 24 Horas a Sistemas")
+    assert moved["body"] == "Soporte 24 Horas atiende solo tickets urgentes"
+    assert testing.wait_until(lambda: queue_mails(system, AGENT_SYSTEMS, reference), timeout=15), system.log_tail()
+    supervisor = as_user(system, "supervisor@helpdesk.example")
+    queue = supervisor.call("GET", "/api/v1/queues/systems?limit=100").json()["items"]
+    assert any(item["ticket_id"] == ticket_id for item in queue)
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("department=support_24h&urgency=medium",
+     {"department": "systems", "department_name": {"es": "Sistemas", "en": "Systems"},
+      "reason": {"es": "Soporte 24 Horas atiende solo tickets urgentes", "en": "24-Hour Support takes urgent tickets only"},
+      "changed": True}),
+    ("department=support_24h",
+     {"department": "systems", "changed": True}),
+    ("department=support_24h&urgency=high",
+     {"department": "support_24h", "reason": None, "changed": False}),
+    ("department=networks",
+     {"department": "networks", "department_name": {"es": "Redes", "en": "Networks"}, "reason": None,
+      "changed": False}),
+    ("type=incident&service=hosting&category=total_outage&urgency=high",
+     {"department": "support_24h", "changed": False,
+      "reason": {"es": "una interrupción total urgente se atiende a cualquier hora",
+                 "en": "an urgent total outage is handled around the clock"}}),
+    ("type=request&service=domains&category=admin_billing", {"department": "billing", "changed": False}),
+])
+def test_the_form_learns_where_a_ticket_would_go_before_sending_it(api, query, expected):
+    response = api.call("GET", f"/api/v1/routing/preview?{query}")  # no session: the form is public
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert set(answer) == {"department", "department_name", "reason", "changed"}
+    assert {key: answer[key] for key in expected} == expected
+
+
+@pytest.mark.parametrize("query,field", [
+    ("department=marketing", "department"),
+    ("type=complaint&service=hosting&category=slowness", "type"),
+    ("type=incident&service=hosting&category=admin_billing", "category"),
+    ("department=sales&urgency=low", "urgency"),
+    ("department=sales&colour=red", "colour"),
+])
+def test_the_preview_names_the_field_it_does_not_know(api, query, field):
+    response = api.call("GET", f"/api/v1/routing/preview?{query}")
+    assert response.status_code == 422, response.text
+    assert field in response.json()["fields"]
 
 
 def test_an_urgent_24h_ticket_stays_and_is_assigned_to_the_agent_on_shift(customer, supervisor, system):

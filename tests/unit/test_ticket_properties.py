@@ -338,8 +338,15 @@ class TicketLife(RuleBasedStateMachine):
     @rule(actor=staff_side, urgency=urgencies)
     def change_urgency(self, actor, urgency):
         actor = self.who(actor)
-        self.act(lambda t: domain.change_urgency(t, actor, urgency), actor, staff_only=True)
+        was = self.main
+        events, _ = self.act(lambda t: domain.change_urgency(t, actor, urgency, CATALOG), actor, staff_only=True)
         assert self.main.urgency in (*domain.URGENCIES, None)
+        if events and urgency != "high" and was.department in CATALOG.departments \
+                and CATALOG.departments[was.department].urgent_only:
+            # lowered below urgent: it left the urgent-only department in the same decision
+            assert [e.type for e in events] == ["UrgencyChanged", "TicketReclassified"]
+            assert self.main.department == CATALOG.departments[was.department].non_urgent_to
+            assert self.main.assignee_id is None and self.main.status == domain.NEW
 
     @rule(actor=staff_side, solution=texts)
     def resolve(self, actor, solution):

@@ -79,7 +79,7 @@ def whole_life():
     life(domain.comment, ANA, "Parpadea la luz roja", attachment("router.jpg", "image/jpeg"))
     life(domain.add_internal_note, NETWORKS, NOTE, NOTE_FILE)
     life(domain.change_cc, ANA, ["jefe@demo.example"])
-    life(domain.change_urgency, NETWORKS, "high")
+    life(domain.change_urgency, NETWORKS, "high", CATALOG)
     life(domain.reclassify, NETWORKS, "systems", "Es el servidor DHCP, no la red", CATALOG)
     life(domain.assign, SUPERVISOR, SYSTEMS)
     life(domain.resolve, SYSTEMS, "Reiniciado el servidor DHCP")
@@ -216,7 +216,7 @@ def test_a_change_from_nothing_does_not_read_none(case, language):
         story(domain.reclassify, NETWORKS, "networks", "Es de red", CATALOG)
     else:
         story = Story(ANA, "#000006", **_itil("request", "technical"))
-        story(domain.change_urgency, SUPERVISOR, "high")
+        story(domain.change_urgency, SUPERVISOR, "high", CATALOG)
     summary = timeline.entry(story.events[-1], language)["summary"]
     assert "None" not in summary, summary
 

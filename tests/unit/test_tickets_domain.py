@@ -1,4 +1,5 @@
 """The ticket aggregate's decisions: pure, no broker, no database."""
+import dataclasses
 import uuid
 import pytest
 
@@ -109,3 +110,79 @@ def test_a_follow_up_on_a_closed_ticket_is_refused_with_a_code_callers_can_act_o
     with pytest.raises(domain.IllegalTransition) as info:
         domain.comment(ticket, CUSTOMER, "¿Sigue?")
     assert info.value.code == "ticket_closed" and info.value.message == "ticket_closed"
+
+
+# -- Soporte 24 Horas takes only urgent tickets (catalog.yaml: urgent_only, non_urgent_to) ----------
+
+SUPERVISOR = {"user_id": "s-1", "name": "Sup", "role": "supervisor", "departments": []}
+AGENT_24H = {"user_id": "a-24", "name": "Agente 24h", "role": "agent", "departments": ["support_24h"]}
+ONLY_URGENT = {"es": "Soporte 24 Horas atiende solo tickets urgentes", "en": "24-Hour Support takes urgent tickets only"}
+
+
+@pytest.mark.parametrize("urgency", [None, "medium"])
+def test_a_non_urgent_ticket_asked_for_24h_support_is_opened_in_systems_saying_why(urgency):
+    (event,) = domain.open_ticket(command(department="support_24h", urgency=urgency), CUSTOMER, CATALOG,
+                                  reference="#000001")
+    assert event.data["department"] == "systems" and event.data["urgency"] == "medium"
+    assert event.data["requested_department"] == "support_24h" and event.data["reason"] == ONLY_URGENT
+    assert domain.fold([recorded(event)]).department == "systems"
+
+
+@pytest.mark.parametrize("department", sorted(CATALOG.departments))
+@pytest.mark.parametrize("urgency", ["high", "medium"])
+def test_every_other_opening_by_department_stays_where_it_was_asked_for(department, urgency):
+    if department == "support_24h" and urgency == "medium":
+        pytest.skip("the case above")
+    (event,) = domain.open_ticket(command(department=department, urgency=urgency), CUSTOMER, CATALOG,
+                                  reference="#000001")
+    assert event.data["department"] == department
+    assert "requested_department" not in event.data and "reason" not in event.data
+
+
+def test_an_opening_recorded_before_the_rule_moved_into_tickets_still_folds():
+    """Old TicketOpened events carry neither requested_department nor reason (TicketOpenedV1)."""
+    (event,) = domain.open_ticket(command(department="support_24h", urgency="high"), CUSTOMER, CATALOG,
+                                  reference="#000001")
+    old = dict(event.data, department="support_24h", urgency="medium")
+    ticket = domain.evolve(None, dataclasses.replace(recorded(event), data=old))
+    assert ticket.department == "support_24h" and ticket.urgency == "medium"
+
+
+def urgent_24h_ticket_assigned():
+    (opening,) = domain.open_ticket(command(department="support_24h", urgency="high"), CUSTOMER, CATALOG,
+                                    reference="#000001")
+    ticket = domain.fold([recorded(opening)])
+    (assigned,) = domain.assign(ticket, SUPERVISOR, AGENT_24H)
+    return domain.evolve(ticket, recorded(assigned, position=1))
+
+
+@pytest.mark.parametrize("actor", [SUPERVISOR, AGENT_24H])
+def test_lowering_the_urgency_in_24h_support_moves_the_ticket_to_systems_in_the_same_decision(actor):
+    ticket = urgent_24h_ticket_assigned()
+    assert ticket.assignee_id == "a-24"
+    changed, moved = domain.change_urgency(ticket, actor, "medium", CATALOG)
+    assert (changed.type, changed.data["urgency"], changed.data["previous"]) == ("UrgencyChanged", "medium", "high")
+    assert moved.type == "TicketReclassified"
+    assert moved.data["department"] == "systems" and moved.data["previous"] == "support_24h"
+    assert moved.data["reason"] == ONLY_URGENT and moved.data["by"]["user_id"] == actor["user_id"]
+    for position, event in enumerate((changed, moved), start=2):
+        ticket = domain.evolve(ticket, recorded(event, position))
+    assert (ticket.department, ticket.urgency, ticket.assignee_id, ticket.status) == ("systems", "medium", None, domain.NEW)
+
+
+def test_raising_or_keeping_the_urgency_moves_nothing():
+    ticket = urgent_24h_ticket_assigned()
+    assert domain.change_urgency(ticket, SUPERVISOR, "high", CATALOG) == []
+    (opening,) = domain.open_ticket(command(department="networks", urgency="medium"), CUSTOMER, CATALOG,
+                                    reference="#000002")
+    networks = domain.fold([recorded(opening)])
+    assert [e.type for e in domain.change_urgency(networks, SUPERVISOR, "high", CATALOG)] == ["UrgencyChanged"]
+    lowered = domain.evolve(networks, recorded(domain.change_urgency(networks, SUPERVISOR, "high", CATALOG)[0], 1))
+    assert [e.type for e in domain.change_urgency(lowered, SUPERVISOR, "medium", CATALOG)] == ["UrgencyChanged"]
+
+
+def test_an_itil_ticket_not_yet_routed_changes_urgency_alone():
+    (opening,) = domain.open_ticket(itil("incident", "slowness", urgency="high"), CUSTOMER, CATALOG,
+                                    reference="#000001")
+    ticket = domain.fold([recorded(opening)])
+    assert [e.type for e in domain.change_urgency(ticket, SUPERVISOR, "medium", CATALOG)] == ["UrgencyChanged"]
