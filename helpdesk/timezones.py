@@ -10,6 +10,8 @@ import zoneinfo
 
 from marshmallow import ValidationError, validate
 
+from .problems import Problem
+
 FALLBACK = "Europe/Madrid"  # when the configuration names none (DEFAULT_TIME_ZONE)
 
 # Places whose Spanish name differs from the IANA one; the rest read as IANA spells them.
@@ -32,7 +34,7 @@ def is_valid(name):
 class IanaName(validate.Validator):
     """marshmallow validator: a zone zoneinfo knows (Europe/Madrid, America/New_York)."""
 
-    error = "not a time zone; give an IANA name such as Europe/Madrid"
+    error = Problem("unknown_time_zone")
 
     def __call__(self, value):
         if not is_valid(value):

@@ -12,7 +12,7 @@ from services.tickets.schemas import TicketSchema
 
 from services.tickets.schemas import ListFiltersSchema, QueueFiltersSchema
 
-from .schemas import (AcceptedSchema, CatalogSchema, CompanySchema, CurrentSessionSchema, ErrorSchema,
+from .schemas import (AcceptedSchema, CatalogSchema, CompanySchema, CurrentSessionSchema, ErrorSchema, LANGUAGE_RULE,
                       HealthSchema, ProfileSchema, RoutingPreviewAnswerSchema, SessionSchema, SiteSchema)
 
 SCHEMAS = {  # nested schemas first: apispec registers them by name when it meets them
@@ -131,6 +131,8 @@ def _ref(name):
 
 def build_spec(public_url):
     spec = APISpec(title="Helpdesk API", version="1.0.0", openapi_version="3.0.3",
+                   info={"description": "Errors answer `{error, message, fields?, field_codes?}` (schema Error). "
+                                        + LANGUAGE_RULE},
                    plugins=[MarshmallowPlugin()], servers=[{"url": public_url.rstrip("/")}])
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema=schema)

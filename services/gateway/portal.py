@@ -44,7 +44,7 @@ def asset(request, name):
     path = (PORTAL_DIR / name).resolve()
     if (PORTAL_DIR not in path.parents or path.suffix not in TYPES or not path.is_file()
             or any(part.startswith(".") for part in path.relative_to(PORTAL_DIR).parts)):
-        raise ApiError(404, "not_found", "no such file")
+        raise ApiError(404, "not_found", "no_file")
     response = Response(path.read_bytes(), mimetype=TYPES[path.suffix] or mimetypes.guess_type(name)[0],
                         headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
     response.add_etag()

@@ -1,15 +1,34 @@
 """HTTP schemas of the public API: the contracts' command schemas, plus what only HTTP shows."""
 from marshmallow import Schema, fields
 
-from helpdesk import contracts
+from helpdesk import contracts, i18n
+
+
+ERROR_CODES = (  # the body's `error`: stable, whatever the language
+    "invalid_input", "malformed_json", "unsupported_media_type", "payload_too_large", "unauthenticated",
+    "forbidden", "password_change_required", "email_not_verified", "account_disabled", "cross_origin_request",
+    "not_found", "conflict", "ticket_closed", "too_many_requests", "service_unavailable", "internal_error",
+)
+LANGUAGE_RULE = ("Every text of an error is in the caller's language: the profile's language when the request "
+                 "has a session, else the best of es/en in Accept-Language (q-values respected), else Spanish.")
+
+
+def _field_codes():
+    return ", ".join(sorted(code for code in i18n.catalogue(i18n.DEFAULT_LANGUAGE) if "." not in code))
 
 
 class ErrorSchema(Schema):
-    error = fields.String(required=True, metadata={"description": "machine-readable error code"})
-    message = fields.String(required=True)
+    error = fields.String(required=True, metadata={"description": "stable error code: " + ", ".join(ERROR_CODES)})
+    message = fields.String(required=True, metadata={"description": LANGUAGE_RULE})
     field_errors = fields.Dict(
-        data_key="fields", keys=fields.String(), values=fields.Raw(),
-        metadata={"description": "per-field messages, keyed by field name (dots for nested)"},
+        data_key="fields", keys=fields.String(), values=fields.List(fields.String()),
+        metadata={"description": "per-field messages in the caller's language, keyed by field name (dots for "
+                                 "nested); only when fields are at fault"},
+    )
+    field_codes = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()),
+        metadata={"description": "the same fields, each with the stable codes of its messages, in the same "
+                                 "order: act on these, not on the text. Codes: " + _field_codes()},
     )
 
 
