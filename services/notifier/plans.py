@@ -165,7 +165,8 @@ def _ticket_update(event, directory):
                                           "into_reference", "duplicate_reference", "cc") if data.get(key)}
     mails, ticket = _for_customers(
         event, directory, "ticket_update",
-        lambda t, address, may_decide: _ticket_context(t, data, kind=kind, **details),
+        lambda t, address, may_decide: _ticket_context(t, data, kind=kind, at=event.occurred_at.isoformat(),
+                                                       **details),
         skip_author=event.type == "CustomerCommented")
     if ticket is None:
         return []

@@ -27,7 +27,7 @@ _HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape
 
 # What ticket templates may mention but an event may not carry: named, so StrictUndefined still
 # catches a misspelt variable.
-OPTIONAL = dict.fromkeys(("department", "reason", "body", "comment", "urgency", "agent_name", "into_reference",
+OPTIONAL = dict.fromkeys(("at", "department", "reason", "body", "comment", "urgency", "agent_name", "into_reference",
                           "duplicate_reference", "solution", "approve_url", "refuse_url", "decision_expires_at"))
 OPTIONAL["cc"] = []
 
@@ -59,7 +59,7 @@ class Renderer:
         initial = values.get("initial_password")
         if isinstance(initial, dict):
             values["initial_password"] = self.tokens.initial_password(initial["subject"], initial["nonce"])
-        for moment in ("expires_at", "due_at"):
+        for moment in ("at", "expires_at", "due_at"):
             if values.get(moment):
                 values[moment] = timezones.local_time(values[moment], zone, language)
         if "ticket_id" in values and not values.get("reference"):

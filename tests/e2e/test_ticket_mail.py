@@ -1,7 +1,10 @@
 """A whole ticket life, and exactly the mails each person gets: how many, which subjects, in their
 language, each ending with a link that works; the solution approved from the mail's own link."""
+import datetime as dt
+import email.utils
 import re
 import uuid
+import zoneinfo
 from urllib.parse import parse_qs, urlparse
 
 import requests
@@ -96,3 +99,62 @@ def test_a_ticket_life_mails_everyone_concerned_once_in_their_language(system):
     assert forged.status_code == 422 and "token" in forged.json()["fields"]
     closing = lambda: any("Solution approved" in s for s in subjects(system, requester_email))  # noqa: E731
     assert testing.wait_until(closing, timeout=15)
+
+
+def _text(mail):
+    return mail.get_body(("plain",)).get_content()
+
+
+def test_an_information_request_is_dated_offers_the_portal_first_and_writes_times_in_madrid(system):
+    run = uuid.uuid4().hex[:6]
+    admin = as_user(system, "admin@helpdesk.example")
+    company = admin.call("POST", "/api/v1/admin/companies", {"name": f"Zone Co {run}"}).json()["company_id"]
+    address = f"zona-{run}@example.com"
+    customer = staff_made(system, admin, address, role="customer", company_id=company)  # no zone: the default
+    assert customer.call("GET", "/api/v1/me").json()["time_zone"] == "Europe/Madrid"
+    agent = as_user(system, "agent-networks@helpdesk.example")
+    title = f"Pérdida de paquetes en la conexión de fibra óptica de la sede central {run}"
+    opened = customer.call("POST", "/api/v1/tickets", {"department": "networks", "title": title,
+                                                       "description": "Se pierde el 20 %"})
+    assert opened.status_code == 201, opened.text
+    ticket_id = opened.json()["ticket_id"]
+    for action, body in (("assign", {}), ("information-requests", {"body": "¿Qué router tiene?"})):
+        assert agent.call("POST", f"/api/v1/tickets/{ticket_id}/{action}", body).status_code == 200
+    asked = lambda: [m for m in ticket_mails(system, address) if "más información" in m["Subject"]]  # noqa: E731
+    assert testing.wait_until(asked, timeout=20), subjects(system, address)
+    (mail,) = asked()
+    assert mail["Subject"].endswith(f"Necesitamos más información: {title}")  # the space survives folding
+    sent = email.utils.parsedate_to_datetime(mail["Date"])
+    assert abs((dt.datetime.now(dt.timezone.utc) - sent).total_seconds()) < 120
+    text = _text(mail)
+    portal = f"Responda desde el portal: {system.base_url}/tickets/{ticket_id}"
+    assert portal in text and "responder a este correo" in text
+    assert text.index(portal) < text.index("responder a este correo")
+    history = customer.call("GET", f"/api/v1/tickets/{ticket_id}").json()["history"]
+    asked_at = dt.datetime.fromisoformat(history[-1]["at"]).astimezone(zoneinfo.ZoneInfo("Europe/Madrid"))
+    assert f"se la pedimos el {asked_at:%d/%m/%Y %H:%M} (hora de Madrid)" in text
+    assert "UTC" not in text
+    assert all(entry["channel"] in ("portal", "system") for entry in history)
+
+
+def test_an_english_profile_in_new_york_gets_new_york_times_in_a_reset_mail(system):
+    run = uuid.uuid4().hex[:6]
+    admin = as_user(system, "admin@helpdesk.example")
+    company = admin.call("POST", "/api/v1/admin/companies", {"name": f"NY Co {run}"}).json()["company_id"]
+    address = f"ny-{run}@example.com"
+    user = staff_made(system, admin, address, role="customer", company_id=company, language="en")
+    refused = user.call("PATCH", "/api/v1/me", {"time_zone": "America/Nueva_York"})
+    assert refused.status_code == 422 and "time_zone" in refused.json()["fields"]
+    changed = user.call("PATCH", "/api/v1/me", {"time_zone": "America/New_York"})
+    assert changed.status_code == 200 and changed.json()["time_zone"] == "America/New_York", changed.text
+    before = len(system.mails_to(address))
+    asked_at = dt.datetime.now(dt.timezone.utc)
+    assert Api(system).call("POST", "/api/v1/auth/forgot-password", {"email": address}).status_code == 202
+    resets = lambda: [m for m in system.mails_to(address)[before:] if "Reset" in m["Subject"]]  # noqa: E731
+    assert testing.wait_until(resets, timeout=20), [m["Subject"] for m in system.mails_to(address)]
+    text = _text(resets()[0])
+    match = re.search(r"expires on (\d{4}-\d\d-\d\d \d\d:\d\d) \(New York time\)", text)
+    assert match, text
+    expires = dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=zoneinfo.ZoneInfo("America/New_York"))
+    assert abs((expires - (asked_at + dt.timedelta(minutes=30))).total_seconds()) < 120
+    assert "UTC" not in text and "caduca" not in text

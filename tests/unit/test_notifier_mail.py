@@ -373,3 +373,13 @@ def test_mails_that_ask_for_an_answer_offer_the_portal_first_then_replying(type_
     text = rendered(follow_up(opening, type_, body="¿Qué luces ve?")).get_body(("plain",)).get_content()
     assert portal + opening.data["ticket_id"] in text and by_mail in text
     assert text.index(portal) < text.index(by_mail)
+
+
+def test_an_information_request_says_when_it_was_asked_in_the_recipients_zone():
+    opening = ticket_opened("Sin conexión", requester="u-en", cc=["jefe@empresa.es"])
+    evt = dataclasses.replace(follow_up(opening, "InformationRequested", body="¿Qué luces ve?"),
+                              occurred_at=dt.datetime(2026, 12, 3, 17, 50, tzinfo=dt.timezone.utc))
+    mails = render_all(mails_for(evt, DIRECTORY), evt)
+    assert "we asked on 2026-12-03 12:50 (New York time):" in mails["eve@example.com"].get_body(("plain",)).get_content()
+    assert "se la pedimos el 03/12/2026 18:50 (hora de Madrid):" in mails["jefe@empresa.es"].get_body(
+        ("plain",)).get_content()
