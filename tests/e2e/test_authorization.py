@@ -103,8 +103,8 @@ def test_a_hidden_ticket_answers_exactly_like_a_missing_one(actors, ticket):
     missing_id = str(uuid.uuid4())
     missing = outsider.call("GET", f"/api/v1/tickets/{missing_id}")
     assert hidden.status_code == missing.status_code == 404
-    assert hidden.json() == {"error": "not_found", "message": f"no ticket {ticket}"}
-    assert missing.json() == {"error": "not_found", "message": f"no ticket {missing_id}"}
+    assert hidden.json() == {"error": "not_found", "message": f"No existe el ticket {ticket}."}
+    assert missing.json() == {"error": "not_found", "message": f"No existe el ticket {missing_id}."}
     assert set(hidden.headers) == set(missing.headers)
 
 
