@@ -24,7 +24,7 @@ export function field({name, label, type = "text", required = false, hint, value
     control = h("input", {...common, type, autocomplete, value: value ?? ""});
   }
   const wrapper = h("div", {class: "field"},
-    h("label", {for: id}, label, required ? h("span", {class: "required"}, " *") : null),
+    h("label", {for: id}, label, required ? h("span", {class: "required", "aria-hidden": "true"}, " *") : null),
     hint ? h("p", {class: "hint", id: hintId}, hint) : null,
     control,
     h("p", {class: "field-error", id: errorId, hidden: true}));

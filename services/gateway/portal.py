@@ -33,9 +33,9 @@ TYPES = {".js": "text/javascript", ".css": "text/css", ".json": "application/jso
          ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
 
 
-def shell():
+def shell(status=200):
     """The same document for every page: the router in portal/js picks the page from the path."""
-    return Response((PORTAL_DIR / "index.html").read_bytes(), mimetype="text/html",
+    return Response((PORTAL_DIR / "index.html").read_bytes(), status=status, mimetype="text/html",
                     headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
 
 

@@ -310,6 +310,12 @@ class GatewayService:
     def home_page(self, request):
         return portal.shell()
 
+    @http("GET", "/<path:unknown>", public=True)
+    def unknown_page(self, request, unknown):
+        """Any other path: the shell with 404, so the portal says in the user's language that
+        there is no such page (rather than a JSON error in a browser tab)."""
+        return portal.shell(status=404)
+
     @http("GET", "/portal/<path:asset>", public=True)
     def portal_asset(self, request, asset):
         return portal.asset(request, asset)

@@ -20,6 +20,14 @@ def test_every_page_path_serves_the_shell_with_strict_headers(system, path):
     assert '<script type="module" src="/portal/js/main.js">' in response.text
 
 
+def test_an_unknown_page_is_the_shell_with_404_and_an_unknown_api_path_json(system):
+    page = requests.get(system.url("/no/such/page"), timeout=10)
+    assert page.status_code == 404 and '<script type="module"' in page.text
+    assert page.headers["Content-Security-Policy"] == portal.CONTENT_SECURITY_POLICY
+    api = requests.get(system.url("/api/v1/no-such-thing"), timeout=10)
+    assert api.status_code == 404 and api.json()["error"] == "not_found"
+
+
 def test_site_and_catalogue_are_public_and_labelled_in_both_languages(system):
     site = requests.get(system.url("/api/v1/site"), timeout=10).json()
     assert site["ticket_form"] in ("department", "itil", "both") and site["time_zone"] == "Europe/Madrid"

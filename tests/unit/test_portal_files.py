@@ -32,7 +32,7 @@ def test_every_language_has_the_same_messages_with_the_same_placeholders():
 def test_every_message_the_code_asks_for_exists():
     asked = {key for source in SCRIPTS.values() for key in re.findall(r'\bt\("([a-z_.]+)"', source)}
     asked |= {f"status.{status}" for status in (*domain.STATUSES, "open")}
-    asked |= {f"channel.{channel}" for channel in contracts.OPENING_CHANNELS}
+    asked |= {f"channel.{channel}" for channel in (*contracts.OPENING_CHANNELS, "system")}
     asked |= {f"language.{language}" for language in contracts.LANGUAGES}
     asked |= {f"new.how.{mode}" for mode in ("department", "itil")}
     tiles = re.findall(r'"(home\.tile\.[a-z_]+)"', SCRIPTS["js/pages/home.js"])

@@ -67,6 +67,9 @@ async function page(ticket) {
     h("h1", {}, h("span", {class: "reference"}, ticket.reference), " ", ticket.title),
     flash ? h("p", {class: "notice", role: "status"}, flash) : null,
     h("dl", {class: "facts"}, facts.map(([name, value]) => h("div", {}, h("dt", {}, name), h("dd", {}, value)))),
+    h("section", {class: "description", "aria-labelledby": "description-title"},
+      h("h2", {id: "description-title"}, t("ticket.description")),
+      h("p", {class: "entry-body"}, ticket.description)),
   ];
   if (ticket.status === "waiting_for_customer" && customerSide) blocks.push(informationRequest(ticket));
   if (ticket.status === "resolved" && customerSide) blocks.push(solutionDecision(ticket));
