@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what `make run` / `make test` need on Debian 12, only what is missing:
-#   - PostgreSQL, RabbitMQ and python3-venv from apt (only when not present: a machine that has
-#     them does no apt work at all);
+#   - PostgreSQL, RabbitMQ, python3-venv and Chromium (browser tests) from apt (only when not
+#     present: a machine that has them does no apt work at all);
 #   - the project's virtualenv in .venv with `pip install -e '.[test]'` (every package pinned by
 #     constraints.txt), re-run only when pyproject.toml or constraints.txt is newer than the
 #     stamp .venv/.installed.
@@ -33,6 +33,11 @@ if ! ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql
 fi
 if [[ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]]; then
     missing+=(rabbitmq-server)
+fi
+# Debian's Chromium for the browser tests (tests/e2e/portal): Playwright drives it by path,
+# Playwright's own browser download is never used.
+if [[ ! -x /usr/bin/chromium ]]; then
+    missing+=(chromium)
 fi
 PY="$(pick_python)"
 if ! command -v "$PY" >/dev/null 2>&1; then
