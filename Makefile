@@ -15,7 +15,7 @@ PYTHON     := .venv/bin/python
 STACK_ENV  := eval "$$($(STACK) env)"
 PYTEST_ARGS ?=
 
-.PHONY: help install stack migrate run test bench stop status clean
+.PHONY: help install stack migrate run test screenshots bench stop status clean
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -36,6 +36,10 @@ run: install
 
 test: install
 	$(WITH_STACK) $(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# The portal's pictures in docs/portal/ (docs/portal.md), taken by its browser tests.
+screenshots: install
+	$(WITH_STACK) env PORTAL_SCREENSHOTS=$(CURDIR)/docs/portal $(PYTHON) -m pytest tests/e2e/portal -q
 
 bench: migrate
 	$(STACK_ENV) && $(PYTHON) -m bench

@@ -35,9 +35,21 @@ function cookieLanguage() {
   return match ? match[1] : null;
 }
 
-/** The profile's language when logged in, else the one chosen on this browser, else Spanish. */
+/** The browser's preferred language, when the portal speaks it (the API's Accept-Language rule). */
+function browserLanguage() {
+  const spoken = app.site.languages || ["es", "en"];
+  for (const tag of navigator.languages || [navigator.language || ""]) {
+    const base = tag.toLowerCase().split("-")[0];
+    if (spoken.includes(base)) return base;
+  }
+  return null;
+}
+
+/** The profile's language when logged in, else the one chosen on this browser, else the browser's
+ * own preference, else Spanish. */
 export async function applyPreferences() {
-  const chosen = (app.me && app.me.language) || cookieLanguage() || app.site.default_language || "es";
+  const chosen = (app.me && app.me.language) || cookieLanguage() || browserLanguage()
+    || app.site.default_language || "es";
   await useLanguage(chosen);
   useTimeZone((app.me && app.me.time_zone) || app.site.time_zone || "Europe/Madrid");
 }

@@ -38,8 +38,8 @@ export async function readAttachment(control) {
   if (problem) throw {fields: {attachment: [problem]}, message: t("form.fix")};
   const dataUrl = await new Promise((resolve, reject) => {
     const reader = new FileReader();
-    reader.onload = () => resolve(reader.result);
-    reader.onerror = () => reject(reader.error);
+    reader.addEventListener("load", () => resolve(reader.result));
+    reader.addEventListener("error", () => reject(reader.error));
     reader.readAsDataURL(file);
   });
   return {filename: file.name, content_base64: String(dataUrl).split(",", 2)[1] || ""};

@@ -1,5 +1,5 @@
 // Building the page from data without ever parsing HTML: every string becomes a text node or an
-// attribute value, so user content cannot turn into markup (no innerHTML anywhere in the portal).
+// attribute value, so user content cannot turn into markup (the portal never parses HTML).
 "use strict";
 
 const PROPERTIES = new Set(["value", "checked", "disabled", "selected", "multiple", "required", "hidden"]);

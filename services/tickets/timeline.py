@@ -147,7 +147,7 @@ def entry(event, language, department_names=None, staff_view=False):
     }
     if automatic and not staff_view:
         result["by"]["name"] = ""  # customers are not told which service did it
-    if body:
+    if body and body not in result["summary"]:  # a reason the summary already says is not repeated
         result["body"] = body
     if data.get("attachment"):
         result["attachment"] = data["attachment"]

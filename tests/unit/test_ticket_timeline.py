@@ -152,14 +152,20 @@ BODIES = {"StaffReplied": "¿Puede reiniciar el router?", "InformationRequested"
           "CustomerCommented": "Parpadea la luz roja", "InternalNoteAdded": NOTE,
           "TicketReclassified": "Es el servidor DHCP, no la red", "TicketResolved": "Reiniciado el servidor DHCP",
           "SolutionRefused": "Sigue sin funcionar", "ProviderFaultMarked": "Avería nuestra: no se factura",
-          "SolutionApproved": "Gracias, ya funciona", "TicketClosed": "Lo he resuelto yo",
-          "TicketRouted": "Acceso a Internet: Redes"}
+          "SolutionApproved": "Gracias, ya funciona", "TicketClosed": "Lo he resuelto yo"}
 
 
 @pytest.mark.parametrize("event_type", sorted(BODIES))
 def test_what_people_wrote_is_shown_in_full(event_type):
     for language in LANGUAGES:
         assert timeline.entry(BY_TYPE[event_type][0], language)["body"] == BODIES[event_type]
+
+
+def test_a_routing_reason_is_said_once_in_the_summary_not_repeated_as_the_body():
+    for language in LANGUAGES:
+        for staff_view in (False, True):
+            (entry,) = timeline.entries(BY_TYPE["TicketRouted"][:1], staff_view, language)
+            assert "Acceso a Internet: Redes" in entry["summary"] and "body" not in entry
 
 
 @pytest.mark.parametrize("event_type", ["TicketOpened", "StaffReplied", "CustomerCommented", "InternalNoteAdded"])
