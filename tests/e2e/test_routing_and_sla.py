@@ -236,4 +236,4 @@ def test_a_rules_change_re_routes_the_open_tickets_with_the_reroute_command(syst
     assert (ticket_id, "sales", "billing") in [(t, a, b) for t, a, b, _ in planned]
     reroute.reroute(system.database_url, settings)
     ticket = eventually(supervisor, ticket_id, lambda t: t["department"] == "billing")
-    assert "redirigido" in [e for e in ticket["history"] if e["type"] == "TicketRouted"][-1]["body"]
+    assert "redirigido" in [e for e in ticket["history"] if e["type"] == "TicketRouted"][-1]["summary"]

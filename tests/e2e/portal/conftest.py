@@ -24,14 +24,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's asyncio loop runs in a greenlet of this thread, so while it lives
+# every later asyncio.run (aiosmtpd in the integration tests) would find "another loop running".
+# It stops once the last browser test is done.
+@pytest.fixture(scope="package")
 def playwright_session():
     manager, playwright = b.start_playwright()
     yield playwright
     b.stop_playwright(manager)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium(playwright_session):
     """Debian's Chromium (/usr/bin/chromium), headless, for the whole session."""
     browser = b.launch_chromium(playwright_session)
