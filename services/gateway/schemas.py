@@ -38,7 +38,9 @@ class HealthSchema(Schema):
 
 
 class AcceptedSchema(Schema):
-    message = fields.String(required=True)
+    code = fields.String(required=True, metadata={"description": "stable: mail_on_its_way, "
+                                                  "password_reset_done, email_change_sent"})
+    message = fields.String(required=True, metadata={"description": "in the caller's language"})
 
 
 class SessionSchema(Schema):

@@ -8,7 +8,7 @@ from nameko.exceptions import UnknownService
 from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
-from helpdesk import catalog, contracts
+from helpdesk import catalog, contracts, i18n
 
 from . import portal
 from .auth import Auth
@@ -16,12 +16,12 @@ from services.tickets import attachments
 from services.tickets.attachments import content_disposition
 from services.tickets.schemas import ListFiltersSchema, QueueFiltersSchema
 
-from .http import SESSION_COOKIE, ApiError, call, http, if_match, json_response, query_args, read_json
+from .http import (SESSION_COOKIE, ApiError, call, caller_language, http, if_match, json_response, query_args,
+                   read_json)
 from .openapi import build_spec
 
 SERVICES = ("identity", "tickets", "routing", "sla", "notifier")
 HEALTH_TIMEOUT = 3
-ACCEPTED = {"message": "if the address can receive mail from us, a message is on its way"}
 STAFF_ADMIN = {"admin"}
 STAFF = {"agent", "supervisor", "admin"}
 
@@ -39,6 +39,11 @@ class GatewayService:
     def _body(self, request, schema):
         return read_json(request, schema, self.config["MAX_REQUEST_BYTES"])
 
+    def _said(self, code, status, request):
+        """A success answer that only says something (202 "mail on its way"), worded like errors:
+        in the caller's language, with its stable code."""
+        return json_response({"code": code, "message": i18n.text(code, None, caller_language(request))}, status)
+
     def _session_response(self, session, status=200):
         response = json_response(session, status)
         response.set_cookie(
@@ -52,7 +57,7 @@ class GatewayService:
     @http("POST", "/api/v1/auth/register", public=True)
     def register(self, request):
         call(self.identity.register, self._body(request, contracts.RegisterSchema()), self.caller.ip)
-        return json_response(ACCEPTED, 202)
+        return self._said("mail_on_its_way", 202, request)
 
     @http("POST", "/api/v1/auth/verify-email", public=True)
     def verify_email(self, request):
@@ -66,7 +71,7 @@ class GatewayService:
     @http("POST", "/api/v1/auth/resend-verification", public=True)
     def resend_verification(self, request):
         call(self.identity.resend_verification, self._body(request, contracts.EmailOnlySchema()), self.caller.ip)
-        return json_response(ACCEPTED, 202)
+        return self._said("mail_on_its_way", 202, request)
 
     @http("POST", "/api/v1/auth/login", public=True)
     def login(self, request):
@@ -77,12 +82,12 @@ class GatewayService:
     @http("POST", "/api/v1/auth/forgot-password", public=True)
     def forgot_password(self, request):
         call(self.identity.forgot_password, self._body(request, contracts.EmailOnlySchema()), self.caller.ip)
-        return json_response(ACCEPTED, 202)
+        return self._said("mail_on_its_way", 202, request)
 
     @http("POST", "/api/v1/auth/reset-password", public=True)
     def reset_password(self, request):
         call(self.identity.reset_password, self._body(request, contracts.ResetPasswordSchema()))
-        return json_response({"message": "your password has been changed; log in with it"})
+        return self._said("password_reset_done", 200, request)
 
     @http("POST", "/api/v1/solution-decisions", public=True)
     def decide_solution_by_link(self, request):
@@ -139,7 +144,7 @@ class GatewayService:
         principal = self.caller.principal()
         command = self._body(request, contracts.EmailChangeSchema())
         call(self.identity.request_email_change, principal, command)
-        return json_response({"message": "follow the link we sent to the new address to confirm it"}, 202)
+        return self._said("email_change_sent", 202, request)
 
     # -- administration -----------------------------------------------------------------------
     @http("POST", "/api/v1/admin/companies")

@@ -100,7 +100,6 @@ export async function verifyEmail() {
   if (response.ok && response.data.token) {
     await refreshMe();
     await applyPreferences();
-    content[0] = h("h1", {}, t("verify.title"));
     result.append(h("p", {class: "notice"}, t("verify.welcome", {name: app.me ? app.me.name : ""})),
       h("p", {}, h("a", {href: "/tickets/new", class: "button primary"}, t("nav.new_ticket")), " ",
         h("a", {href: "/tickets", class: "button"}, t("nav.my_tickets"))));
