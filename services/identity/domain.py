@@ -7,6 +7,7 @@ for mailed links only a nonce that is useless without the link secret (see helpd
 import dataclasses
 import datetime as dt
 import functools
+import math
 import uuid
 
 from helpdesk.events import NewEvent
@@ -20,6 +21,10 @@ LANGUAGES = ("es", "en")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 
 from helpdesk.linktokens import RESET_PASSWORD, VERIFY_EMAIL  # noqa: E402,F401 (re-exported)
+
+# A link mailed before one of these proves nothing afterwards (a reset sent to the old address,
+# a confirmation of an address given up): every outstanding link of the user dies with them.
+ENDS_OUTSTANDING_LINKS = frozenset({"EmailChanged", "PasswordChanged"})
 
 
 class RuleBroken(Exception):
@@ -284,6 +289,42 @@ def retry_after(failure_times, now, limit, window):
     # blocked until the oldest failure that keeps the count at the limit leaves the window
     unblock_at = recent[-limit] + window
     return max(1, int((unblock_at - now).total_seconds()) + 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class LoginPolicy:
+    """How failed logins slow down guessing without locking anyone out (OWASP ASVS 5, NIST SP
+    800-63B): an account's failures delay only the clients that have failed on it themselves, so
+    an attacker cannot keep the owner out; and an address is refused only after far more failures
+    than an office behind one NAT makes."""
+
+    free_failures: int = 5  # failures of an account before any delay
+    first_delay: dt.timedelta = dt.timedelta(seconds=1)  # then doubling with each failure...
+    max_delay: dt.timedelta = dt.timedelta(minutes=15)  # ...up to this
+    window: dt.timedelta = dt.timedelta(hours=1)  # how long an account's failures count
+    failures_per_ip: int = 100  # failures from one address, whatever the accounts...
+    ip_window: dt.timedelta = dt.timedelta(minutes=15)  # ...within this
+
+    def delay(self, failures):
+        """The wait after an account's `failures`-th failure."""
+        if failures < self.free_failures:
+            return dt.timedelta(0)
+        doublings = min(failures - self.free_failures, 32)  # 2**32 s is past any cap
+        return min(self.max_delay, self.first_delay * 2 ** doublings)
+
+
+def login_retry_after(policy, now, account_failures, client_failures, ip_failures):
+    """Seconds before this client may try to log in (None: now). `account_failures`: the times of
+    the account's failures from every client; `client_failures`: from this client (account and
+    address); `ip_failures`: from this address on any account. A clean client (no failures of
+    its own) is never slowed by the account's, so the owner's right password is not refused."""
+    waits = [retry_after(ip_failures, now, policy.failures_per_ip, policy.ip_window)]
+    recent = [t for t in account_failures if t > now - policy.window]
+    if recent and any(t > now - policy.window for t in client_failures):
+        ready_at = max(recent) + policy.delay(len(recent))
+        if ready_at > now:
+            waits.append(max(1, math.ceil((ready_at - now).total_seconds())))
+    return max(filter(None, waits), default=None)
 
 
 def utcnow():

@@ -10,13 +10,16 @@ LINK_EVENTS = {"EmailVerificationRequested": domain.VERIFY_EMAIL,
 
 
 def append(store, cur, stream, events, expected_version, tokens):
-    """Appends identity events, updates the projections, and keeps the digest of every link token
-    the events announce: all in the caller's transaction."""
+    """Appends identity events, updates the projections, ends the user's outstanding links when an
+    event changes what they protect, and keeps the digest of every link token the events
+    announce: all in the caller's transaction."""
     if not events:
         return []
     recorded = store.append(stream, events, expected_version, cursor=cur)
     for event in recorded:
         project(cur, event)
+        if event.type in domain.ENDS_OUTSTANDING_LINKS:
+            void_link_tokens(cur, event.data["user_id"])
         purpose = LINK_EVENTS.get(event.type)
         if purpose:
             data = event.data
@@ -149,10 +152,10 @@ def consume_link_token(cur, token_digest, purpose):
     return cur.fetchone()
 
 
-def void_link_tokens(cur, user_id, purpose):
-    """Every outstanding link of this purpose stops working (e.g. other reset links after a reset)."""
-    cur.execute("UPDATE identity.link_tokens SET used_at = now() WHERE user_id = %s AND purpose = %s"
-                " AND used_at IS NULL", (user_id, purpose))
+def void_link_tokens(cur, user_id):
+    """Every outstanding link of the user stops working, whatever its purpose."""
+    cur.execute("UPDATE identity.link_tokens SET used_at = now() WHERE user_id = %s AND used_at IS NULL",
+                (user_id,))
 
 
 # -- sessions ----------------------------------------------------------------------------------
@@ -191,9 +194,33 @@ def count_attempt(cur, key, now):
     cur.execute("INSERT INTO identity.throttle (key, at) VALUES (%s, %s)", (key, now))
 
 
-def clear_attempts(cur, key):
-    cur.execute("DELETE FROM identity.throttle WHERE key = %s", (key,))
-
-
 def prune_throttle(cur, older_than):
     cur.execute("DELETE FROM identity.throttle WHERE at < %s", (older_than,))
+
+
+# -- failed logins -----------------------------------------------------------------------------
+
+def login_failures(cur, account, client, since):
+    """The times of failed logins since `since`: (of the account from every client, of the account
+    from this client, of this client on any account)."""
+    cur.execute("SELECT at, client = %s FROM identity.login_failures WHERE account = %s AND at > %s",
+                (client, account, since))
+    account_rows = cur.fetchall()
+    cur.execute("SELECT at FROM identity.login_failures WHERE client = %s AND at > %s", (client, since))
+    return ([at for at, _ in account_rows], [at for at, own in account_rows if own],
+            [row[0] for row in cur.fetchall()])
+
+
+def lock_login_account(cur, account):
+    """Attempts on one account are counted one after the other (until the caller's commit)."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"identity.login {account}",))
+
+
+def count_login_failure(cur, account, client, now):
+    cur.execute("INSERT INTO identity.login_failures (account, client, at) VALUES (%s, %s, %s)",
+                (account, client, now))
+
+
+def clear_login_failures(cur, account, client):
+    """A successful login forgets that client's failures on the account, and only those."""
+    cur.execute("DELETE FROM identity.login_failures WHERE account = %s AND client = %s", (account, client))

@@ -43,6 +43,18 @@ class IdentityService(Health, StreamOwner):
         return dt.timedelta(**{unit: float(self.settings.get(key, default))})
 
     @property
+    def login_policy(self):
+        defaults, settings = domain.LoginPolicy(), self.settings
+        return domain.LoginPolicy(
+            free_failures=int(settings.get("login_free_failures", defaults.free_failures)),
+            first_delay=self._ttl("login_first_delay_seconds", "seconds", defaults.first_delay.total_seconds()),
+            max_delay=self._ttl("login_max_delay_seconds", "seconds", defaults.max_delay.total_seconds()),
+            window=self._ttl("login_window_minutes", "minutes", defaults.window.total_seconds() / 60),
+            failures_per_ip=int(settings.get("login_failures_per_ip", defaults.failures_per_ip)),
+            ip_window=self._ttl("login_ip_window_minutes", "minutes", defaults.ip_window.total_seconds() / 60),
+        )
+
+    @property
     def default_time_zone(self):
         """Recorded for registrations that name no zone, and read for accounts whose events name none."""
         return timezones.default_from(self.config)
@@ -151,31 +163,35 @@ class IdentityService(Health, StreamOwner):
     # -- sessions ----------------------------------------------------------------------------
     @rpc(expected_exceptions=errors.EXPECTED)
     def login(self, command, ip="unknown", user_agent=""):
+        """Failures slow down the clients that fail (domain.login_retry_after); an unknown
+        address is throttled, hashed and answered exactly like a wrong password. Each attempt is
+        counted as a failure before the password is checked, and forgotten if it was right, so
+        attempts sent at once cannot all slip through before the first is counted."""
         command = load(contracts.LoginSchema(), command)
-        now = domain.utcnow()
-        limit = int(self.settings.get("login_failures", 10))
-        window = self._ttl("login_window_minutes", "minutes", 15)
-        keys = (f"login-account:{digest(command['email'].lower())}", f"login-ip:{ip}")
+        now, policy = domain.utcnow(), self.login_policy
+        account = digest(command["email"].lower())  # the address tried, whether or not it exists
         with self.store.db.transaction() as cur:
-            waits = [self._throttled(cur, key, limit, window, now) for key in keys]
+            repo.lock_login_account(cur, account)
+            failures = repo.login_failures(cur, account, ip, now - max(policy.window, policy.ip_window))
+            wait = domain.login_retry_after(policy, now, *failures)
+            if not wait:
+                repo.count_login_failure(cur, account, ip, now)
             user_id = repo.user_id_by_email(cur, command["email"])
             stored_hash = repo.password_hash(cur, user_id) if user_id else None
-        if any(waits):
-            raise errors.TooManyRequests("too_many_logins", retry_after=max(filter(None, waits)))
+        if wait:
+            raise errors.TooManyRequests("too_many_logins", retry_after=wait)
         # An unknown address pays the same hash cost as a wrong password.
         matches = passwords.verify(stored_hash or passwords.DUMMY_HASH, command["password"])
         if not (user_id and stored_hash and matches):
-            with self.store.db.transaction() as cur:
-                for key in keys:
-                    repo.count_attempt(cur, key, now)
             raise errors.Unauthorized("wrong_email_or_password")
+        with self.store.db.transaction() as cur:
+            repo.clear_login_failures(cur, account, ip)  # the right password, whatever comes next
         with self.store.db.transaction() as cur:
             user = self._user(cur, user_id)
             if not user.active:
                 raise errors.Forbidden("account_disabled", code="account_disabled")
             if not user.verified:
                 raise errors.Forbidden("email_not_verified", code="email_not_verified")
-            repo.clear_attempts(cur, keys[0])
             if passwords.needs_rehash(stored_hash):
                 repo.set_password_hash(cur, user_id, passwords.hash_password(command["password"]))
             return self._new_session(cur, user, now, ip, user_agent)
@@ -234,8 +250,7 @@ class IdentityService(Health, StreamOwner):
             events = self._decide(cur, user, lambda: domain.change_password(user, command["password"], "reset")
                                   + ([] if user.verified else domain.verify_email(user, user.email)))
             repo.set_password_hash(cur, user.user_id, passwords.hash_password(command["password"]))
-            repo.revoke_sessions(cur, user.user_id)
-            repo.void_link_tokens(cur, user.user_id, domain.RESET_PASSWORD)
+            repo.revoke_sessions(cur, user.user_id)  # its PasswordChanged ended every other link
         return {"changed": bool(events)}
 
     @rpc(expected_exceptions=errors.EXPECTED)
@@ -339,6 +354,8 @@ class IdentityService(Health, StreamOwner):
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def list_users(self, principal, company_id=None):
+        company_id = load(contracts.UserFiltersSchema(), {"company_id": company_id} if company_id else {}).get(
+            "company_id")
         with self.store.db.transaction() as cur:
             self._acting_admin(cur, principal)
             return repo.list_users(cur, company_id)
@@ -383,11 +400,13 @@ class IdentityService(Health, StreamOwner):
         return user.principal()
 
     @rpc(expected_exceptions=errors.EXPECTED)
-    def principal_by_email(self, email):
-        """Another service's question: whose address is this (an email that reached us)?"""
+    def principal_by_email(self, email, include_deactivated=False):
+        """Another service's question: whose address is this (an email that reached us)? A
+        deactivated account is not found, unless `include_deactivated` (the inbound mail refuses
+        its mail): then the answer says `active`."""
         with self.store.db.transaction() as cur:
             user_id = repo.user_id_by_email(cur, str(email))
             user = self._user(cur, user_id) if user_id else None
-        if user is None or not user.active:
+        if user is None or not (user.active or include_deactivated):
             raise errors.NotFound("no_such_user")
-        return user.principal()
+        return dict(user.principal(), active=user.active) if include_deactivated else user.principal()

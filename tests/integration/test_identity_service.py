@@ -54,3 +54,105 @@ def test_password_hashes_use_argon2id_at_owasp_parameters():
     encoded = passwords.hash_password("some long secret")
     assert encoded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert passwords.verify(encoded, "some long secret") and not passwords.verify(encoded, "other")
+
+
+# -- finding 6: links die with what they protect -----------------------------------------------
+
+PASSWORD = "the right long secret"
+
+
+def mailed_links(identity, email):
+    """The tokens of every link identity announced for `email`, derived as the notifier does."""
+    from helpdesk.linktokens import LinkTokens
+    from services.identity import repository
+
+    tokens = LinkTokens(CONFIG["LINK_SECRET"])
+    with identity.store.db.transaction() as cur:
+        user_id = repository.user_id_by_email(cur, email)
+    events = identity.store.read_stream(f"user-{user_id}")
+    return [tokens.derive(repository.LINK_EVENTS[e.type], e.data["user_id"], e.data["nonce"])
+            for e in events if e.type in repository.LINK_EVENTS]
+
+
+def verified_account(identity, label):
+    """A verified account with a spare verification link still outstanding (asked for twice)."""
+    import uuid
+
+    email = f"{label}-{uuid.uuid4().hex[:8]}@example.com"
+    identity.register({"email": email, "password": PASSWORD, "name": "Ana"}, "10.8.0.1")
+    identity.resend_verification({"email": email}, "10.8.0.1")
+    first, spare = mailed_links(identity, email)
+    session = identity.verify_email({"token": first}, "10.8.0.1")["session"]
+    return email, session["user"], spare
+
+
+def outstanding_link(identity, kind, email, principal, spare_verification):
+    if kind == "verification":
+        return spare_verification
+    before = set(mailed_links(identity, email))
+    if kind == "reset":
+        identity.forgot_password({"email": email}, "10.8.0.2")
+    else:  # an email change to an address the user then gives up
+        identity.request_email_change(principal, {"new_email": f"abandoned-{email}", "password": PASSWORD})
+    (link,) = set(mailed_links(identity, email)) - before
+    return link
+
+
+def change(identity, kind, email, principal):
+    before = set(mailed_links(identity, email))
+    if kind == "email change":
+        identity.request_email_change(principal, {"new_email": f"moved-{email}", "password": PASSWORD})
+        (link,) = set(mailed_links(identity, email)) - before
+        identity.verify_email({"token": link})
+    elif kind == "password change":
+        identity.change_password(principal, {"current_password": PASSWORD, "new_password": "a brand new long secret"})
+    else:  # a reset through another link
+        identity.forgot_password({"email": email}, "10.8.0.3")
+        (link,) = set(mailed_links(identity, email)) - before
+        identity.reset_password({"token": link, "password": "a brand new long secret"})
+
+
+@pytest.mark.parametrize("change_kind", ["email change", "password change", "reset"])
+@pytest.mark.parametrize("link_kind", ["verification", "reset", "email change"])
+def test_every_outstanding_link_dies_with_a_change_of_email_or_password(identity, link_kind, change_kind):
+    email, principal, spare = verified_account(identity, "links")
+    link = outstanding_link(identity, link_kind, email, principal, spare)
+    change(identity, change_kind, email, principal)
+    use = identity.reset_password if link_kind == "reset" else identity.verify_email
+    body = {"token": link, "password": "yet another long secret"} if link_kind == "reset" else {"token": link}
+    with pytest.raises(errors.InvalidInput) as refused:
+        use(body)
+    assert "link_invalid_or_used" in str(refused.value)
+
+
+def test_a_link_survives_what_changes_neither_email_nor_password(identity):
+    email, principal, _ = verified_account(identity, "keeps")
+    link = outstanding_link(identity, "reset", email, principal, None)
+    identity.update_profile(principal, {"name": "Ana María"})
+    assert identity.reset_password({"token": link, "password": "a brand new long secret"}) == {"changed": True}
+
+
+def test_an_attempt_is_counted_before_its_password_is_checked(identity, database_url, monkeypatch):
+    """So attempts sent at once cannot all pass the throttle before the first one is counted."""
+    import psycopg2
+
+    from helpdesk.linktokens import digest
+
+    seen = []
+    real = passwords.verify
+
+    def counting(password_hash, password):
+        conn = psycopg2.connect(database_url)  # another session: what concurrent attempts see
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM identity.login_failures WHERE account = %s",
+                            (digest("counted-early@example.com"),))
+                seen.append(cur.fetchone()[0])
+        finally:
+            conn.close()
+        return real(password_hash, password)
+
+    monkeypatch.setattr(passwords, "verify", counting)
+    with pytest.raises(errors.Unauthorized):
+        identity.login({"email": "counted-early@example.com", "password": "some guess here"}, "10.7.0.1")
+    assert seen == [1]

@@ -96,3 +96,46 @@ def test_throttle_blocks_at_the_limit_until_the_oldest_failure_leaves_the_window
     assert wait == 61  # the failure 14 minutes ago leaves the window in 60 s
     old = [NOW - dt.timedelta(minutes=20)] * 10
     assert domain.retry_after(old, NOW, limit=4, window=window) is None
+
+
+# -- login throttling (OWASP ASVS 5, NIST SP 800-63B): slow the failing clients, never the owner --
+
+POLICY = domain.LoginPolicy(free_failures=5, first_delay=dt.timedelta(seconds=1),
+                            max_delay=dt.timedelta(minutes=15), window=dt.timedelta(hours=1),
+                            failures_per_ip=100, ip_window=dt.timedelta(minutes=15))
+
+
+def seconds_ago(*seconds):
+    return [NOW - dt.timedelta(seconds=s) for s in seconds]
+
+
+def test_the_delay_doubles_after_the_free_failures_up_to_the_cap():
+    assert [POLICY.delay(n).total_seconds() for n in range(4, 10)] == [0, 1, 2, 4, 8, 16]
+    assert POLICY.delay(15) == POLICY.delay(10_000) == dt.timedelta(minutes=15)
+
+
+def test_a_failing_client_waits_out_the_delay_since_the_accounts_last_failure():
+    failures = seconds_ago(40, 30, 20, 10, 0.5, 0.2)  # six failures: the next waits 2 s after the last
+    wait = domain.login_retry_after(POLICY, NOW, account_failures=failures, client_failures=failures[-1:],
+                                    ip_failures=failures)
+    assert wait == 2
+    later = NOW + dt.timedelta(seconds=2)
+    assert domain.login_retry_after(POLICY, later, failures, failures[-1:], failures) is None
+
+
+def test_a_clean_client_is_never_slowed_by_the_accounts_failures():
+    attacked = seconds_ago(*range(0, 40, 2))  # twenty failures from elsewhere
+    assert domain.login_retry_after(POLICY, NOW, account_failures=attacked, client_failures=[],
+                                    ip_failures=[]) is None
+
+
+def test_failures_older_than_the_window_are_forgotten():
+    old = seconds_ago(*range(3700, 3800, 10))
+    assert domain.login_retry_after(POLICY, NOW, old, old, old) is None
+
+
+def test_the_address_limit_counts_failures_of_every_account_and_is_far_above_a_nats_typos():
+    office = seconds_ago(*range(30))  # thirty colleagues, one typo each
+    assert domain.login_retry_after(POLICY, NOW, [], [], ip_failures=office) is None
+    stuffing = seconds_ago(*range(100))  # one failure on each of a hundred accounts
+    assert domain.login_retry_after(POLICY, NOW, [], [], ip_failures=stuffing) == 15 * 60 - 99 + 1  # till the oldest leaves
