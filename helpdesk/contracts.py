@@ -16,6 +16,24 @@ OPENING_CHANNELS = ("portal", "email", "phone")
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 20_000
+# No command nests deeper than 3 levels; 32 leaves room and keeps every recursive walk (marshmallow,
+# the checks below, nameko's serializer) far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+
+
+def nested_too_deep(value, limit=MAX_JSON_DEPTH):
+    """The top-level key under which `value` (parsed JSON) nests deeper than `limit` levels of
+    objects and arrays ("_schema" when the whole value does), or None. Iterative, so a hostile
+    value cannot exhaust the stack while being measured."""
+    pending = [(value, 0, None)]
+    while pending:
+        item, depth, top = pending.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= limit:
+                return top or "_schema"
+            children = item.items() if isinstance(item, dict) else enumerate(item)
+            pending.extend((child, depth + 1, top if depth else str(key)) for key, child in children)
+    return None
 
 
 class StrictSchema(CodedSchema):
@@ -29,7 +47,10 @@ class StrictSchema(CodedSchema):
     def storable_text(self, data, **kwargs):
         """No field of any command may hold text that cannot be stored or sent on: NUL (PostgreSQL
         text refuses it) or lone surrogates (not UTF-8). Refused here, naming the field, rather
-        than failing deep in a service."""
+        than failing deep in a service. Values nested beyond MAX_JSON_DEPTH are refused first."""
+        deep = nested_too_deep(data)
+        if deep is not None:
+            raise ValidationError({deep: [Problem("nested_too_deep", max_depth=MAX_JSON_DEPTH)]})
         problems = {}
         for path, value in _strings(data):
             if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
@@ -349,6 +370,12 @@ class EmailReplySchema(StrictSchema):
     attachment = fields.Nested(AttachmentUploadSchema)
     message_id = fields.String(load_default=None, validate=validate.Length(max=998))
     received_at = fields.AwareDateTime(required=True)
+
+
+class UserFiltersSchema(StrictSchema):
+    """GET /api/v1/admin/users: the users of one company, or everyone's."""
+
+    company_id = fields.UUID()
 
 
 class RoutingPreviewSchema(StrictSchema):

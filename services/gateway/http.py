@@ -7,23 +7,29 @@ import json
 import logging
 from functools import partial
 
+import errno
+import socket
+
+import amqp.exceptions
 import eventlet
+import kombu.exceptions
+import psycopg2
 from eventlet.event import Event
 from marshmallow import ValidationError
 from nameko.exceptions import RemoteError, UnknownService
-import socket
 
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from helpdesk import errors, i18n
+from helpdesk import contracts, errors, i18n
 from helpdesk.problems import field_problems, problem
 
 log = logging.getLogger(__name__)
 
 RPC_TIMEOUT = 10  # seconds a request waits for a service before answering 503
+RETRY_AFTER_SECONDS = 5  # what a 503 tells the client to wait: the broker or a database is coming back
 # the session's profile language, put in the request's environ by Auth once it resolved the session
 PRINCIPAL_LANGUAGE = "helpdesk.principal_language"
 
@@ -85,6 +91,8 @@ def read_json(request, schema, max_bytes):
         raise too_large(max_bytes)
     try:
         data = json.loads(raw)
+    except RecursionError:  # nested beyond the interpreter's stack: far beyond MAX_JSON_DEPTH
+        raise too_deep(None)
     except UnicodeDecodeError:
         raise ApiError(400, "malformed_json", "body_not_utf8")
     except json.JSONDecodeError as exc:
@@ -93,8 +101,18 @@ def read_json(request, schema, max_bytes):
         raise ApiError(400, "malformed_json", "body_not_json", {"line": 1, "column": 1})
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "body_not_object")
+    deep = contracts.nested_too_deep(data)
+    if deep is not None:
+        raise too_deep(deep)
     validate(schema, data)
     return data
+
+
+def too_deep(field):
+    """400 for JSON nested beyond contracts.MAX_JSON_DEPTH, refused before any schema (each level
+    of a nested value is a level of recursion there), naming the top-level field when known."""
+    fields = {field: [problem("nested_too_deep", max_depth=contracts.MAX_JSON_DEPTH)]} if field else None
+    return ApiError(400, "malformed_json", "body_too_deep", {"max_depth": contracts.MAX_JSON_DEPTH}, fields=fields)
 
 
 def validate(schema, data):
@@ -123,8 +141,14 @@ def if_match(request):
     return int(value)
 
 
+def unavailable(message):
+    """503 with Retry-After: the request met an outage (a service, the broker or a database not
+    there for a moment), not a fault of its own; the same request may be sent again."""
+    return ApiError(503, "service_unavailable", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def call(method, *args, timeout=RPC_TIMEOUT):
-    with eventlet.Timeout(timeout, ApiError(503, "service_unavailable", "service_timeout")):
+    with eventlet.Timeout(timeout, unavailable("service_timeout")):
         return method(*args)
 
 
@@ -214,9 +238,45 @@ SERVICE_ERROR_STATUS = {
 }
 
 
+def _subclass_names(*roots):
+    """The names of `roots` and of all their subclasses (classes, not names, are walked: kombu's
+    and psycopg2's OperationalError share one)."""
+    seen, pending = set(), list(roots)
+    while pending:
+        cls = pending.pop()
+        if cls not in seen:
+            seen.add(cls)
+            pending.extend(cls.__subclasses__())
+    return frozenset(cls.__name__ for cls in seen)
+
+
+# The broker or the network, as the gateway meets them while publishing or awaiting an RPC
+# (kombu wraps socket errors as its OperationalError; py-amqp raises its ConnectionError family).
+BROKER_ERRORS = (kombu.exceptions.OperationalError, amqp.exceptions.ConnectionError, ConnectionError, TimeoutError,
+                 socket.gaierror)
+NETWORK_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT, errno.ENETDOWN,
+                            errno.ENETUNREACH, errno.EHOSTDOWN, errno.EHOSTUNREACH})
+# What a service's outage looks like once nameko carried it over as a RemoteError (`exc_type` is
+# the class name): psycopg2's connection and server failures (OperationalError, InterfaceError and
+# their subclasses, e.g. AdminShutdown after pg_terminate_backend), a broker failure inside the
+# service, or a service it called that is not running.
+REMOTE_OUTAGES = _subclass_names(psycopg2.OperationalError, psycopg2.InterfaceError, *BROKER_ERRORS) | {
+    "UnknownService"}
+
+
+def is_outage(exc):
+    """A failure of the infrastructure, not of the request: answered 503, retried by the client."""
+    if isinstance(exc, RemoteError):
+        return exc.exc_type in REMOTE_OUTAGES
+    if isinstance(exc, (UnknownService, *BROKER_ERRORS)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in NETWORK_ERRNOS
+
+
 def api_error(exc):
     """Any exception as the ApiError the API answers: the services' errors keep their code,
-    message and parameters; anything unexpected is logged and answers 500 with no internals."""
+    message and parameters; an outage is 503 with Retry-After; anything unexpected is logged and
+    answers 500 with no internals."""
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, errors.ServiceError) and type(exc) in SERVICE_ERROR_STATUS:
@@ -231,7 +291,10 @@ def api_error(exc):
         message = f"http_{exc.code}" if f"http_{exc.code}" in i18n.catalogue(i18n.DEFAULT_LANGUAGE) else "http_error"
         return ApiError(exc.code, exc.name.lower().replace(" ", "_"), message, {"status": exc.code})
     if isinstance(exc, UnknownService):
-        return ApiError(503, "service_unavailable", "service_not_running")
+        return unavailable("service_not_running")
+    if is_outage(exc):
+        log.warning("outage: %s: %s", type(exc).__name__, exc)
+        return unavailable("temporarily_unavailable")
     if isinstance(exc, RemoteError):
         log.error("remote error: %s", exc)
     else:

@@ -173,7 +173,8 @@ class GatewayService:
     @http("GET", "/api/v1/admin/users")
     def list_users(self, request):
         principal = self.caller.principal(roles=STAFF_ADMIN)
-        return json_response({"items": call(self.identity.list_users, principal, request.args.get("company_id"))})
+        query = query_args(request, contracts.UserFiltersSchema())
+        return json_response({"items": call(self.identity.list_users, principal, query.get("company_id"))})
 
     # -- tickets ------------------------------------------------------------------------------
     @http("GET", "/api/v1/routing/preview", public=True)

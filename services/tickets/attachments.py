@@ -17,6 +17,7 @@ import unicodedata
 import urllib.parse
 import uuid
 import zipfile
+import zlib
 from pathlib import PurePosixPath
 
 import filetype
@@ -76,9 +77,18 @@ TEXT = {"txt": "text/plain", "text": "text/plain", "log": "text/plain", "csv": "
         "tsv": "text/tab-separated-values", "md": "text/markdown", "json": "application/json"}
 # Text a browser could run, whatever the download headers promise.
 ACTIVE_TEXT = frozenset({"html", "htm", "xhtml", "svg", "xml", "js", "mjs"})
-ACTIVE_MARKUP = re.compile(r"<\s*(!doctype\s+html|html|head|body|script|iframe|svg|object|embed|meta)\b"
-                           r"|<\?xml", re.IGNORECASE)
-SNIFFED_CHARS = 2048  # browsers sniff the start (WHATWG: 1445 bytes after leading whitespace)
+# Markup a browser (or a PDF viewer's HTML layer) could run, looked for in bytes: in the first
+# SNIFFED_BYTES of every file, and anywhere in a PDF (a PDF+HTML polyglot puts it past the header).
+ACTIVE_MARKUP = re.compile(rb"<\s*(!doctype\s+html|html|head|body|script|iframe|svg|object|embed|meta)\b"
+                           rb"|javascript\s*:", re.IGNORECASE)
+XML_DECLARATION = re.compile(rb"<\?xml", re.IGNORECASE)  # text only: XMP metadata in images is XML
+SNIFFED_BYTES = 2048  # browsers sniff the start (WHATWG: 1445 bytes after leading whitespace)
+# PDF names that run code or programs, or smuggle other files: the JavaScript of /OpenAction or /AA
+# (/JS, /JavaScript), /Launch, embedded files, Flash (/RichMedia), XFA forms (which carry scripts).
+PDF_ACTIVE_NAMES = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA)(?=[\s()<>\[\]{}/%]|$)")
+PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")  # /J#61vaScript is /JavaScript
+PDF_STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.DOTALL)
+PDF_INFLATE_BUDGET = 8 * MAX_BYTES  # object streams inflated to look inside, at most this much per file
 
 ALLOWED_CONTENT_TYPES = frozenset({kind.content_type for kind in BY_DETECTION.values()} | set(TEXT.values()))
 # Every file name extension a document may have (what a client can check before uploading).
@@ -138,11 +148,15 @@ def inspect(filename, content):
     if not content:
         raise AttachmentRefused("attachment_empty")
     extension = PurePosixPath(filename).suffix[1:].lower()
+    if ACTIVE_MARKUP.search(content.lstrip()[:SNIFFED_BYTES]):  # any type: a polyglot is refused too
+        raise AttachmentRefused("attachment_active_content")
     detected = filetype.guess(content)
     if detected is not None:
         content_type = _binary_type(filename, extension, detected, content)
     else:
         content_type = _text_type(filename, extension, content)
+    if content_type == PDF.content_type:
+        _check_pdf(content)
     return Attachment(attachment_id=uuid.uuid4(), filename=filename, content_type=content_type,
                       size=len(content), sha256=hashlib.sha256(content).hexdigest())
 
@@ -165,11 +179,49 @@ def _text_type(filename, extension, content):
         text = None
     if text is None:
         raise AttachmentRefused("attachment_type_unknown")
-    if extension in ACTIVE_TEXT or ACTIVE_MARKUP.search(text.lstrip()[:SNIFFED_CHARS]):
+    if extension in ACTIVE_TEXT or XML_DECLARATION.search(content.lstrip()[:SNIFFED_BYTES]):
         raise AttachmentRefused("attachment_active_content")
     if extension not in TEXT:
         raise _name_mismatch("txt", filename, extension, ["txt", *sorted(set(TEXT) - {"txt"})])
     return TEXT[extension]
+
+
+def _check_pdf(content):
+    """Refuses a PDF that could act when opened: HTML or script markup anywhere, or a name of
+    PDF_ACTIVE_NAMES in its dictionaries, including those packed in compressed object streams.
+    Other streams (page contents, images, fonts) hold no dictionaries and are not inflated."""
+    if ACTIVE_MARKUP.search(content):
+        raise AttachmentRefused("attachment_active_content")
+    outside, budget, position = [], PDF_INFLATE_BUDGET, 0
+    for stream in PDF_STREAM.finditer(content):
+        before = content[position:stream.start()]
+        outside.append(before)
+        position = stream.end()
+        dictionary = PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), before[-1024:])
+        if b"/ObjStm" in dictionary:
+            inflated = _inflate_object_stream(dictionary, stream.group(1), budget)
+            budget -= len(inflated)
+            outside.append(inflated)
+    outside.append(content[position:])
+    names = PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), b"\n".join(outside))
+    found = PDF_ACTIVE_NAMES.search(names)
+    if found:
+        raise AttachmentRefused("attachment_pdf_active", feature=found.group(0).decode("ascii"))
+
+
+def _inflate_object_stream(dictionary, data, budget):
+    """An object stream's dictionaries as text: Flate only, within `budget` bytes. One we cannot
+    read is refused: what it hides cannot be checked."""
+    if b"/FlateDecode" not in dictionary or b"/DecodeParms" in dictionary:
+        raise AttachmentRefused("attachment_pdf_unreadable")
+    inflater = zlib.decompressobj()
+    try:
+        inflated = inflater.decompress(data, budget + 1)
+    except zlib.error:
+        raise AttachmentRefused("attachment_pdf_unreadable") from None
+    if len(inflated) > budget:
+        raise AttachmentRefused("attachment_pdf_unreadable")
+    return inflated
 
 
 def _name_mismatch(kind, filename, extension, extensions):

@@ -287,9 +287,10 @@ def change_cc(ticket, actor, cc):
 # -- staff work ---------------------------------------------------------------------------------
 
 def assign(ticket, actor, agent):
-    """Assigns to `agent` (a principal), who must work in the ticket's department."""
+    """Assigns to `agent` (a principal), who must work in the ticket's department. A missing user
+    (`agent` None) is refused as anyone else who is not such an agent: the answer reveals nothing."""
     _require_staff(actor)
-    if agent["role"] != "agent" or ticket.department not in agent.get("departments", ()):
+    if agent is None or agent["role"] != "agent" or ticket.department not in agent.get("departments", ()):
         raise RuleBroken("agent_id", "assign_to_department_agent")
     if actor["role"] == "agent" and agent["user_id"] != actor["user_id"] and ticket.department not in actor["departments"]:
         raise Forbidden("agents_assign_own_departments")

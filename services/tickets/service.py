@@ -196,8 +196,9 @@ class TicketsService(Health, StreamOwner):
                 attachment=meta.as_event_data() if meta else None, follows_up=follows_up))
             try:
                 recorded = self.store.append(ticket_stream(ticket_id), events, NO_STREAM, cursor=cur)
-            except WrongExpectedVersion as exc:
-                raise errors.Conflict("ticket_exists", {"id": str(ticket_id)}, current_version=exc.actual)
+            except WrongExpectedVersion:
+                # the same answer for any taken id, one's own or another company's: no version, no details
+                raise errors.Conflict("ticket_id_taken")
             ticket = domain.fold(recorded)
             projection.save(cur, ticket, recorded[0].global_position)
             if meta:
@@ -208,6 +209,14 @@ class TicketsService(Health, StreamOwner):
         """The account name behind an address (an email reply's sender), or None."""
         try:
             return self.identity.principal_by_email(address).get("name") or None
+        except errors.NotFound:
+            return None
+
+    def _agent(self, user_id):
+        """The principal to assign to, or None for a missing user: the domain refuses both alike
+        with someone who is not an agent of the department, so assign tells nobody who exists."""
+        try:
+            return self.identity.get_principal(str(user_id))
         except errors.NotFound:
             return None
 
@@ -261,7 +270,7 @@ class TicketsService(Health, StreamOwner):
         extra = {}
         if action == "assign":
             agent_id = command.get("agent_id") or principal["user_id"]  # none given: take it yourself
-            extra["agent"] = principal if str(agent_id) == principal["user_id"] else self._principal_of(agent_id, "agent_id")
+            extra["agent"] = principal if str(agent_id) == principal["user_id"] else self._agent(agent_id)
         if action == "email-reply":
             extra["sender_name"] = self._name_of(command["sender"])
         if meta:
