@@ -20,7 +20,7 @@ from helpdesk.linktokens import APPROVE_SOLUTION, REFUSE_SOLUTION, SignedLinks, 
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
 from helpdesk.extensions import CatalogProvider, EventStore, Health, StreamOwner
 
-from . import access, attachments, domain, projection, queries, timeline
+from . import access, attachments, domain, limits, projection, queries, timeline
 from .schemas import ListFiltersSchema, QueueFiltersSchema, TicketSchema
 
 MAX_ATTEMPTS = 10
@@ -183,6 +183,8 @@ class TicketsService(Health, StreamOwner):
         command["ticket_id"] = ticket_id
         meta, content = upload(command.get("attachment"))
         with self.store.db.transaction() as cur:
+            if actor is None:  # the customer themself; staff and services opening for them are not limited
+                self._within_limits(cur, requester, limits.usage_of_opening(ticket_id, command.get("cc")))
             follows_up = None
             if command.get("follows_up"):
                 try:
@@ -204,6 +206,24 @@ class TicketsService(Health, StreamOwner):
             if meta:
                 attachments.save(cur, ticket_id, meta, content)
         return view(ticket, recorded, viewer, self.catalog)
+
+    def _within_limits(self, cur, principal, usage):
+        """Counts `usage` in the command's transaction, or refuses the command with 429: the
+        transaction then rolls back, so a refused command writes nothing, its count included."""
+        if limits.exempt(principal):
+            return
+        now = utcnow()
+        configured = limits.from_config((self.config.get("TICKETS") or {}).get("limits"))
+        for limit, key, items in sorted(usage.keys(principal, configured), key=lambda found: found[1]):
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rate {key}",))  # sorted: no deadlock
+            cur.execute("DELETE FROM tickets.rate_usage WHERE key = %s AND at <= %s", (key, now - limit.window))
+            cur.execute("SELECT item, at FROM tickets.rate_usage WHERE key = %s", (key,))
+            new, wait = limits.decide(limit, cur.fetchall(), items, now)
+            if wait is not None:
+                raise errors.TooManyRequests("rate_limited", {"limit": limit.name}, retry_after=wait)
+            for item in new:
+                cur.execute("INSERT INTO tickets.rate_usage (key, item, at) VALUES (%s, %s, %s)"
+                            " ON CONFLICT DO NOTHING", (key, item, now))
 
     def _name_of(self, address):
         """The account name behind an address (an email reply's sender), or None."""
@@ -277,9 +297,11 @@ class TicketsService(Health, StreamOwner):
             extra["attachment"] = meta.as_event_data()
         internal = action == "notes"
         return self._change(principal, ticket_id, lambda t: decide(t, principal, command, self.catalog, **extra),
-                            expected_version, (meta, content, internal) if meta else None)
+                            expected_version, (meta, content, internal) if meta else None,
+                            usage=LIMITED.get(action) and (lambda t: LIMITED[action](t, command)))
 
-    def _change(self, principal, ticket_id, decide, expected_version=None, file=None):
+    def _change(self, principal, ticket_id, decide, expected_version=None, file=None, usage=None):
+        """`usage(ticket)`: what the command counts against the rate limits (limits.Usage), if anything."""
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self.store.db.transaction() as cur:
@@ -289,6 +311,8 @@ class TicketsService(Health, StreamOwner):
                     new_events = decided(lambda: decide(ticket), ticket)
                     if not new_events:
                         return view(ticket, events, principal, self.catalog)
+                    if usage:
+                        self._within_limits(cur, principal, usage(ticket))
                     recorded = self._append(cur, ticket, new_events)
                     ticket = domain.fold(events + recorded)
                     if file:
@@ -331,6 +355,12 @@ class TicketsService(Health, StreamOwner):
                 continue
         raise errors.Conflict("ticket_busy")
 
+
+# action -> what it counts against the rate limits, from the ticket before it and the command
+LIMITED = {
+    "comments": lambda t, c: limits.usage_of_comment(t.ticket_id, t.version + 1),
+    "cc": lambda t, c: limits.usage_of_cc_change(t.cc, c["cc"]),
+}
 
 # action -> decision(ticket, actor, command, catalog, **extra); bodies: contracts.TICKET_ACTIONS
 ACTIONS = {
