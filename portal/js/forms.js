@@ -38,6 +38,10 @@ export function form({label, fields, submit, onSubmit, extra = [], className = "
   const button = h("button", {type: "submit", class: "primary"}, submit);
   const element = h("form", {class: `form ${className}`, "aria-label": label, novalidate: true},
     summary, fields.map((f) => f.wrapper || f), extra, h("div", {class: "actions"}, button), status);
+  // One Idempotency-Key per request: a second click or a retry after an error sends the same key
+  // (done once by the server); editing the form makes it another request, with a new key.
+  let key = crypto.randomUUID();
+  element.addEventListener("input", () => { key = crypto.randomUUID(); });
   element.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(element);
@@ -45,7 +49,7 @@ export function form({label, fields, submit, onSubmit, extra = [], className = "
     button.disabled = true;
     element.setAttribute("aria-busy", "true");
     try {
-      await onSubmit(element);
+      await onSubmit(element, key);
     } finally {
       button.disabled = false;
       element.removeAttribute("aria-busy");

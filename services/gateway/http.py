@@ -9,6 +9,7 @@ from functools import partial
 
 import errno
 import socket
+import uuid
 
 import amqp.exceptions
 import eventlet
@@ -23,7 +24,7 @@ from nameko.web.server import WebServer
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from helpdesk import contracts, errors, i18n
+from helpdesk import contracts, errors, i18n, idempotency
 from helpdesk.problems import field_problems, problem
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,18 @@ def if_match(request):
         raise ApiError(422, "invalid_input", "invalid_fields",
                        fields={"If-Match": [problem("if_match_version")]})
     return int(value)
+
+
+def idempotency_key(request):
+    """The request's `Idempotency-Key`, or a new one: every ticket command then runs once, even
+    when the broker redelivers it. Refuses a key that is not 1-200 printable ASCII characters."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return str(uuid.uuid4())
+    if not idempotency.valid_key(key):
+        raise ApiError(422, "invalid_input", "invalid_fields",
+                       fields={"Idempotency-Key": [problem("idempotency_key_format", max=idempotency.KEY_MAX)]})
+    return key
 
 
 def unavailable(message):

@@ -38,6 +38,19 @@ ERRORS = {
 }
 BODY_ERRORS = ("400", "413", "415", "422")
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]+$"},
+    "description": "1-200 printable ASCII characters, e.g. a UUID made once per submitted form. A repeat "
+                   "of the request with the same key and the same body, within 24 h, is not done again: "
+                   "it answers what the first one did (status and body). The same key with another body "
+                   "answers 422 `idempotency_key_reused`. Without a key the gateway makes one, which "
+                   "protects from redelivery inside the system but not from your own retries.",
+}
+UNSURE_503 = ("a service is unavailable or did not answer in time: the command may or may not have been "
+              "done. Retry after Retry-After with the same Idempotency-Key and the same body: it is done "
+              "once, and the retry answers as the first success did")
+
 # (method, path, operationId, summary, request schema, (status, response schema), errors, public)
 OPERATIONS = [
     ("post", "/api/v1/auth/register", "register", "Register a customer account (verification mail)",
@@ -160,8 +173,12 @@ def build_spec(public_url):
             operation["parameters"] = [{"name": "If-Match", "in": "header", "required": False,
                                         "description": "the version you read: refuse the change if the "
                                                        "ticket changed since (409)",
-                                        "schema": {"type": "string"}}]
-        if path in QUERIES:
+                                        "schema": {"type": "string"}}, IDEMPOTENCY_KEY]
+        if method == "post" and path.startswith("/api/v1/tickets"):
+            responses["503"]["description"] = UNSURE_503
+            if path == "/api/v1/tickets":
+                operation["parameters"] = [IDEMPOTENCY_KEY]
+        if path in QUERIES and method == "get":
             operation["parameters"] = [{"in": "query", "schema": QUERIES[path]}]
         paths.setdefault(path, {})[method] = operation
     for path, operations in paths.items():

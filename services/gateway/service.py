@@ -16,8 +16,8 @@ from services.tickets import attachments
 from services.tickets.attachments import content_disposition
 from services.tickets.schemas import ListFiltersSchema, QueueFiltersSchema
 
-from .http import (SESSION_COOKIE, ApiError, call, caller_language, http, if_match, json_response, query_args,
-                   read_json)
+from .http import (SESSION_COOKIE, ApiError, call, caller_language, http, idempotency_key, if_match, json_response,
+                   query_args, read_json)
 from .openapi import build_spec
 
 SERVICES = ("identity", "tickets", "routing", "sla", "notifier")
@@ -187,7 +187,8 @@ class GatewayService:
     @http("POST", "/api/v1/tickets")
     def open_ticket(self, request):
         principal = self.caller.principal()
-        ticket = call(self.tickets.open_ticket, principal, self._body(request, contracts.OpenTicketSchema()))
+        key = idempotency_key(request)
+        ticket = call(self.tickets.open_ticket, principal, self._body(request, contracts.OpenTicketSchema()), key)
         return self._ticket_response(ticket, 201, location=f"/api/v1/tickets/{ticket['ticket_id']}")
 
     @http("GET", "/api/v1/tickets")
@@ -228,7 +229,7 @@ class GatewayService:
         if action not in contracts.TICKET_ACTIONS:
             raise ApiError(404, "not_found", "no_action", {"id": action})
         command = self._body(request, contracts.TICKET_ACTIONS[action]())
-        ticket = call(self.tickets.act, principal, ticket_id, action, command, if_match(request))
+        ticket = call(self.tickets.act, principal, ticket_id, action, command, if_match(request), idempotency_key(request))
         return self._ticket_response(ticket)
 
     @http("GET", "/api/v1/tickets/<string:ticket_id>/attachments/<string:attachment_id>")

@@ -20,7 +20,9 @@ from helpdesk.linktokens import APPROVE_SOLUTION, REFUSE_SOLUTION, SignedLinks, 
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
 from helpdesk.extensions import CatalogProvider, EventStore, Health, StreamOwner
 
-from . import access, attachments, domain, limits, projection, queries, timeline
+from helpdesk import idempotency
+
+from . import access, answers, attachments, domain, limits, projection, queries, timeline
 from .schemas import ListFiltersSchema, QueueFiltersSchema, TicketSchema
 
 MAX_ATTEMPTS = 10
@@ -153,18 +155,19 @@ class TicketsService(Health, StreamOwner):
 
     # -- opening ------------------------------------------------------------------------------
     @rpc(expected_exceptions=errors.EXPECTED)
-    def open_ticket(self, principal, command):
+    def open_ticket(self, principal, command, idempotency_key=None):
         principal = load(contracts.PrincipalSchema(), principal)
+        once = _once(principal, idempotency_key, "open", None, command)
         command = load(contracts.OpenTicketSchema(), command)
         if domain.is_staff(principal):
             if not command.get("on_behalf_of"):
                 raise errors.invalid("on_behalf_of", "give_customer_id")
             return self._open(principal, self._principal_of(command["on_behalf_of"], "on_behalf_of"), command,
-                              principal)
+                              principal, once)
         if command.get("on_behalf_of") or command["channel"] != "portal":
             field = "on_behalf_of" if command.get("on_behalf_of") else "channel"
             raise errors.Forbidden("only_staff_set_field", {"field": field})
-        return self._open(None, principal, command, principal)
+        return self._open(None, principal, command, principal, once)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def open_ticket_as_system(self, service, requester_id, command):
@@ -176,13 +179,16 @@ class TicketsService(Health, StreamOwner):
         requester = self._principal_of(requester_id, "requester_id")
         return self._open(actor, requester, command, requester)
 
-    def _open(self, actor, requester, command, viewer):
+    def _open(self, actor, requester, command, viewer, once=None):
         """Opens the ticket `command` describes for `requester`; `actor` is who opened it for
-        them (staff or a service), None for the customer themself. Answers as `viewer` sees it."""
-        ticket_id = command.get("ticket_id") or uuid.uuid4()
+        them (staff or a service), None for the customer themself. Answers as `viewer` sees it.
+        With an idempotency key (`once`), the ticket's id is derived from it."""
+        ticket_id = command.get("ticket_id") or (idempotency.ticket_id(once.user_id, once.key) if once else uuid.uuid4())
         command["ticket_id"] = ticket_id
         meta, content = upload(command.get("attachment"))
         with self.store.db.transaction() as cur:
+            if once and (replay := once.recall(cur)) is not None:
+                return replay
             if actor is None:  # the customer themself; staff and services opening for them are not limited
                 self._within_limits(cur, requester, limits.usage_of_opening(ticket_id, command.get("cc")))
             follows_up = None
@@ -196,6 +202,8 @@ class TicketsService(Health, StreamOwner):
             events = decided(lambda: domain.open_ticket(
                 command, requester, self.catalog, actor=actor, reference=reference,
                 attachment=meta.as_event_data() if meta else None, follows_up=follows_up))
+            if once:
+                events = once.named(events, ticket_stream(ticket_id))
             try:
                 recorded = self.store.append(ticket_stream(ticket_id), events, NO_STREAM, cursor=cur)
             except WrongExpectedVersion:
@@ -205,7 +213,10 @@ class TicketsService(Health, StreamOwner):
             projection.save(cur, ticket, recorded[0].global_position)
             if meta:
                 attachments.save(cur, ticket_id, meta, content)
-        return view(ticket, recorded, viewer, self.catalog)
+            answer = view(ticket, recorded, viewer, self.catalog)
+            if once:
+                once.remember(cur, answer)
+        return answer
 
     def _within_limits(self, cur, principal, usage):
         """Counts `usage` in the command's transaction, or refuses the command with 429: the
@@ -248,13 +259,15 @@ class TicketsService(Health, StreamOwner):
 
     # -- everything after ---------------------------------------------------------------------
     @rpc(expected_exceptions=errors.EXPECTED)
-    def act(self, principal, ticket_id, action, command, expected_version=None):
-        """One of ACTIONS on a ticket: the ticket as the caller now sees it."""
+    def act(self, principal, ticket_id, action, command, expected_version=None, idempotency_key=None):
+        """One of ACTIONS on a ticket: the ticket as the caller now sees it. With an idempotency
+        key, a repeat of the command answers what the first did."""
         principal = load(contracts.PrincipalSchema(), principal)
         if action not in contracts.TICKET_ACTIONS:
             raise errors.NotFound("no_action", {"id": action})
+        once = _once(principal, idempotency_key, action, ticket_id, command, expected_version)
         return self._act(principal, ticket_id, action, load(contracts.TICKET_ACTIONS[action](), command),
-                         expected_version)
+                         expected_version, once)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def decide_by_link(self, command):
@@ -281,11 +294,11 @@ class TicketsService(Health, StreamOwner):
                  "departments": [], "language": "es"}
         return self._act(actor, ticket_id, action, load(contracts.SYSTEM_TICKET_ACTIONS[action](), command))
 
-    def _act(self, principal, ticket_id, action, command, expected_version=None):
+    def _act(self, principal, ticket_id, action, command, expected_version=None, once=None):
         decide = ACTIONS[action]
         ticket_id = parse_id(ticket_id)
         if action == "merge":
-            return self._merge(principal, ticket_id, parse_id(command["into"]), expected_version)
+            return self._merge(principal, ticket_id, parse_id(command["into"]), expected_version, once)
         meta, content = upload(command.get("attachment"))
         extra = {}
         if action == "assign":
@@ -298,27 +311,37 @@ class TicketsService(Health, StreamOwner):
         internal = action == "notes"
         return self._change(principal, ticket_id, lambda t: decide(t, principal, command, self.catalog, **extra),
                             expected_version, (meta, content, internal) if meta else None,
-                            usage=LIMITED.get(action) and (lambda t: LIMITED[action](t, command)))
+                            usage=LIMITED.get(action) and (lambda t: LIMITED[action](t, command)), once=once)
 
-    def _change(self, principal, ticket_id, decide, expected_version=None, file=None, usage=None):
-        """`usage(ticket)`: what the command counts against the rate limits (limits.Usage), if anything."""
+    def _change(self, principal, ticket_id, decide, expected_version=None, file=None, usage=None, once=None):
+        """`usage(ticket)`: what the command counts against the rate limits (limits.Usage), if anything.
+        `once` (an idempotency key): a repeat answers what the first did, and a command whose
+        first event is already in the stream is not decided again."""
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self.store.db.transaction() as cur:
+                    if once and (replay := once.recall(cur)) is not None:
+                        return replay
                     self._lock(cur, ticket_id)
                     ticket, events = self._visible(cur, principal, ticket_id)
+                    if once and once.done_in(events, ticket_stream(ticket_id)):
+                        return once.remember(cur, view(ticket, events, principal, self.catalog))
                     self._check_version(ticket, expected_version)
                     new_events = decided(lambda: decide(ticket), ticket)
                     if not new_events:
-                        return view(ticket, events, principal, self.catalog)
+                        return once.remember(cur, view(ticket, events, principal, self.catalog)) if once else \
+                            view(ticket, events, principal, self.catalog)
                     if usage:
                         self._within_limits(cur, principal, usage(ticket))
+                    if once:
+                        new_events = once.named(new_events, ticket_stream(ticket_id))
                     recorded = self._append(cur, ticket, new_events)
                     ticket = domain.fold(events + recorded)
                     if file:
                         meta, content, internal = file
                         attachments.save(cur, ticket_id, meta, content, internal=internal)
-                    return view(ticket, events + recorded, principal, self.catalog)
+                    answer = view(ticket, events + recorded, principal, self.catalog)
+                    return once.remember(cur, answer) if once else answer
             except WrongExpectedVersion:
                 continue  # another writer got in first: decide again on what it left
         raise errors.Conflict("ticket_busy")
@@ -336,24 +359,70 @@ class TicketsService(Health, StreamOwner):
         projection.save(cur, ticket, projection.arrival_of(cur, ticket.ticket_id))
         return recorded
 
-    def _merge(self, principal, ticket_id, into_id, expected_version=None):
+    def _merge(self, principal, ticket_id, into_id, expected_version=None, once=None):
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self.store.db.transaction() as cur:
+                    if once and (replay := once.recall(cur)) is not None:
+                        return replay
                     self._lock(cur, ticket_id, into_id)
                     ticket, events = self._visible(cur, principal, ticket_id)
+                    if once and once.done_in(events, ticket_stream(ticket_id)):
+                        return once.remember(cur, view(ticket, events, principal, self.catalog))
                     self._check_version(ticket, expected_version)
                     try:
                         target, _ = self._visible(cur, principal, into_id)
                     except errors.NotFound:
                         raise errors.invalid("into", "no_such_ticket")
                     mine, theirs = decided(lambda: domain.merge(ticket, target, principal), ticket)
+                    if once:
+                        mine = once.named(mine, ticket_stream(ticket_id))
+                        theirs = once.named(theirs, ticket_stream(into_id))
                     recorded = self._append(cur, ticket, mine)
                     self._append(cur, target, theirs)
-                    return view(domain.fold(events + recorded), events + recorded, principal, self.catalog)
+                    answer = view(domain.fold(events + recorded), events + recorded, principal, self.catalog)
+                    return once.remember(cur, answer) if once else answer
             except WrongExpectedVersion:
                 continue
         raise errors.Conflict("ticket_busy")
+
+
+class Once:
+    """A command sent with an idempotency key: what names its ids, recalls and remembers its answer."""
+
+    def __init__(self, user_id, key, action, fingerprint):
+        self.user_id, self.key, self.action, self.fingerprint = user_id, key, action, fingerprint
+
+    def recall(self, cur):
+        """The first answer to this request, or None; the key used for another request is refused."""
+        found = answers.recall(cur, self.user_id, self.key)
+        if found is None:
+            return None
+        if found[0] != self.fingerprint:
+            raise errors.InvalidInput({"Idempotency-Key": [{"code": "idempotency_key_reused", "params": {}}]},
+                                      "idempotency_key_reused", code="idempotency_key_reused")
+        return found[1]
+
+    def remember(self, cur, answer):
+        answers.remember(cur, self.user_id, self.key, self.fingerprint, answer)
+        return answer
+
+    def named(self, events, stream):
+        return idempotency.with_derived_ids(events, self.user_id, self.key, stream, self.action)
+
+    def done_in(self, events, stream):
+        first = idempotency.first_event_id(self.user_id, self.key, stream, self.action)
+        return any(event.event_id == first for event in events)
+
+
+def _once(principal, key, action, ticket_id, command, expected_version=None):
+    """The command's Once, or None without a key (commands of other services)."""
+    if key is None:
+        return None
+    if not idempotency.valid_key(key):
+        raise errors.invalid("Idempotency-Key", "idempotency_key_format", max=idempotency.KEY_MAX)
+    return Once(principal["user_id"], key, action,
+                idempotency.fingerprint(action, ticket_id, command, expected_version))
 
 
 # action -> what it counts against the rate limits, from the ticket before it and the command

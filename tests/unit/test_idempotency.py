@@ -45,3 +45,12 @@ def test_printable_ascii_keys_of_1_to_200_characters_are_valid(key):
 @pytest.mark.parametrize("key", ["", "x" * 201, "ñ", "a\nb", "a\tb", "\x00", None, 5])
 def test_other_keys_are_not(key):
     assert not idempotency.valid_key(key)
+
+
+def test_the_openapi_document_tells_how_to_retry_ticket_commands_safely():
+    from services.gateway.openapi import build_spec
+    paths = build_spec("http://localhost")["paths"]
+    for path in ["/api/v1/tickets", "/api/v1/tickets/{ticket_id}/comments", "/api/v1/tickets/{ticket_id}/merge"]:
+        post = paths[path]["post"]
+        assert "Idempotency-Key" in [parameter.get("name") for parameter in post["parameters"]], path
+        assert "may or may not have been done" in post["responses"]["503"]["description"]

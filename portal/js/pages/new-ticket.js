@@ -101,7 +101,7 @@ export async function render() {
     label: t("new.title_page"),
     fields: [how, byDepartment, byItil, preview, title, description, cc, attachment],
     submit: t("new.submit"),
-    onSubmit: async (target) => {
+    onSubmit: async (target, key) => {
       const raw = values(target);
       const body = {title: raw.title, description: raw.description};
       if (currentMode() === "itil") {
@@ -118,7 +118,7 @@ export async function render() {
       } catch (problem) {
         return showErrors(target, problem);
       }
-      const response = await post("/api/v1/tickets", body);
+      const response = await post("/api/v1/tickets", body, {"Idempotency-Key": key});
       if (!response.ok) return showErrors(target, attachmentErrors(response));
       app.flash = t("new.opened", {reference: response.data.reference});
       navigate(`/tickets/${response.data.ticket_id}`);

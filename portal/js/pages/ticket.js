@@ -141,7 +141,7 @@ function commentForm(ticket, {label, submit, done, required = false}) {
   const file = attachmentField();
   return form({
     label, fields: [body, file], submit,
-    onSubmit: async (target) => {
+    onSubmit: async (target, key) => {
       const payload = {};
       const text = values(target).body;
       if (text.trim()) payload.body = text;
@@ -154,7 +154,7 @@ function commentForm(ticket, {label, submit, done, required = false}) {
       if (!payload.body && !payload.attachment) {
         return showErrors(target, {message: t("form.fix"), fields: {body: [t("ticket.follow_up.empty")]}});
       }
-      const response = await post(`/api/v1/tickets/${ticket.ticket_id}/comments`, payload);
+      const response = await post(`/api/v1/tickets/${ticket.ticket_id}/comments`, payload, {"Idempotency-Key": key});
       if (!response.ok) return showErrors(target, attachmentErrors(response));
       app.flash = done;
       await app.render({focus: true});
@@ -182,14 +182,14 @@ function solutionDecision(ticket) {
     label: t("solution.approve"),
     fields: [field({name: "comment", label: t("solution.comment"), type: "textarea", rows: 3})],
     submit: t("solution.approve"),
-    onSubmit: (target) => decide(target, ticket, "approve", {comment: values(target).comment}, t("solution.approved")),
+    onSubmit: (target, key) => decide(target, key, ticket, "approve", {comment: values(target).comment}, t("solution.approved")),
   });
   const refuse = form({
     label: t("solution.refuse"),
     fields: [field({name: "reason", label: t("solution.reason"), type: "textarea", rows: 3, required: true})],
     submit: t("solution.refuse"),
     className: "refuse",
-    onSubmit: (target) => decide(target, ticket, "refuse", {reason: values(target).reason}, t("solution.refused")),
+    onSubmit: (target, key) => decide(target, key, ticket, "refuse", {reason: values(target).reason}, t("solution.refused")),
   });
   return h("section", {class: "panel attention", "aria-labelledby": "solution-title"},
     h("h2", {id: "solution-title"}, t("solution.title")),
@@ -200,8 +200,9 @@ function solutionDecision(ticket) {
       h("div", {}, h("h3", {}, t("solution.refuse")), refuse)));
 }
 
-async function decide(target, ticket, action, body, done) {
-  const response = await post(`/api/v1/tickets/${ticket.ticket_id}/${action}`, body, {"If-Match": `"${ticket.version}"`});
+async function decide(target, key, ticket, action, body, done) {
+  const response = await post(`/api/v1/tickets/${ticket.ticket_id}/${action}`, body,
+    {"If-Match": `"${ticket.version}"`, "Idempotency-Key": key});
   if (!response.ok) return showErrors(target, response.data);
   app.flash = done;
   await app.render({focus: true});
@@ -219,7 +220,7 @@ function closeBox(ticket) {
     fields: [field({name: "reason", label: t("ticket.close_reason"), type: "textarea", rows: 2})],
     submit: t("ticket.close_confirm"),
     className: "close-form",
-    onSubmit: (target) => decide(target, ticket, "close", {reason: values(target).reason}, t("ticket.closed_done")),
+    onSubmit: (target, key) => decide(target, key, ticket, "close", {reason: values(target).reason}, t("ticket.closed_done")),
   });
   const cancel = h("button", {type: "button", class: "secondary", onclick: () => {
     confirm.hidden = true;
