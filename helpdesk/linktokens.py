@@ -74,6 +74,12 @@ class SignedLinks:
 
 
 APPROVE_SOLUTION, REFUSE_SOLUTION = "approve-solution", "refuse-solution"
+UNSUBSCRIBE = "unsubscribe"  # a copied address stops the mail of one ticket (List-Unsubscribe)
+
+
+def unsubscribe_subject(ticket_id, address):
+    """What an unsubscribe link is bound to: the ticket and the copied address."""
+    return f"{ticket_id}|{address.lower()}"
 
 
 def decision_subject(ticket_id, recipient, resolution):

@@ -6,6 +6,7 @@ unless marked public; tests walk this table to check that every closed one refus
 """
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
 
 from helpdesk import contracts
 from services.tickets.schemas import TicketSchema
@@ -77,6 +78,11 @@ OPERATIONS = [
     ("post", "/api/v1/solution-decisions", "decideSolutionByLink",
      "Approve or refuse a solution from the resolution mail's signed link (no session needed)",
      "SolutionDecision", ("200", None), ("403", "409"), True),
+    ("post", "/api/v1/unsubscribe", "unsubscribe",
+     "RFC 8058 one-click unsubscribe of a copied address from one ticket's mail: the URL of the mail's"
+     " List-Unsubscribe header, signed for (ticket, address), which is the credential; the body"
+     " (List-Unsubscribe=One-Click) is ignored. No more mail about that ticket goes to that address",
+     None, ("200", None), ("422",), True),
     ("post", "/api/v1/auth/logout", "logout", "End this session", None, ("204", None), ("401",), False),
     ("get", "/api/v1/me", "getProfile", "The caller's profile", None, ("200", "Profile"), ("401",), False),
     ("patch", "/api/v1/me", "updateProfile", "Change name, phone, language or time zone",
@@ -101,7 +107,7 @@ OPERATIONS = [
      ("422",), True),
     ("post", "/api/v1/tickets", "openTicket",
      "Open a ticket, by department or by ITIL form (staff: for a customer, by phone or email)",
-     "OpenTicket", ("201", "Ticket"), ("401", "403", "409"), False),
+     "OpenTicket", ("201", "Ticket"), ("401", "403", "409", "429"), False),
     ("get", "/api/v1/tickets", "listTickets",
      "Tickets the caller may see, newest first; filters by status, department, text", None,
      ("200", None), ("401", "422"), False),
@@ -112,7 +118,8 @@ OPERATIONS = [
     ("get", "/api/v1/tickets/{ticket_id}/attachments/{attachment_id}", "downloadAttachment",
      "A file of the ticket, as a download", None, ("200", None), ("401", "404"), False),
     *[("post", f"/api/v1/tickets/{{ticket_id}}/{action}", f"ticket_{action.replace('-', '_')}", summary,
-       f"Ticket_{action.replace('-', '_')}", ("200", "Ticket"), ("401", "403", "404", "409"), False)
+       f"Ticket_{action.replace('-', '_')}", ("200", "Ticket"),
+       ("401", "403", "404", "409") + (("429",) if action in ("comments", "cc") else ()), False)
       for action, summary in (
           ("comments", "A customer's comment and/or document, or a staff public reply"),
           ("notes", "A staff internal note (never shown or mailed to customers)"),
@@ -134,7 +141,14 @@ OPERATIONS = [
 ]
 
 
-QUERIES = {"/api/v1/tickets": ListFiltersSchema, "/api/v1/queues/{department}": QueueFiltersSchema,
+class UnsubscribeQuerySchema(Schema):
+    """The signed query of a List-Unsubscribe URL."""
+    ticket = fields.UUID(required=True)
+    address = fields.String(required=True)
+    token = fields.String(required=True)
+
+
+QUERIES = {"/api/v1/unsubscribe": UnsubscribeQuerySchema, "/api/v1/tickets": ListFiltersSchema, "/api/v1/queues/{department}": QueueFiltersSchema,
            "/api/v1/routing/preview": contracts.RoutingPreviewSchema}
 
 

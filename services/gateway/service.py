@@ -96,6 +96,14 @@ class GatewayService:
         return json_response({"ticket_id": ticket["ticket_id"], "reference": ticket["reference"],
                               "status": ticket["status"]})
 
+    @http("POST", "/api/v1/unsubscribe", public=True)
+    def unsubscribe(self, request):
+        """RFC 8058 one-click: a mail program posts `List-Unsubscribe=One-Click` to the URL of a copied
+        address's List-Unsubscribe header; the signed query is the credential, the body is ignored."""
+        args = request.args
+        done = call(self.notifier.unsubscribe, args.get("ticket", ""), args.get("address", ""), args.get("token", ""))
+        return json_response({"unsubscribed": True, "ticket_id": done["ticket_id"]})
+
     # -- the caller's own account -------------------------------------------------------------
     @http("POST", "/api/v1/auth/logout")
     def logout(self, request):

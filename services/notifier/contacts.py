@@ -77,6 +77,11 @@ class Directory:
             return []
         return self._contacts("company_id = %s::uuid AND is_group", (company_id,))
 
+    def opted_out(self, ticket_id):
+        """The addresses (lower case) that asked for no more mail about this ticket."""
+        self.cur.execute("SELECT address FROM notifier.mail_opt_outs WHERE ticket_id = %s", (str(ticket_id),))
+        return {row[0] for row in self.cur.fetchall()}
+
     def ticket(self, ticket_id):
         columns = ("ticket_id", "reference", "title", "requester_id", "requester_email", "company_id", "cc",
                    "department", "assignee_id")

@@ -3,6 +3,7 @@ import contextlib
 import email.policy
 import hashlib
 import logging
+import re
 import smtplib
 from email import charset as email_charset
 from email.header import Header
@@ -54,16 +55,32 @@ def fold_subject(subject, linesep="\r\n"):
     return (linesep + " ").join(lines)
 
 
+def fold_url_list(value, linesep="\r\n"):
+    """A List-Unsubscribe value (`<url>`, ASCII), folded before `?` and `&`: whitespace inside the
+    angle brackets is ignored (RFC 2369), whereas Python's folder would turn a long URL into
+    encoded words, which no mail program reads as a URL."""
+    lines, width = [""], LINE_LENGTH - len("List-Unsubscribe: ")
+    for part in re.split(r"(?=[?&])", value):
+        if lines[-1] and len(lines[-1]) + len(part) > width:
+            lines.append("")
+            width = LINE_LENGTH - 1
+        lines[-1] += part
+    return (linesep + " ").join(lines)
+
+
 class _MailPolicy(email.policy.EmailPolicy):
-    """email.policy.SMTP, with the Subject folded by `fold_subject`."""
+    """email.policy.SMTP, with the Subject folded by `fold_subject` and List-Unsubscribe by
+    `fold_url_list`."""
 
     def fold(self, name, value):
         if name.lower() == "subject":
             return f"{name}: {fold_subject(str(value), self.linesep)}{self.linesep}"
+        if name.lower() == "list-unsubscribe":
+            return f"{name}: {fold_url_list(str(value), self.linesep)}{self.linesep}"
         return super().fold(name, value)
 
     def fold_binary(self, name, value):
-        if name.lower() == "subject":
+        if name.lower() in ("subject", "list-unsubscribe"):
             return self.fold(name, value).encode("ascii")
         return super().fold_binary(name, value)
 

@@ -108,7 +108,9 @@ def customer_side(ticket, directory):
     requester = directory.contact(ticket["requester_id"]) or directory.contact_by_email(ticket["requester_email"])
     people.append((ticket["requester_email"], requester, True))
     people += [(group["email"], group, True) for group in directory.group_users(ticket["company_id"])]
-    people += [(address, directory.contact_by_email(address), False) for address in ticket["cc"]]
+    opted_out = directory.opted_out(ticket["ticket_id"])
+    people += [(address, directory.contact_by_email(address), False) for address in ticket["cc"]
+               if address.lower() not in opted_out]
     seen, unique = set(), []
     for address, contact, may_decide in people:
         if address.lower() not in seen:
@@ -139,7 +141,10 @@ def _for_customers(event, directory, template, context_of, skip_author=False):
         if skip_author and ((contact and contact.get("user_id") and str(contact["user_id"]) == author_id)
                             or address.lower() == author_address):
             continue
-        mails.append(mail_to(address, contact, template, context_of(ticket, address, may_decide)))
+        context = context_of(ticket, address, may_decide)
+        if not may_decide:  # a copied address: its mails let it stop them (List-Unsubscribe)
+            context["unsubscribe"] = {"ticket_id": str(ticket["ticket_id"]), "recipient": address}
+        mails.append(mail_to(address, contact, template, context))
     return mails, ticket
 
 

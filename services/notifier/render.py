@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 
 from helpdesk import catalog, timezones
 from helpdesk.clock import Clock
-from helpdesk.linktokens import APPROVE_SOLUTION, REFUSE_SOLUTION, LinkTokens, SignedLinks, decision_subject
+from helpdesk.linktokens import (APPROVE_SOLUTION, REFUSE_SOLUTION, UNSUBSCRIBE, LinkTokens, SignedLinks,
+                                 decision_subject, unsubscribe_subject)
 
 from .mail import compose
 from .replies import reply_address
@@ -30,6 +31,12 @@ _HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape
 OPTIONAL = dict.fromkeys(("at", "department", "reason", "body", "comment", "urgency", "agent_name", "into_reference",
                           "duplicate_reference", "solution", "approve_url", "refuse_url", "decision_expires_at"))
 OPTIONAL["cc"] = []
+UNSUBSCRIBE_DAYS = 365  # how long a copied address's List-Unsubscribe link works
+# the first paragraph of a copied address's mail (the body ends with the ticket's link)
+UNSUBSCRIBE_LINE = {"es": "Recibe este correo porque está en copia de este ticket. ¿No quiere recibir más? Use"
+                          " «Cancelar suscripción» en su programa de correo.",
+                    "en": "You get this mail because you are copied on this ticket. Rather not get more? Use"
+                          " Unsubscribe in your mail program."}
 
 
 class Renderer:
@@ -66,11 +73,22 @@ class Renderer:
             values["reference"] = values["ticket_id"][:8].upper()
         if values.get("department") in self.departments:
             values["department"] = self.departments[values["department"]].names.get(language, values["department"])
+        unsubscribe = values.pop("unsubscribe", None)
+        values["unsubscribe_url"] = self._unsubscribe_url(unsubscribe) if unsubscribe else None
         decision = values.pop("decision", None)
         if decision:
             values.update(self._decision_links(decision, language, zone))
         values["language"] = language
         return {**OPTIONAL, **values}
+
+    def _unsubscribe_url(self, unsubscribe):
+        """The one-click (RFC 8058) opt-out of a copied address from a ticket's mail, signed for
+        (ticket, address): the signature is the credential, so it is in the URL a mail program posts to."""
+        subject = unsubscribe_subject(unsubscribe["ticket_id"], unsubscribe["recipient"])
+        expires_at = self.clock.now() + dt.timedelta(days=UNSUBSCRIBE_DAYS)
+        query = urlencode({"ticket": unsubscribe["ticket_id"], "address": unsubscribe["recipient"],
+                           "token": self.signed.sign(UNSUBSCRIBE, subject, expires_at)})
+        return f"{self.public_url}/api/v1/unsubscribe?{query}"
 
     def _decision_links(self, decision, language, zone):
         """One-click approve / refuse links: to the portal's confirmation page, token in the fragment."""
@@ -91,6 +109,8 @@ class Renderer:
         blocks = text.new_context(values)
         subject = "".join(text.blocks["subject"](blocks)).strip()
         body = "".join(text.blocks["body"](blocks)).strip() + "\n"
+        if values["unsubscribe_url"]:
+            body = UNSUBSCRIBE_LINE[language] + "\n\n" + body
         link_label = "".join(text.blocks["link_label"](blocks)).strip()
         paragraphs = [p for p in body.split("\n\n") if p.strip() and p.strip() != values["url"]]
         html = _HTML.get_template("base.html").render(
@@ -101,5 +121,8 @@ class Renderer:
         if self.inbound_domain and values.get("ticket_id"):
             # replying to a ticket mail adds a follow-up: the address carries this ticket and recipient
             message["Reply-To"] = reply_address(self.secret, values["ticket_id"], recipient, self.inbound_domain)
+        if values["unsubscribe_url"]:  # RFC 2369 and RFC 8058: the mail program's own Unsubscribe button
+            message["List-Unsubscribe"] = f"<{values['unsubscribe_url']}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message.add_alternative(html, subtype="html")
         return message

@@ -1,9 +1,14 @@
 """Notifier entrypoints: events in, mails planned in the same transaction, then rendered and sent."""
+import uuid
+
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
 from nameko.timer import timer
 
-from helpdesk import timezones
+from helpdesk import errors, timezones
+from helpdesk.events import utcnow
+from helpdesk.linktokens import UNSUBSCRIBE, SignedLinks, unsubscribe_subject
 from helpdesk.clock import Clock
 from helpdesk.extensions import Database, Health, Inbox, subscribe
 
@@ -55,6 +60,23 @@ class NotifierService(Health):
     def on_sla_event(self, event):
         self.sla_events.deliver(event, self._plan_mails)
         self._send_due()
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def unsubscribe(self, ticket_id, address, token):
+        """A copied address's one-click opt-out (List-Unsubscribe) from one ticket's mail: the
+        signature over (ticket, address) is the credential. Repeating it changes nothing."""
+        try:
+            ticket_id = uuid.UUID(str(ticket_id))
+        except ValueError:
+            raise errors.invalid("token", "unsubscribe_link_invalid")
+        address = str(address or "").strip().lower()
+        subject = unsubscribe_subject(ticket_id, address)
+        if not address or not SignedLinks(self.config["LINK_SECRET"]).verify(token, UNSUBSCRIBE, subject, utcnow()):
+            raise errors.invalid("token", "unsubscribe_link_invalid")
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO notifier.mail_opt_outs (ticket_id, address, opted_out_at) VALUES (%s, %s, now())"
+                        " ON CONFLICT DO NOTHING", (str(ticket_id), address))
+        return {"ticket_id": str(ticket_id), "address": address}
 
     @timer(interval=1)
     def housekeeping(self):

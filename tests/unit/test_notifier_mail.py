@@ -31,6 +31,7 @@ CONTACTS = {"u-en": {"user_id": "u-en", "language": "en", "name": "Eve", "email"
 
 
 TICKETS = {}
+OPTED_OUT = {}  # ticket id -> addresses that unsubscribed from it
 GROUP = {"user_id": "u-group", "email": "soporte@empresa.es", "name": "Soporte", "language": "es"}
 AGENT = {"user_id": "u-agent", "email": "agente@helpdesk.es", "name": "Agente", "language": "en"}
 
@@ -55,6 +56,9 @@ class Directory:
 
     def ticket(self, ticket_id):
         return TICKETS.get(ticket_id)
+
+    def opted_out(self, ticket_id):
+        return OPTED_OUT.get(ticket_id, set())
 
 
 DIRECTORY = Directory()
