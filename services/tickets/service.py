@@ -13,6 +13,7 @@ import uuid
 from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
 from helpdesk import contracts, errors
 from helpdesk.events import stream_name, utcnow
@@ -90,6 +91,13 @@ class TicketsService(Health, StreamOwner):
     store = EventStore()
     catalog = CatalogProvider()
     identity = RpcProxy("identity")
+
+    @timer(interval=3600)
+    def forget_expired_answers(self):
+        """Remembered answers past their retention are never replayed (the lookup's condition);
+        this only keeps the table small."""
+        with self.store.db.transaction() as cur:
+            answers.forget_expired(cur)
 
     # -- reading ------------------------------------------------------------------------------
     @staticmethod
