@@ -39,6 +39,19 @@ class Database:
                     except psycopg2.Error:
                         broken = True
                 self._pool.putconn(conn, close=broken or bool(conn.closed))
+                if broken:
+                    self._discard_idle()
+
+    def _discard_idle(self):
+        """After one broken connection, the idle ones most likely died with it (a server restart,
+        an administrator's terminate): close them, so that the next users (a consumer's retry)
+        get fresh connections instead of meeting the same failure once per pooled connection."""
+        pool = self._pool
+        with pool._lock:  # psycopg2's pool keeps its idle connections in `_pool`
+            idle, pool._pool = pool._pool, []
+        for conn in idle:
+            with contextlib.suppress(psycopg2.Error):
+                conn.close()
 
     @contextlib.contextmanager
     def transaction(self):
