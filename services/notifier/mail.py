@@ -5,8 +5,10 @@ import hashlib
 import logging
 import re
 import smtplib
+import unicodedata
 from email import charset as email_charset
 from email.header import Header
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
@@ -18,9 +20,49 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = (5, 30, 120, 600, 1800)  # seconds; then the mail is marked failed
 
 
-def one_line(text, limit=150):
-    """Header-safe: no CR/LF can reach a header, whatever a customer typed."""
-    return " ".join(str(text).split())[:limit]
+SUBJECT_LIMIT = 150  # characters of a subject before it is cut (at a word) and "…" follows
+NAME_LIMIT = 64  # characters of a display name in From / To
+
+
+def header_text(text, limit=SUBJECT_LIMIT):
+    """What text may enter a header, decided here and not left to the email package: one line of
+    printable characters. Controls and format characters (C*: CR, LF, NUL, bidi overrides, …)
+    and line or paragraph separators become spaces, whitespace runs one space; "=?" becomes
+    "= ?", so nothing in it reads as an RFC 2047 encoded word: the email package decodes those
+    in the values we set, and CPython 3.11.7 wrote a decoded "=0D=0AReply-To: …" out as real
+    header lines. Longer text is cut at a word boundary, marked with "…"."""
+    printable = "".join(" " if unicodedata.category(char)[0] == "C" or unicodedata.category(char) in ("Zl", "Zp")
+                        else char for char in str(text))
+    line = " ".join(printable.split()).replace("=?", "= ?")
+    if len(line) <= limit:
+        return line
+    cut = line[:limit]
+    if line[limit] != " " and " " in cut[limit // 2:]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip() + "…"
+
+
+def mailbox(address, name=None):
+    """A From / To value: the address, with `name` (user text) as a display name made safe."""
+    name = header_text(name or "", NAME_LIMIT)
+    return str(Address(display_name=name, addr_spec=address)) if name else address
+
+
+class UnsafeMail(ValueError):
+    """The serialized mail does not parse back to the headers it was built with: never sent."""
+
+
+def serialized(message):
+    """The bytes to send, once they are proven to parse back to exactly the message's own
+    headers, each as often as it was set, with the same values (up to folding whitespace): the
+    backstop behind `header_text`."""
+    raw = message.as_bytes()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    built = [(name.lower(), "".join(str(value).split())) for name, value in message.items()]
+    found = [(name.lower(), "".join(str(value).split())) for name, value in parsed.items()]
+    if built != found:
+        raise UnsafeMail(f"headers {[n for n, _ in found]} parsed back from {[n for n, _ in built]}")
+    return raw
 
 
 def message_id(event_id, recipient, domain="helpdesk.local"):
@@ -89,12 +131,14 @@ MAIL_POLICY = _MailPolicy(linesep="\r\n")
 
 
 def compose(*, sender, recipient, subject, body, event_id, date):
-    """`date`: when the mail is sent (RFC 5322 requires a Date); the caller's clock says."""
+    """`date`: when the mail is sent (RFC 5322 requires a Date); the caller's clock says.
+    `sender` is "Name <address>" (configuration); `recipient`, a bare address."""
     msg = EmailMessage(policy=MAIL_POLICY)
-    msg["From"] = sender
-    msg["To"] = recipient
+    sender_name, sender_address = parseaddr(sender)
+    msg["From"] = mailbox(sender_address, sender_name)
+    msg["To"] = mailbox(recipient)
     msg["Date"] = format_datetime(date)
-    msg["Subject"] = one_line(subject)
+    msg["Subject"] = header_text(subject)
     msg["Message-ID"] = message_id(event_id, recipient)
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(body)
@@ -131,10 +175,11 @@ class _SmtpBatch:
         self.sender, self.smtp = sender, None
 
     def send(self, message, recipient):
+        raw = serialized(message)
         if self.smtp is None:
             self.smtp = self.sender.connect()
         try:
-            self.smtp.sendmail(parseaddr(message["From"])[1], [recipient], message.as_bytes())
+            self.smtp.sendmail(parseaddr(message["From"])[1], [recipient], raw)
         except (smtplib.SMTPServerDisconnected, OSError):
             self.close()  # the next mail reconnects
             raise
@@ -190,6 +235,9 @@ class MailOutbox:
                 try:
                     message = renderer.render(template, language, context, recipient, event_id)
                     smtp.send(message, recipient)
+                except UnsafeMail as exc:  # never sent; a retry would build the same mail
+                    self._record_failure(cur, mail_id, attempts, repr(exc), permanent=True)
+                    continue
                 except smtplib.SMTPRecipientsRefused as exc:  # refused at RCPT: the code says for how long
                     code, reply = next(iter(exc.recipients.values()))
                     self._record_failure(cur, mail_id, attempts, f"{code} {reply!r}", 500 <= code < 600)

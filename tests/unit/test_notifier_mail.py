@@ -321,7 +321,7 @@ def test_long_accented_subjects_unfold_to_exactly_what_was_written_in_every_temp
 def test_a_long_ascii_subject_is_folded_at_spaces_and_never_starts_on_a_line_of_its_own():
     title = "Router " + "x" * 90 + " down again after the maintenance window of last night at the main office"
     parsed = rendered(ticket_opened(title))
-    assert parsed["Subject"] == f"[Ticket #000007] Ticket abierto: {title}"[:150]
+    assert parsed["Subject"] == f"[Ticket #000007] Ticket abierto: {title}"[:147] + "…"  # cut after "after"
 
 
 def test_every_mail_is_dated_when_it_is_sent_by_the_renderers_clock():
@@ -387,3 +387,140 @@ def test_an_information_request_says_when_it_was_asked_in_the_recipients_zone():
     assert "we asked on 2026-12-03 12:50 (New York time):" in mails["eve@example.com"].get_body(("plain",)).get_content()
     assert "se la pedimos el 03/12/2026 18:50 (hora de Madrid):" in mails["jefe@empresa.es"].get_body(
         ("plain",)).get_content()
+
+
+# -- headers that user text cannot break (issue 10, finding 1) ---------------------------------
+# Every template, with hostile text wherever user text reaches a header (ticket titles in
+# subjects, account names in To, the subject of a bounced mail), on the interpreter make picks.
+
+import base64  # noqa: E402
+
+from services.notifier.mail import UnsafeMail, compose, header_text, serialized  # noqa: E402
+
+ENCODED_WORD_INJECTION = ("=?utf-8?q?=0D=0AReply-To:_x@evil.example=0D=0AContent-Type:_text/html=0D=0A=0D=0A"
+                          "<h1>x</h1>?=")
+HOSTILE_TEXTS = {
+    "encoded_word": ENCODED_WORD_INJECTION,
+    "encoded_word_base64": "=?utf-8?b?" + base64.b64encode(b"\r\nBcc: x@evil.example\r\n\r\nbody").decode() + "?=",
+    "encoded_word_in_words": "Hola =?UTF-8?Q?=0ABcc:_x@evil.example?= y ==?utf-8?q?=0A?=",
+    "crlf": "Hola\r\nBcc: victim@example.org\r\nX-Evil: 1\n\nbody",
+    "nul": "Hola\x00Bcc: victim@example.org\x00",
+    "bidi": "\u202eBcc: victim@example.org\u202c \u2066x\u2069 \u200f\u061c",
+    "separators": "Hola\u2028Bcc: victim@example.org\u2029X-Evil: 1\x85\x0b\x0c",
+    "overlong": "palabra " * 120 + "Ñ" * 300,
+}
+OUR_HEADERS = {"from", "to", "date", "subject", "message-id", "auto-submitted", "mime-version", "content-type"}
+MAYBE_OURS = {"reply-to", "list-unsubscribe", "list-unsubscribe-post"}  # ticket mails; copies
+TICKET_TEMPLATES = {"ticket_opened", "ticket_update", "ticket_resolved", "staff_ticket", "sla_alert"}
+HOSTILE_RENDERER = Renderer(SECRET, "https://help.example/", "Soporte <s@example.net>", "replies.example.net",
+                            clock=FixedClock())
+
+
+class HostileDirectory(Directory):
+    """Everyone is called `name`: their names go into To headers."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def contact(self, user_id):
+        found = super().contact(user_id)
+        return found and {**found, "name": self.name}
+
+    def contact_by_email(self, email):
+        found = super().contact_by_email(email)
+        return found and {**found, "name": self.name}
+
+    def supervisors(self):
+        return [{**person, "name": self.name} for person in super().supervisors()]
+
+    def agents_of(self, department):
+        return [{**person, "name": self.name} for person in super().agents_of(department)]
+
+    def group_users(self, company_id):
+        return [{**person, "name": self.name} for person in super().group_users(company_id)]
+
+
+def every_mail(text):
+    """(template, mail, event id) for every template, with `text` in every place user text goes."""
+    directory = HostileDirectory(text)
+    events = list(every_ticket_mail(text))
+    events.append(event("SlaBreached", ticket_id=events[0].data["ticket_id"], reference="#000007",
+                        clock="first_response", due_at="2026-12-03T17:50:00+00:00", department="networks",
+                        urgency="high", assignee_id="u-agent"))
+    account = {"user_id": "u-es", "email": "ana@example.com"}
+    for type_, data in [
+        ("EmailVerificationRequested", {"nonce": "n" * 16, "expires_at": "2030-01-01T00:00:00+00:00"}),
+        ("PasswordResetRequested", {"nonce": "n" * 16, "expires_at": "2030-01-01T00:00:00+00:00"}),
+        ("RegistrationRepeated", {}),
+        ("PasswordChanged", {"reason": "user"}),
+        ("InitialCredentialsIssued", {"nonce": "n" * 16}),
+        ("EmailChanged", {"old_email": "ana@example.com", "new_email": "ana@example.org"}),
+    ]:
+        events.append(event(type_, **account, **data))
+    for evt in events:
+        for mail in mails_for(evt, directory):
+            yield mail, evt.event_id
+    for language in ("es", "en"):
+        for reason in ("no_token", "unknown_sender", "extra_attachments"):
+            context = {"reason": reason, "subject": text, "sender": "ana@example.com", "reference": "#000007",
+                       "filename": text, "size_mb": 3, "limit_mb": 2, "detail": text, "others": [text],
+                       "known": True, "path": "/tickets", "time_zone": None}
+            from services.notifier.plans import Mail
+            yield Mail("ana@example.com", language, "bounce", context), uuid.uuid4()
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS.values(), ids=HOSTILE_TEXTS.keys())
+def test_user_text_cannot_add_change_or_repeat_a_header_in_any_template(text):
+    templates = set()
+    for mail, event_id in every_mail(text):
+        templates.add(mail.template)
+        message = HOSTILE_RENDERER.render(mail.template, mail.language, mail.context, mail.recipient, event_id)
+        raw = serialized(message)
+        head = raw.split(b"\r\n\r\n")[0]
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        expected = OUR_HEADERS | ({"reply-to"} if "ticket_id" in mail.context else set())
+        names = [name.lower() for name in parsed.keys()]
+        assert len(names) == len(set(names)) and expected <= set(names) <= expected | MAYBE_OURS, (mail.template, names)
+        assert b"\x00" not in head and all(line.isascii() for line in head.split(b"\r\n"))
+        assert [a.addr_spec for a in parsed["To"].addresses] == [mail.recipient]
+        assert [a.addr_spec for a in parsed["From"].addresses] == ["s@example.net"]
+        if "reply-to" in expected:
+            assert parsed["Reply-To"].addresses[0].domain == "replies.example.net"
+        assert parsed.get_content_type() == "multipart/alternative"
+        assert [part.get_content_type() for part in parsed.iter_parts()] == ["text/plain", "text/html"]
+        for name in ("Subject", "To"):
+            value = str(parsed[name])
+            assert "=?" not in value and "\x00" not in value and "\r" not in value and "\n" not in value
+            assert not any(char in value for char in "\u202e\u202c\u2066\u2069\u200f\u061c\u2028\u2029\x85")
+        assert len(str(parsed["Subject"])) <= 151
+    assert templates >= TICKET_TEMPLATES | {"verify_email", "reset_password", "account_exists", "password_changed",
+                                            "credentials", "email_changed", "bounce"}
+
+
+def test_header_text_keeps_one_line_of_printable_text_with_no_encoded_word():
+    assert header_text("a\r\nb\x00c\u202ed\u2028e\t\tf") == "a b c d e f"
+    assert header_text("x =?utf-8?q?=0A?= y") == "x = ?utf-8?q?=0A?= y"
+    assert "=?" not in header_text("==?=?") and header_text("ok: ¿qué tal?") == "ok: ¿qué tal?"
+
+
+def test_header_text_cuts_overlong_text_at_a_word_and_says_so():
+    cut = header_text("palabra " * 40)
+    assert cut.endswith("palabra…") and len(cut) <= 151
+    assert header_text("x" * 400) == "x" * 150 + "…"
+
+
+def test_a_mail_that_does_not_parse_back_to_its_own_headers_is_never_serialized():
+    class Smuggled:
+        """A message whose bytes carry a header it was not built with: what the email package wrote."""
+
+        def items(self):
+            return [("Subject", "Hola")]
+
+        def as_bytes(self):
+            return b"Subject: Hola\r\nReply-To: x@evil.example\r\n\r\nbody\r\n"
+
+    with pytest.raises(UnsafeMail):
+        serialized(Smuggled())
+    ok = compose(sender="=?utf-8?q?S=0D=0ABcc:_v@x.es?= <s@example.net>", recipient="a@x.es",
+                 subject=ENCODED_WORD_INJECTION, body="b", event_id=uuid.uuid4(), date=SENT_AT)
+    assert email.message_from_bytes(serialized(ok), policy=email.policy.default)["Bcc"] is None
