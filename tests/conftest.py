@@ -33,7 +33,8 @@ def database_url():
 
 @pytest.fixture(scope="session")
 def db(database_url):
-    database = Database(database_url, size=12)
+    # named, so that tests killing the running system's connections can spare the test's own
+    database = Database(f"{database_url}?application_name=pytest-db", size=12)
     yield database
     database.close()
 

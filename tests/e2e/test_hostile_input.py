@@ -71,7 +71,7 @@ def kill_pooled_connections(database_url):
     with psycopg2.connect(database_url) as admin, admin.cursor() as cur:
         cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                     " WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'"
-                    " AND query NOT ILIKE 'LISTEN%%'"
+                    " AND query NOT ILIKE 'LISTEN%%' AND application_name <> 'pytest-db'"
                     " AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')")
         return cur.fetchone()[0]
 
