@@ -1,5 +1,6 @@
 """The whole system as `make run` starts it: every service a `nameko run` process, the dev SMTP
 server keeping mail as files, a database and a RabbitMQ vhost of its own, and the seed data."""
+import contextlib
 import itertools
 import json
 import re
@@ -22,6 +23,23 @@ def system(database_url, rabbit, tmp_path_factory):
         pytest.fail(str(exc))
     yield running
     running.stop()
+
+
+@contextlib.contextmanager
+def system_of_its_own(rabbit, workdir, extra_env):
+    """A whole system on a database and vhost of its own, for tests that need other settings
+    (tight limits, second-long SLA targets) than the session's shared one."""
+    from ..conftest import setting
+
+    admin_url = setting("DATABASE_URL")
+    database_url = testing.create_database(admin_url)
+    system = RunningSystem(database_url, rabbit, workdir, extra_env=extra_env)
+    try:
+        system.start()
+        yield system
+    finally:
+        system.stop()
+        testing.drop_database(admin_url, database_url)
 
 
 class Api:

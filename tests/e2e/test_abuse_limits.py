@@ -4,29 +4,17 @@ a customer opens within the hour is refused with 429 and Retry-After, and nothin
 written; staff opening for that customer are not limited."""
 import pytest
 
-from helpdesk import testing
-from helpdesk.testing import RunningSystem
-
-from .conftest import as_user
+from .conftest import as_user, system_of_its_own
 
 CUSTOMER = "cliente@demo.example"
 
 
 @pytest.fixture(scope="module")
 def limited_system(rabbit, tmp_path_factory):
-    from ..conftest import setting
-
-    admin_url = setting("DATABASE_URL")
-    database_url = testing.create_database(admin_url)
-    system = RunningSystem(database_url, rabbit, tmp_path_factory.mktemp("limits"), extra_env={
-        "OPENS_PER_ACCOUNT_HOUR": "20", "OPENS_PER_COMPANY_HOUR": "100",
-        "COMMENTS_PER_ACCOUNT_HOUR": "60", "CC_ADDRESSES_PER_ACCOUNT_DAY": "10"})
-    try:
-        system.start()
+    with system_of_its_own(rabbit, tmp_path_factory.mktemp("limits"), {
+            "OPENS_PER_ACCOUNT_HOUR": "20", "OPENS_PER_COMPANY_HOUR": "100",
+            "COMMENTS_PER_ACCOUNT_HOUR": "60", "CC_ADDRESSES_PER_ACCOUNT_DAY": "10"}) as system:
         yield system
-    finally:
-        system.stop()
-        testing.drop_database(admin_url, database_url)
 
 
 def opening(title):

@@ -7,30 +7,20 @@ import pytest
 import yaml
 
 from helpdesk import calendars, testing
-from helpdesk.testing import RunningSystem
 
-from .conftest import as_user
+from .conftest import as_user, system_of_its_own
 
 
 @pytest.fixture(scope="module")
 def fast_sla_system(rabbit, tmp_path_factory):
-    from ..conftest import setting
-
     workdir = tmp_path_factory.mktemp("fast-sla")
     config = yaml.safe_load(open(calendars.DEFAULT_PATH))
     config["targets"]["support_24h"]["high"] = {"first_response": 0.05, "resolution": 10}  # 3 s, 10 min
     sla_config = workdir / "sla.yaml"
     sla_config.write_text(yaml.safe_dump(config))
-    admin_url = setting("DATABASE_URL")
-    database_url = testing.create_database(admin_url)
-    system = RunningSystem(database_url, rabbit, workdir,
-                           extra_env={"SLA_CONFIG": str(sla_config), "SLA_ALERT_INTERVAL": "0.5"})
-    try:
-        system.start()
+    with system_of_its_own(rabbit, workdir,
+                           {"SLA_CONFIG": str(sla_config), "SLA_ALERT_INTERVAL": "0.5"}) as system:
         yield system
-    finally:
-        system.stop()
-        testing.drop_database(admin_url, database_url)
 
 
 def test_a_first_response_overdue_is_warned_then_breached_once_to_the_agent_and_the_supervisor(fast_sla_system):

@@ -26,7 +26,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, *args):
-        pass
+        """Quiet: the tests read what the browser saw, not this server's access log."""
 
 
 if __name__ == "__main__":
