@@ -3,7 +3,6 @@ assets. The portal is a client of /api/v1 like any other; the gateway only hands
 with the headers that keep a page safe: a strict Content-Security-Policy (no inline script or
 style, nothing from another origin, never framed), no sniffing, no referrer.
 """
-import mimetypes
 from pathlib import Path
 
 from werkzeug.wrappers import Response
@@ -45,7 +44,7 @@ def asset(request, name):
     if (PORTAL_DIR not in path.parents or path.suffix not in TYPES or not path.is_file()
             or any(part.startswith(".") for part in path.relative_to(PORTAL_DIR).parts)):
         raise ApiError(404, "not_found", "no_file")
-    response = Response(path.read_bytes(), mimetype=TYPES[path.suffix] or mimetypes.guess_type(name)[0],
+    response = Response(path.read_bytes(), mimetype=TYPES[path.suffix],
                         headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
     response.add_etag()
     return response.make_conditional(request)
