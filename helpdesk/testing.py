@@ -132,6 +132,9 @@ SERVICE_CLASSES = {
 # More nameko services run in a service's process (as in the Procfile).
 EXTRA_SERVICES = {"notifier": ["services.notifier.inbound_service:InboundMailService"]}
 INBOUND_DOMAIN = "replies.helpdesk.local"
+# the test system's stand-in for the provider's MTA: mails in tests say what it found
+# (an `Authentication-Results: mx.test.helpdesk.local; dmarc=pass …` header)
+TRUSTED_AUTHSERV_ID = "mx.test.helpdesk.local"
 # The suite opens many tickets as one demo customer in one running system: limits out of its way
 # (a test of the limits runs a system of its own with tight ones).
 GENEROUS_LIMITS = {"OPENS_PER_ACCOUNT_HOUR": "100000", "OPENS_PER_COMPANY_HOUR": "100000",
@@ -211,7 +214,7 @@ class RunningSystem:
             **{**GENEROUS_LIMITS, **self.extra_env},
         )
         inbound = {"INBOUND_SMTP_HOST": "127.0.0.1", "INBOUND_SMTP_PORT": str(self.inbound_port),
-                   "INBOUND_DOMAIN": self.inbound_domain}
+                   "INBOUND_DOMAIN": self.inbound_domain, "INBOUND_TRUSTED_AUTHSERV_ID": TRUSTED_AUTHSERV_ID}
         env.update({name: value for name, value in inbound.items() if name not in self.extra_env})
         migrate_all(self.database_url)
         declare_topology(amqp_uri, [0.2, 0.5])

@@ -4,15 +4,24 @@ the SMTP endpoint), run in the notifier's process as the nameko service `notifie
 For each queued mail (`replies.parse` reads it):
 - auto-generated mail (Auto-Submitted other than "no", Precedence bulk/list/junk, the null
   envelope sender) and mail from our own addresses is logged and dropped: answering it would
-  make mail loops. This is the one exception to "nothing is silently dropped";
-- a reply whose token verifies for its sender (`replies.match_reply`) becomes a follow-up:
-  `tickets.act_as_system(..., "email-reply", ...)`, a CustomerCommented with channel email, with
-  its first attached file. Further files are not added; the sender is told which (a notice);
-- otherwise (no token; a forged token, or one made for another recipient: logged as a warning,
-  without the token; a sender not on the ticket; a closed or missing ticket), a known customer
-  with something to say gets a new ticket (channel email; following up the closed ticket when
-  that was the reason), staff are told to use the portal, and anybody else gets a bounce saying
-  what to do;
+  make mail loops;
+- what the mail proves about its sender decides the rest (docs/security.md, finding 5): the
+  provider MTA's `Authentication-Results` (`mail_trust.verdict`: pass, fail or none) and the reply
+  token, which is mailed only to its recipient, so a verified, unexpired one proves the sender
+  reads that address. A mail is *proven* when authenticated or carrying such a token, and
+  *answerable* (it may get a bounce) when proven or carrying a verified token however old: a
+  bounce then goes only to an address we mailed ourselves, never to a forged one (backscatter).
+  Everything else is dropped with a log line, unanswered;
+- a DMARC failure is dropped, token or not (a spoofed From with a captured token);
+- a deactivated account's mail adds nothing (answered, when answerable, that it is deactivated);
+- a reply whose token verifies for its sender (`replies.match_reply`) and has not expired
+  (INBOUND_REPLY_TOKEN_DAYS), or an expired one from an authenticated sender, becomes a
+  follow-up: `tickets.act_as_system(..., "email-reply", ...)`, a CustomerCommented with channel
+  email, with its first attached file. Further files are not added; the sender is told which;
+- an authenticated customer without a usable token, or a proven one whose ticket is closed, gets
+  a new ticket (channel email; following up the closed ticket when that was the reason); a
+  forged or foreign token never opens one; staff are told to use the portal; an authenticated
+  stranger gets a bounce saying what to do. Bounces never echo the mail's subject or text;
 - a file over 2 MB, a refused file type, an empty or over-long text: the mail is refused as a
   whole with a bounce explaining the limit and how to send it (the portal).
 
@@ -51,7 +60,7 @@ from helpdesk.events import ENVELOPE
 from helpdesk.extensions import Database, EventSubscriber, Health, consumer_settings
 from helpdesk.messaging import Publisher
 
-from . import replies
+from . import mail_trust, replies
 from .inbound import DEFAULT_DOMAIN, inbound_queues
 from .mail import MailOutbox
 from .plans import DEFAULT_LANGUAGE, Mail
@@ -65,9 +74,10 @@ MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024  # the tickets service's limit (manuals: 
 RPC_TIMEOUT = 30  # seconds; past it the mail is retried later
 DEFAULT_DEPARTMENT = "systems"
 SERVICE = "notifier"  # the system actor tickets records: system:notifier
+DEFAULT_TOKEN_DAYS = 90  # how long a reply address works (INBOUND_REPLY_TOKEN_DAYS)
 # What a bounce can say (templates/{es,en}/bounce.txt)
-REASONS = ("no_token", "unknown_sender", "forged", "not_on_ticket", "closed", "missing", "staff", "too_large",
-           "refused_attachment", "empty", "too_long", "extra_attachments")
+REASONS = ("no_token", "unknown_sender", "forged", "expired", "inactive", "not_on_ticket", "closed", "missing",
+           "staff", "too_large", "refused_attachment", "empty", "too_long", "extra_attachments")
 CONTENT_REASONS = frozenset({"too_large", "refused_attachment", "empty", "too_long"})  # whatever it answers
 STAFF = frozenset({"agent", "supervisor", "admin"})
 _REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|rv|aw|wg|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -174,6 +184,14 @@ class InboundMailService(Health):
         return (self.config.get("INBOUND_DOMAIN") or DEFAULT_DOMAIN).lower()
 
     @property
+    def trusted_authserv_id(self):
+        return self.config.get("INBOUND_TRUSTED_AUTHSERV_ID") or None
+
+    @property
+    def token_days(self):
+        return int(self.config.get("INBOUND_REPLY_TOKEN_DAYS") or DEFAULT_TOKEN_DAYS)
+
+    @property
     def department(self):
         return self.config.get("INBOUND_DEFAULT_DEPARTMENT") or DEFAULT_DEPARTMENT
 
@@ -207,24 +225,36 @@ class Handling:
         # one mail's identity: its sender and Message-ID (so another's Message-ID cannot mask it)
         self.key = hashlib.sha256(f"{mail.sender.lower()}\n{self.message_id}".encode()).hexdigest()
         self.received_at = queued["received_at"].isoformat()
+        self.trust = mail_trust.verdict(mail.authentication_results, mail.sender, service.trusted_authserv_id)
+        self.answerable = self.trust.authenticated  # a verified token makes it so too (run)
         self._person = None
         self.outcomes = []  # what was done, for the log
 
     def run(self, cur):
         self.cur = cur
-        ticket_id, refusal = self.token()
-        if ticket_id is not None:
-            refusal = self.follow_up(ticket_id)
+        if self.trust.failed:
+            return self.drop(f"sender refused by DMARC ({self.trust.because})")
+        token, refusal = self.token()
+        fresh = token is not None and not token.expired(self.queued["received_at"].date(), self.service.token_days)
+        self.answerable = self.answerable or token is not None
+        proven = self.trust.authenticated or fresh
+        person = self.person()
+        if person and not person.get("active", True):
+            return self.bounce("inactive") if self.answerable else self.drop("deactivated account")
+        if token is not None:
+            if not proven:
+                return self.bounce("expired", **self.ticket_of(token.ticket_id))
+            refusal = self.follow_up(token.ticket_id)
             if refusal is None:
                 return
         reason, details = refusal
+        if not self.answerable:
+            return self.drop(f"unauthenticated sender ({self.trust.because}), {reason}")
         if reason in CONTENT_REASONS:
-            self.bounce(reason, **details)  # the mail itself cannot be taken, whatever it answers
-            return
-        person = self.person()
+            return self.bounce(reason, **details)  # the mail itself cannot be taken, whatever it answers
         role = person["role"] if person else None
-        if role == "customer" and self.mail.text:
-            refusal = self.open_ticket(person, follows_up=ticket_id if reason == "closed" else None)
+        if role == "customer" and self.mail.text and proven and reason != "forged":
+            refusal = self.open_ticket(person, follows_up=token.ticket_id if reason == "closed" else None)
             if refusal is None:
                 return
             reason, details = refusal
@@ -234,23 +264,34 @@ class Handling:
             reason = "unknown_sender"
         self.bounce(reason, **details)
 
+    def drop(self, why):
+        """Nothing added, nothing answered: all that is left is the log line."""
+        log.warning("inbound mail %s from %s: dropped, %s", self.queued["id"], self.mail.sender, why)
+        self.outcomes.append(f"dropped ({why})")
+
     # -- the token ----------------------------------------------------------------------------
     def token(self):
-        """(ticket id, None) for a token that verifies for the sender, else (None, refusal)."""
+        """(ReplyToken, None) for a token that verifies for the sender, else (None, refusal)."""
         secret, forged = self.service.config["LINK_SECRET"], None
         for address in self.mail.recipients:
             try:
-                ticket_id = replies.match_reply(secret, address, self.mail.sender, self.service.domain)
+                token = replies.match_reply(secret, address, self.mail.sender, self.service.domain)
             except replies.ForgedToken as exc:
                 forged = forged or exc
                 continue
-            if ticket_id is not None:
-                return ticket_id, None
+            if token is not None:
+                return token, None
         if forged is not None:
             log.warning("inbound mail %s from %s: reply token refused (%s)", self.queued["id"],
                         self.mail.sender, forged.reason)
             return None, ("forged", {})
         return None, ("no_token", {})
+
+    def ticket_of(self, ticket_id):
+        """The reference and page of a ticket the sender's token names, for a bounce."""
+        events = self.service.ticket_events(ticket_id)
+        reference = (events[0].data.get("reference") or "") if events else ""
+        return {"reference": reference, "path": f"/tickets/{ticket_id}"} if events else {}
 
     # -- a follow-up --------------------------------------------------------------------------
     def follow_up(self, ticket_id):
@@ -300,10 +341,20 @@ class Handling:
         return None
 
     def already_added(self, events):
+        """This mail is on the ticket: the same Message-ID from the sender, or the same text and
+        file from the sender by email (a captured reply sent again under a new Message-ID)."""
         sender = self.mail.sender.lower()
+        first = self.mail.attachments[0] if self.mail.attachments else None
+        digest = hashlib.sha256(first.content).hexdigest() if first is not None else None
         for event in events:
             email = (event.data.get("email") or {}) if event.type == "CustomerCommented" else {}
-            if email.get("message_id") == self.message_id and (email.get("sender") or "").lower() == sender:
+            if (email.get("sender") or "").lower() != sender:
+                continue
+            if email.get("message_id") == self.message_id:
+                return True
+            attachment = event.data.get("attachment") or {}
+            if ((event.data.get("body") or "").strip() == self.mail.text.strip()
+                    and attachment.get("sha256") == digest):
                 return True
         return False
 
@@ -372,20 +423,22 @@ class Handling:
 
     # -- answers ------------------------------------------------------------------------------
     def person(self):
-        """The sender's account (any role), or None; asked once."""
+        """The sender's account (any role, deactivated too: `active` says), or None; asked once."""
         if self._person is None:
             try:
-                self._person = self.service.call(self.service.identity.principal_by_email, self.mail.sender)
+                self._person = self.service.call(self.service.identity.principal_by_email, self.mail.sender, True)
             except errors.NotFound:
                 self._person = {}
         return self._person or None
 
     def bounce(self, reason, event="bounce", **details):
-        """Queues the answer to the sender in the outbox: once per mail (its id comes from the key)."""
+        """Queues the answer to the sender in the outbox: once per mail (its id comes from the key).
+        It never repeats the mail's subject or text: a bounce must carry nothing a stranger wrote."""
         assert reason in REASONS, reason
+        assert self.answerable, "only answerable mail gets an answer"
         person = self.person()
         language = (person or {}).get("language") or DEFAULT_LANGUAGE
-        context = {"reason": reason, "subject": self.mail.subject[:150], "sender": self.mail.sender,
+        context = {"reason": reason, "sender": self.mail.sender,
                    "reference": "", "filename": "", "size_mb": 0, "limit_mb": MAX_ATTACHMENT_BYTES // (1024 * 1024),
                    "detail": "", "others": [], "path": "/", "known": bool(person), **details}
         event_id = uuid.uuid5(NAMESPACE, f"{event}:{self.key}")

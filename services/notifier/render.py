@@ -116,11 +116,14 @@ class Renderer:
         html = _HTML.get_template("base.html").render(
             language=language, subject=subject, paragraphs=paragraphs, url=values["url"],
             link_label=link_label)
+        now = self.clock.now()
         message = compose(sender=self.sender, recipient=recipient, subject=subject, body=body,
-                          event_id=event_id, date=self.clock.now())
+                          event_id=event_id, date=now)
         if self.inbound_domain and values.get("ticket_id"):
-            # replying to a ticket mail adds a follow-up: the address carries this ticket and recipient
-            message["Reply-To"] = reply_address(self.secret, values["ticket_id"], recipient, self.inbound_domain)
+            # replying to a ticket mail adds a follow-up: the address carries this ticket and
+            # recipient, and the day it was sent (it expires: services.notifier.replies)
+            message["Reply-To"] = reply_address(self.secret, values["ticket_id"], recipient, self.inbound_domain,
+                                                now.astimezone(dt.timezone.utc).date())
         if values["unsubscribe_url"]:  # RFC 2369 and RFC 8058: the mail program's own Unsubscribe button
             message["List-Unsubscribe"] = f"<{values['unsubscribe_url']}>"
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

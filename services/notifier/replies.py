@@ -1,17 +1,20 @@
 """Replies by email, pure: the reply addresses that carry a ticket's token, and what an inbound
 mail says (who sent it, to which token, its new text, its files), with no I/O.
 
-**Reply addresses.** Every ticket mail to a recipient says `Reply-To: reply+<ticket>.<mac>@<domain>`:
-`<ticket>` is the ticket's UUID in 32 hex digits, `<mac>` the first 25 characters of
-HMAC-SHA256(secret, "reply\\0<ticket uuid>\\0<recipient, lowercased>") in lowercase base32. Email
-local parts are case-insensitive in practice, so the address is lowercase only and is read
-lowercased. 25 characters (125 bits) rather than 26 keep the local part at 64 octets, the
-limit of RFC 5321 (4.5.3.1.1) that some mail systems enforce.
+**Reply addresses.** Every ticket mail to a recipient says
+`Reply-To: reply+<ticket>.<day>.<mac>@<domain>`: `<ticket>` is the ticket's UUID in 26 base32
+digits, `<day>` the day the mail was sent (days since 2000-01-01, 4 base32 digits), `<mac>` the
+first 25 characters of HMAC-SHA256(secret, "reply\0<ticket uuid>\0<day>\0<recipient, lowercased>")
+in base32. All lowercase: email local parts are case-insensitive in practice, so the address is
+read lowercased. The local part is 63 octets, under the 64 of RFC 5321 (4.5.3.1.1) that some mail
+systems enforce.
 
 The MAC binds the recipient, and a reply is checked against its *sender*: a token copied into
 somebody else's mail (a forwarded notice, a "foreign" token) does not verify, just like a forged
-one. `match_reply` answers the ticket id, `None` for an address with no token, and raises
-`ForgedToken` for a token that does not verify (callers log it, never the token itself).
+one. The day lets a token expire (`ReplyToken.expired`): a captured mail stops being a way in, and
+every new mail about the ticket carries a fresh one. `match_reply` answers a `ReplyToken`, `None`
+for an address with no token, and raises `ForgedToken` for a token that does not verify (callers
+log it, never the token itself).
 
 **Reading a reply** (`parse`): the sender (From, else the envelope sender), the candidates for a
 reply address (envelope recipients, To and Cc), whether the mail is auto-generated (never answered:
@@ -27,7 +30,9 @@ desde mi …" line. A closing like "Un saludo, Ana" is kept: cutting at words li
 (as some parsers do) loses what customers write after them.
 """
 import base64
+import binascii
 import dataclasses
+import datetime as dt
 import email
 import email.policy
 import hashlib
@@ -42,7 +47,10 @@ import quotequail
 
 LOCAL_PREFIX = "reply"
 MAC_CHARS = 25
-_TAG = re.compile(r"^([0-9a-f]{32})\.([a-z2-7]{%d})$" % MAC_CHARS)
+DAY_CHARS = 4
+EPOCH = dt.date(2000, 1, 1)  # day 0 of a token's date
+_TAG = re.compile(r"^([a-z2-7]{26})\.([a-z2-7]{%d})\.([a-z2-7]{%d})$" % (DAY_CHARS, MAC_CHARS))
+_B32 = "abcdefghijklmnopqrstuvwxyz234567"
 
 
 class ForgedToken(Exception):
@@ -54,17 +62,48 @@ class ForgedToken(Exception):
         self.reason, self.ticket_id = reason, ticket_id
 
 
-def _mac(secret, ticket_id, recipient):
+@dataclasses.dataclass(frozen=True)
+class ReplyToken:
+    """A verified token: the ticket it opens and the day its mail was sent."""
+
+    ticket_id: str
+    issued_on: dt.date
+
+    def expired(self, today, valid_days):
+        """Older than `valid_days` on `today` (a date: the caller's clock, never a hidden one)."""
+        return (today - self.issued_on).days > valid_days
+
+
+def _mac(secret, ticket_id, day, recipient):
     key = secret.encode() if isinstance(secret, str) else secret
-    message = f"reply\x00{ticket_id}\x00{recipient.strip().lower()}".encode()
+    message = f"reply\x00{ticket_id}\x00{day}\x00{recipient.strip().lower()}".encode()
     digest = hmac.new(key, message, hashlib.sha256).digest()
     return base64.b32encode(digest).decode().lower()[:MAC_CHARS]
 
 
-def reply_address(secret, ticket_id, recipient, domain):
-    """The address `recipient` answers to about `ticket_id`: `reply+<hex>.<mac>@<domain>`."""
+def _day_digits(day):
+    digits = ""
+    for _ in range(DAY_CHARS):
+        day, rest = divmod(day, 32)
+        digits = _B32[rest] + digits
+    return digits
+
+
+def _day_of(digits):
+    day = 0
+    for char in digits:
+        day = day * 32 + _B32.index(char)
+    return day
+
+
+def reply_address(secret, ticket_id, recipient, domain, issued_on):
+    """The address `recipient` answers to about `ticket_id`, in a mail sent on `issued_on` (a date):
+    `reply+<ticket>.<day>.<mac>@<domain>`."""
     ticket = uuid.UUID(str(ticket_id))
-    return f"{LOCAL_PREFIX}+{ticket.hex}.{_mac(secret, str(ticket), recipient)}@{domain.lower()}"
+    day = (issued_on - EPOCH).days
+    ticket_digits = base64.b32encode(ticket.bytes).decode().lower().rstrip("=")
+    mac = _mac(secret, str(ticket), day, recipient)
+    return f"{LOCAL_PREFIX}+{ticket_digits}.{_day_digits(day)}.{mac}@{domain.lower()}"
 
 
 def split_address(address):
@@ -84,9 +123,9 @@ def is_reply_address(address, domain=None):
 
 
 def match_reply(secret, address, sender, domain=None):
-    """The ticket id (str) that `address`'s token opens for `sender`; None when `address` carries
-    no token (not a reply address, or the bare `reply@`); raises ForgedToken when it carries one
-    that is malformed, forged, or made for another recipient."""
+    """The ReplyToken that `address` carries for `sender`; None when `address` carries no token
+    (not a reply address, or the bare `reply@`); raises ForgedToken when it carries one that is
+    malformed, forged, or made for another recipient. Expiry is the caller's to judge."""
     if not is_reply_address(address, domain):
         return None
     local, _ = split_address(address)
@@ -96,11 +135,15 @@ def match_reply(secret, address, sender, domain=None):
     found = _TAG.match(tag)
     if not found:
         raise ForgedToken("malformed token")
-    ticket_id = str(uuid.UUID(found.group(1)))
+    try:
+        ticket_id = str(uuid.UUID(bytes=base64.b32decode(found.group(1).upper() + "======")))
+    except (ValueError, binascii.Error):
+        raise ForgedToken("malformed token") from None
+    day = _day_of(found.group(2))
     sender = parseaddr(sender or "")[1]
-    if not sender or not hmac.compare_digest(found.group(2), _mac(secret, ticket_id, sender)):
+    if not sender or not hmac.compare_digest(found.group(3), _mac(secret, ticket_id, day, sender)):
         raise ForgedToken("token not valid for the sender", ticket_id)
-    return ticket_id
+    return ReplyToken(ticket_id, EPOCH + dt.timedelta(days=day))
 
 
 # -- reading an inbound mail --------------------------------------------------------------------
@@ -126,6 +169,7 @@ class InboundMail:
     text: str                 # the new text: quoted history and signature removed
     attachments: tuple        # Attachment, in the order of the mail
     auto_generated: str | None  # why the mail must not be answered, or None
+    authentication_results: tuple = ()  # the Authentication-Results header values, topmost first
 
 
 AUTO_PRECEDENCE = frozenset({"bulk", "list", "junk"})
@@ -165,6 +209,7 @@ def parse(raw, envelope_from="", envelope_to=()):
         text=_new_text(msg),
         attachments=tuple(_attachments(msg)),
         auto_generated=auto_generated(msg, envelope_from),
+        authentication_results=tuple(_all_headers(msg, "Authentication-Results")),
     )
 
 
@@ -177,6 +222,13 @@ def _header(msg, name):
         return _text_of(msg.get(name))
     except Exception:  # a header too broken to decode is as good as absent
         return ""
+
+
+def _all_headers(msg, name):
+    try:
+        return [_text_of(value) for value in msg.get_all(name, []) or []]
+    except Exception:  # too broken to decode: as good as absent
+        return []
 
 
 def _address(value):

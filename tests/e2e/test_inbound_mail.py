@@ -3,15 +3,17 @@ endpoint (`system.inbound_port`) goes through the `notifier.inbound` queue to th
 adds it to its ticket, opens a new ticket, or answers with a bounce (mail to the sender).
 
 Reply addresses are made as every ticket mail makes them: `reply_address(LINK_SECRET, ticket,
-recipient, inbound_domain)`. Each test writes a word of its own into the subject, and a bounce
-repeats the subject: that is how a test finds its own bounces among the sender's mail (which also
-has the ticket mails of the outbound side).
+recipient, inbound_domain, day)`. The test system trusts `testing.TRUSTED_AUTHSERV_ID` as its MTA:
+a mail stands for an authenticated sender when it carries that MTA's `Authentication-Results`
+(`compose(..., verdict="pass")`), as the provider's mail server would add. A bounce never repeats
+what the sender wrote: a test finds its own by the ticket's reference in the subject, or by a
+sender address of its own.
 """
+import datetime as dt
 import email.policy
 import re
 import smtplib
 import time
-import uuid
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -22,6 +24,8 @@ from helpdesk import testing
 from helpdesk.testing import wait_until
 from services.notifier.replies import reply_address
 
+from .conftest import as_user
+from .test_identity import new_address, registered_and_verified
 from .test_ticket_scenarios import PNG, get, marker, open_ticket, seeded, walk
 
 CUSTOMER = "cliente@demo.example"
@@ -52,12 +56,18 @@ def agent(system):
 
 # -- helpers ------------------------------------------------------------------------------------
 
-def address_for(system, ticket_id, recipient):
-    return reply_address(testing.LINK_SECRET, ticket_id, recipient, system.inbound_domain)
+def address_for(system, ticket_id, recipient, sent=None):
+    sent = sent or dt.datetime.now(dt.timezone.utc).date()
+    return reply_address(testing.LINK_SECRET, ticket_id, recipient, system.inbound_domain, sent)
 
 
-def compose(sender, to, subject, text, *, message_id=None, attachments=(), headers=None):
+def compose(sender, to, subject, text, *, message_id=None, attachments=(), headers=None, verdict=None):
+    """`verdict`: what the provider's MTA found for the sender's domain (dmarc=pass or fail), or
+    None: no header from it (an unauthenticated mail)."""
     msg = EmailMessage(policy=email.policy.SMTP)
+    if verdict is not None:
+        domain = sender.rpartition("@")[2].strip(">")
+        msg["Authentication-Results"] = f"{testing.TRUSTED_AUTHSERV_ID}; dmarc={verdict} header.from={domain}"
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
@@ -95,15 +105,16 @@ def handled(system, queued_id, timeout=20):
 BOUNCE_SUBJECT = re.compile(r"No hemos podido|Archivos no añadidos|We could not|Files not added")
 
 
-def bounces(system, address, word):
-    """The answers (templates/*/bounce.txt) to this test's mails, not the ticket mails it causes."""
+def bounces(system, address, reference=""):
+    """The answers (templates/*/bounce.txt) to `address`, about the ticket `reference` if given,
+    not the ticket mails its mails cause."""
     return [m for m in system.mails_to(address)
-            if word in str(m["Subject"]) and BOUNCE_SUBJECT.search(str(m["Subject"]))]
+            if reference in str(m["Subject"]) and BOUNCE_SUBJECT.search(str(m["Subject"]))]
 
 
-def wait_for_bounce(system, address, word, timeout=15):
-    found = wait_until(lambda: bounces(system, address, word), timeout=timeout, interval=0.1)
-    assert found, f"no bounce for {address} about {word}:\n{system.log_tail()}"
+def wait_for_bounce(system, address, reference="", timeout=15):
+    found = wait_until(lambda: bounces(system, address, reference), timeout=timeout, interval=0.1)
+    assert found, f"no bounce for {address} about {reference or 'anything'}:\n{system.log_tail()}"
     (mail,) = found
     assert mail["Auto-Submitted"] == "auto-generated"  # so that no auto-responder answers it
     return mail.get_body(("plain",)).get_content()
@@ -124,6 +135,15 @@ def new_ticket(customer, word):
     return opened["ticket_id"]
 
 
+def reference_of(viewer, ticket_id):
+    return get(viewer, ticket_id)["reference"]
+
+
+def settled():
+    """Long enough for anything more (a mail, a comment) to have happened."""
+    time.sleep(0.5)
+
+
 # -- a reply with the right token -----------------------------------------------------------------
 
 def test_a_reply_with_the_right_token_adds_a_follow_up_with_only_the_new_text(system, customer, agent):
@@ -141,8 +161,8 @@ def test_a_reply_with_the_right_token_adds_a_follow_up_with_only_the_new_text(sy
     assert recorded["data"]["email"]["message_id"] == msg["Message-ID"]
     assert recorded["data"]["email"]["sender"] == CUSTOMER
     assert get(customer, tid)["status"] == "new"
-    time.sleep(0.5)
-    assert not bounces(system, CUSTOMER, word)
+    settled()
+    assert not bounces(system, CUSTOMER, reference_of(customer, tid))
 
 
 def test_answering_the_ticket_mail_itself_adds_a_follow_up(system, customer, agent):
@@ -182,7 +202,7 @@ def test_only_the_first_file_is_added_and_the_sender_hears_which_were_not(system
     handled(system, deliver(system, msg))
     (comment,) = comments(agent, tid)
     assert comment["attachment"]["name"] == "uno.png"
-    notice = wait_for_bounce(system, CUSTOMER, word)
+    notice = wait_for_bounce(system, CUSTOMER, reference_of(customer, tid))
     assert "dos.png" in notice and "uno.png" in notice
 
 
@@ -197,42 +217,97 @@ def test_a_reply_is_routed_by_the_token_in_the_to_header_too(system, customer, a
 
 # -- replies that cannot be added -----------------------------------------------------------------
 
-def test_a_forged_token_adds_nothing_and_its_sender_gets_a_bounce(system, customer, agent):
+def forge(address):
+    local, domain = address.split("@")
+    return f"{local[:-4]}{'aaaa' if not local.endswith('aaaa') else 'bbbb'}@{domain}"
+
+
+def test_a_forged_token_adds_nothing_and_only_an_authenticated_sender_hears_of_it(system, customer, agent):
     word = marker()
     tid = new_ticket(customer, word)
-    stranger = f"extrano-{uuid.uuid4().hex[:8]}@example.org"
-    genuine = address_for(system, tid, stranger)
-    local, domain = genuine.split("@")
-    forged = f"{local[:-4]}{'aaaa' if not local.endswith('aaaa') else 'bbbb'}@{domain}"
-    handled(system, deliver(system, compose(stranger, forged, f"Re: {word}", "Añadid esto al ticket.")))
+    spoofed, real = new_address("extrano"), new_address("extrano")
+    for sender, verdict in ((spoofed, None), (real, "pass")):
+        forged = forge(address_for(system, tid, sender))
+        handled(system, deliver(system, compose(sender, forged, f"Re: {word}", "Añadid esto al ticket.",
+                                                verdict=verdict)))
     assert comments(agent, tid) == []
-    text = wait_for_bounce(system, stranger, word)
-    assert "no es válida" in text
+    text = wait_for_bounce(system, real)
+    assert "no es válida" in text and word not in text  # nothing of what was sent comes back
+    assert system.mails_to(spoofed) == []  # no backscatter to an address that may not have sent it
     log = (system.logs / "notifier.log").read_text()
-    assert f"from {stranger}: reply token refused" in log and local not in log  # logged, never the token
+    assert f"from {real}: reply token refused" in log
+    assert forged.split("@")[0] not in log  # logged, never the token
 
 
 def test_a_token_made_for_another_recipient_adds_nothing(system, customer, agent):
     """The requester's notice, forwarded to someone else who answers it: the token is foreign."""
     word = marker()
     tid = new_ticket(customer, word)
-    other = f"reenviado-{uuid.uuid4().hex[:8]}@example.org"
-    handled(system, deliver(system, compose(other, address_for(system, tid, CUSTOMER), f"Re: {word}", "Yo también.")))
+    other = new_address("reenviado")
+    handled(system, deliver(system, compose(other, address_for(system, tid, CUSTOMER), f"Re: {word}", "Yo también.",
+                                            verdict="pass")))
     assert comments(agent, tid) == []
-    assert "no es válida" in wait_for_bounce(system, other, word)
+    assert "no es válida" in wait_for_bounce(system, other)
 
 
-def test_a_forged_token_from_a_known_customer_opens_a_new_ticket_not_a_follow_up(system, customer, agent):
+def test_a_forged_token_from_a_known_customer_opens_nothing(system, customer, agent):
+    """Finding 5: it used to open a new ticket in the customer's account, whoever wrote it."""
     word = marker()
     tid = new_ticket(customer, word)
-    local, domain = address_for(system, tid, CUSTOMER).split("@")
-    forged = f"{local[:-4]}{'aaaa' if not local.endswith('aaaa') else 'bbbb'}@{domain}"
-    handled(system, deliver(system, compose(CUSTOMER, forged, f"Re: {word}", "Texto con token alterado.")))
+    forged = forge(address_for(system, tid, CUSTOMER))
+    for verdict in (None, "pass"):
+        handled(system, deliver(system, compose(CUSTOMER, forged, f"Re: {word}", "Texto con token alterado.",
+                                                verdict=verdict)))
     assert comments(agent, tid) == []
     listed, _ = walk(customer, "/api/v1/tickets", scope="mine", text=word)
-    (opened,) = [t for t in listed if t["ticket_id"] != tid]
-    assert opened["channel"] == "email"
-    assert get(customer, opened["ticket_id"])["follows_up"] is None  # the token's ticket is not trusted
+    assert [t["ticket_id"] for t in listed] == [tid]
+
+
+def test_a_spoofed_customer_opens_no_ticket_and_an_authenticated_one_does(system, customer):
+    """Finding 5: a mail with a customer's From and no token opened a ticket in their account."""
+    for verdict in (None, "fail", "pass"):
+        word = marker()
+        handled(system, deliver(system, compose(CUSTOMER, f"reply@{system.inbound_domain}", f"Consulta {word}",
+                                                "¿Me dais de alta la fibra?", verdict=verdict)))
+        listed, _ = walk(customer, "/api/v1/tickets", scope="mine", text=word)
+        if verdict == "pass":
+            (opened,) = listed
+            assert opened["channel"] == "email"
+        else:
+            assert listed == [], verdict
+
+
+def test_an_expired_reply_address_adds_nothing_and_says_to_answer_the_latest_mail(system, customer, agent):
+    word = marker()
+    tid = new_ticket(customer, word)
+    old = address_for(system, tid, CUSTOMER, sent=dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=91))
+    handled(system, deliver(system, compose(CUSTOMER, old, f"Re: {word}", "Respondo a un aviso antiguo.")))
+    assert comments(agent, tid) == []
+    assert "último aviso" in wait_for_bounce(system, CUSTOMER, reference_of(customer, tid))
+
+
+def test_a_captured_reply_sent_again_under_a_new_message_id_is_one_comment(system, customer, agent):
+    """Finding 5: a reply captured on the way, re-sent with a new Message-ID, was a second comment."""
+    word = marker()
+    tid = new_ticket(customer, word)
+    for _ in range(2):
+        msg = compose(CUSTOMER, address_for(system, tid, CUSTOMER), f"Re: {word}", "Por favor, cancelad el servicio.")
+        handled(system, deliver(system, msg))  # compose makes a new Message-ID each time
+    assert [c["body"] for c in comments(agent, tid)] == ["Por favor, cancelad el servicio."]
+
+
+def test_a_deactivated_account_comments_nothing_by_mail(system, agent):
+    email = new_address("baja")
+    registered_and_verified(system, email)
+    leaver = as_user(system, email, "a perfectly fine secret")
+    tid = new_ticket(leaver, marker())
+    admin = as_user(system, "admin@helpdesk.example")
+    user_id = leaver.call("GET", "/api/v1/me").json()["user_id"]
+    off = admin.call("PATCH", f"/api/v1/admin/users/{user_id}", {"active": False})
+    assert off.status_code == 200, off.text
+    handled(system, deliver(system, compose(email, address_for(system, tid, email), "Re: sigo aquí", "Hola")))
+    assert comments(agent, tid) == []
+    assert "desactivada" in wait_for_bounce(system, email)
 
 
 def test_a_reply_with_a_3_mb_attachment_is_refused_with_a_bounce_explaining_the_2_mb_limit(system, customer, agent):
@@ -243,7 +318,7 @@ def test_a_reply_with_a_3_mb_attachment_is_refused_with_a_bounce_explaining_the_
                   attachments=[("informe.pdf", "application", "pdf", big)])
     handled(system, deliver(system, msg))
     assert comments(agent, tid) == []
-    text = wait_for_bounce(system, CUSTOMER, word)
+    text = wait_for_bounce(system, CUSTOMER, reference_of(customer, tid))
     assert "informe.pdf" in text and "2 MB" in text and "3,0 MB" in text
     assert "Helpdesk" in text  # what to do: upload it in the portal
     listed, _ = walk(customer, "/api/v1/tickets", scope="mine", text=word)
@@ -268,18 +343,22 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_that_follows_it_up(system
     assert ticket["description"] == "Vuelve a fallar el enlace."
     (opened,) = ticket["history"]
     assert opened["summary"].endswith("(por correo)"), opened["summary"]
-    time.sleep(0.5)
-    assert not bounces(system, CUSTOMER, word)
+    settled()
+    assert not bounces(system, CUSTOMER, reference_of(customer, tid))
 
 
-def test_mail_from_an_unknown_sender_without_a_token_gets_a_bounce(system):
+def test_only_an_authenticated_unknown_sender_gets_a_bounce(system):
     word = marker()
-    stranger = f"desconocido-{uuid.uuid4().hex[:8]}@example.org"
-    handled(system, deliver(system, compose(stranger, f"reply@{system.inbound_domain}", f"Consulta {word}",
-                                            "¿Tienen fibra en mi calle?")))
-    text = wait_for_bounce(system, stranger, word)
+    spoofed, real = new_address("desconocido"), new_address("desconocido")
+    for sender, verdict in ((spoofed, None), (real, "pass")):
+        handled(system, deliver(system, compose(sender, f"reply@{system.inbound_domain}", f"Consulta {word}",
+                                                "¿Tienen fibra en mi calle?", verdict=verdict)))
+    text = wait_for_bounce(system, real)
     assert "no corresponde a ningún cliente registrado" in text
     assert system.base_url in text  # where to go instead
+    assert word not in text and "fibra" not in text  # nothing of theirs is sent back
+    settled()
+    assert system.mails_to(spoofed) == []
 
 
 def test_the_same_message_delivered_twice_counts_once(system, customer, agent):
@@ -291,25 +370,25 @@ def test_the_same_message_delivered_twice_counts_once(system, customer, agent):
     handled(system, second)
     assert [c["body"] for c in comments(agent, tid)] == ["Solo una vez, por favor."]
 
-    stranger = f"repetido-{uuid.uuid4().hex[:8]}@example.org"
-    bounced = compose(stranger, f"reply@{system.inbound_domain}", f"Consulta {word}", "Hola")
+    stranger = new_address("repetido")
+    bounced = compose(stranger, f"reply@{system.inbound_domain}", f"Consulta {word}", "Hola", verdict="pass")
     first, second = deliver(system, bounced), deliver(system, bounced)
     handled(system, first)
     handled(system, second)
-    wait_for_bounce(system, stranger, word)
+    wait_for_bounce(system, stranger)
     time.sleep(1)
-    assert len(bounces(system, stranger, word)) == 1
+    assert len(bounces(system, stranger)) == 1
 
 
 def test_auto_generated_mail_is_never_answered(system):
     word = marker()
-    robot = f"robot-{uuid.uuid4().hex[:8]}@example.org"
+    robot = new_address("robot")
     queued = [
         deliver(system, compose(robot, f"reply@{system.inbound_domain}", f"Fuera de la oficina {word}", "Vuelvo el lunes.",
-                                headers={"Auto-Submitted": "auto-replied"})),
+                                headers={"Auto-Submitted": "auto-replied"}, verdict="pass")),
         deliver(system, compose(robot, f"reply@{system.inbound_domain}", f"Boletín {word}", "Ofertas",
-                                headers={"Precedence": "bulk"})),
-        deliver(system, compose(robot, f"reply@{system.inbound_domain}", f"Undelivered {word}", "DSN"),
+                                headers={"Precedence": "bulk"}, verdict="pass")),
+        deliver(system, compose(robot, f"reply@{system.inbound_domain}", f"Undelivered {word}", "DSN", verdict="pass"),
                 envelope_from=""),
     ]
     for queued_id in queued:

@@ -1,7 +1,10 @@
 """What the notifier does with an inbound mail (services/notifier/inbound_service.Handling), with
 the tickets and identity services and the mail outbox faked: the paths the end-to-end tests do not
 walk (sender not on the ticket, missing ticket, refused file, empty or over-long text, a closed
-ticket the customer may not follow up, staff and English senders, a retried mail)."""
+ticket the customer may not follow up, staff and English senders, a retried mail), and who is
+trusted (finding 5 of issue 10: spoofed senders, forged, foreign, expired and replayed tokens,
+deactivated accounts, backscatter)."""
+import dataclasses
 import datetime as dt
 import types
 import uuid
@@ -16,12 +19,16 @@ SECRET = "unit-test-link-secret"
 DOMAIN = "replies.helpdesk.local"
 TICKET = str(uuid.uuid4())
 CUSTOMER = "cliente@demo.example"
-CUSTOMER_PRINCIPAL = {"user_id": "u-1", "email": CUSTOMER, "role": "customer", "language": "es"}
+CUSTOMER_PRINCIPAL = {"user_id": "u-1", "email": CUSTOMER, "role": "customer", "language": "es", "active": True}
+MTA = "mx.test.example"  # the authserv-id the fake service trusts
+RECEIVED = dt.datetime(2026, 11, 23, 10, tzinfo=dt.timezone.utc)
+SENT = dt.date(2026, 11, 20)  # the day of the ticket mail being answered
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 
 
 class FakeService:
     domain, department = DOMAIN, "systems"
+    trusted_authserv_id, token_days = MTA, 90
 
     def __init__(self, events=None, act=None, open_=None, people=None):
         self.config = {"LINK_SECRET": SECRET}
@@ -52,10 +59,11 @@ class FakeService:
             raise result
         return {"ticket_id": command["ticket_id"], "reference": "#000002"}
 
-    def _person(self, address):
-        if address.lower() not in self.people:
+    def _person(self, address, include_deactivated=False):
+        person = self.people.get(address.lower())
+        if person is None or not (person.get("active", True) or include_deactivated):
             raise errors.NotFound("no_such_user")
-        return self.people[address.lower()]
+        return person
 
 
 def opened_event(**data):
@@ -63,18 +71,23 @@ def opened_event(**data):
                                  data={"ticket_id": TICKET, "reference": "#000001", **data})
 
 
-def inbound(sender=CUSTOMER, to=None, text="Sigue sin funcionar.", attachments=(), message_id="<m1@example.org>"):
+def inbound(sender=CUSTOMER, to=None, text="Sigue sin funcionar.", attachments=(), message_id="<m1@example.org>",
+            authenticated=None):
+    """`authenticated`: None (no header from our MTA), True (dmarc=pass) or False (dmarc=fail)."""
     to = reply_to(sender) if to is None else to
+    results = () if authenticated is None else (
+        f"{MTA}; dmarc={'pass' if authenticated else 'fail'} header.from={sender.rpartition('@')[2]}",)
     return replies.InboundMail(sender=sender, envelope_from=sender, recipients=(to,), subject="Re: Sin conexión",
-                               message_id=message_id, text=text, attachments=tuple(attachments), auto_generated=None)
+                               message_id=message_id, text=text, attachments=tuple(attachments), auto_generated=None,
+                               authentication_results=results)
 
 
-def reply_to(recipient):
-    return replies.reply_address(SECRET, TICKET, recipient, DOMAIN)
+def reply_to(recipient, sent=SENT):
+    return replies.reply_address(SECRET, TICKET, recipient, DOMAIN, sent)
 
 
 def run(service, mail):
-    queued = {"id": "q1", "received_at": dt.datetime(2026, 11, 23, 10, tzinfo=dt.timezone.utc)}
+    queued = {"id": "q1", "received_at": RECEIVED}
     handling = Handling(service, mail, queued)
     handling.run(cur=None)
     return handling
@@ -189,7 +202,7 @@ def test_staff_writing_by_email_are_told_to_use_the_portal_in_their_language(to)
     agent = "agente@helpdesk.example"
     service = FakeService(act=errors.Forbidden("sender_not_on_ticket"),
                           people={agent: {"user_id": "u-2", "email": agent, "role": "agent", "language": "en"}})
-    run(service, inbound(sender=agent, to=to))
+    run(service, inbound(sender=agent, to=to, authenticated=True))
     mail = bounce(service)
     assert (mail.context["reason"], mail.language) == ("staff", "en")
     assert service.opened == []
@@ -208,12 +221,14 @@ def test_every_reason_renders_in_both_languages():
             message = renderer.render("bounce", language, dict(context, reason=reason, reference="#000001"),
                                       CUSTOMER, uuid.uuid4())
             text = message.get_body(("plain",)).get_content()
-            assert "Re: Sin conexión" in message["Subject"] and "https://help.example/" in text, (language, reason)
+            assert "https://help.example/" in text, (language, reason)
+            # nothing the sender wrote comes back (a bounce to a forged From would carry it to a victim)
+            assert "Sin conexión" not in message["Subject"] + text, (language, reason)
 
 
-def test_a_customer_writing_without_a_token_gets_a_new_ticket():
+def test_an_authenticated_customer_writing_without_a_token_gets_a_new_ticket():
     service = FakeService(people={CUSTOMER: CUSTOMER_PRINCIPAL}, open_=None)
-    run(service, inbound(to=f"reply@{DOMAIN}"))
+    run(service, inbound(to=f"reply@{DOMAIN}", authenticated=True))
     ((user_id, command),) = service.opened
     assert user_id == "u-1" and "follows_up" not in command
     assert service.mails == []
@@ -221,7 +236,7 @@ def test_a_customer_writing_without_a_token_gets_a_new_ticket():
 
 def test_a_customer_writing_only_a_file_without_a_token_gets_a_bounce():
     service = FakeService(people={CUSTOMER: CUSTOMER_PRINCIPAL})
-    run(service, inbound(to=f"reply@{DOMAIN}", text="", attachments=[replies.Attachment("a.png", "image/png", PNG)]))
+    run(service, inbound(to=f"reply@{DOMAIN}", text="", authenticated=True, attachments=[replies.Attachment("a.png", "image/png", PNG)]))
     assert bounce(service).context["reason"] == "no_token" and service.opened == []
 
 
@@ -234,6 +249,98 @@ def test_a_bounce_has_one_id_per_mail_so_a_retry_cannot_send_a_second():
     third = FakeService(events=[])
     run(third, inbound(message_id="<m2@example.org>"))
     assert third.mails[0][0] != first.mails[0][0]
+
+
+# -- who is trusted (issue 10, finding 5) --------------------------------------------------------
+
+def test_a_spoofed_customer_without_a_token_opens_nothing_and_gets_no_answer():
+    for authenticated in (None, False):  # no verdict from our MTA, or DMARC failed
+        service = FakeService(people={CUSTOMER: CUSTOMER_PRINCIPAL})
+        handling = run(service, inbound(to=f"reply@{DOMAIN}", authenticated=authenticated))
+        assert service.opened == [] and service.acted == [] and service.mails == [], authenticated
+        assert handling.outcomes[0].startswith("dropped")
+
+
+def test_an_authentication_result_from_another_server_is_not_trusted():
+    service = FakeService(people={CUSTOMER: CUSTOMER_PRINCIPAL})
+    mail = dataclasses.replace(inbound(to=f"reply@{DOMAIN}"), authentication_results=(
+        "mx.attacker.example; dmarc=pass header.from=demo.example",))
+    run(service, mail)
+    assert service.opened == [] and service.mails == []
+
+
+def test_a_valid_token_with_a_failed_dmarc_adds_nothing():
+    service = FakeService(people={CUSTOMER: CUSTOMER_PRINCIPAL})
+    run(service, inbound(authenticated=False))
+    assert service.acted == [] and service.opened == [] and service.mails == []
+
+
+def test_a_valid_token_is_proof_enough_without_authentication():
+    service = FakeService(people={CUSTOMER: CUSTOMER_PRINCIPAL})
+    run(service, inbound(authenticated=None))
+    assert len(service.acted) == 1
+
+
+@pytest.mark.parametrize("to", [reply_to("otro@demo.example"),  # a foreign token
+                                reply_to(CUSTOMER)[:-len(DOMAIN) - 3] + "zz@" + DOMAIN])  # a forged one
+def test_a_forged_or_foreign_token_never_opens_a_ticket(to):
+    unauthenticated = FakeService(people={CUSTOMER: CUSTOMER_PRINCIPAL})
+    run(unauthenticated, inbound(to=to))
+    assert unauthenticated.opened == [] and unauthenticated.acted == [] and unauthenticated.mails == []
+    authenticated = FakeService(people={CUSTOMER: CUSTOMER_PRINCIPAL})
+    run(authenticated, inbound(to=to, authenticated=True))
+    assert authenticated.opened == [] and authenticated.acted == []
+    assert bounce(authenticated).context["reason"] == "forged"
+
+
+def test_an_expired_token_adds_nothing_unless_the_sender_is_authenticated():
+    old = reply_to(CUSTOMER, sent=RECEIVED.date() - dt.timedelta(days=91))
+    service = FakeService(people={CUSTOMER: CUSTOMER_PRINCIPAL})
+    run(service, inbound(to=old))
+    assert service.acted == [] and service.opened == []
+    sent = bounce(service)  # to the address the token was made for: no backscatter
+    assert (sent.recipient, sent.context["reason"], sent.context["reference"]) == (CUSTOMER, "expired", "#000001")
+    authenticated = FakeService(people={CUSTOMER: CUSTOMER_PRINCIPAL})
+    run(authenticated, inbound(to=old, authenticated=True))
+    assert len(authenticated.acted) == 1 and authenticated.mails == []
+    recent = FakeService(people={CUSTOMER: CUSTOMER_PRINCIPAL})
+    run(recent, inbound(to=reply_to(CUSTOMER, sent=RECEIVED.date() - dt.timedelta(days=90))))
+    assert len(recent.acted) == 1
+
+
+def test_a_captured_reply_sent_again_under_a_new_message_id_is_not_added_again():
+    earlier = types.SimpleNamespace(type="CustomerCommented", stream_position=1, data={
+        "body": "Sigue sin funcionar.", "attachment": None,
+        "email": {"sender": CUSTOMER, "message_id": "<m1@example.org>"}})
+    service = FakeService(events=[opened_event(), earlier])
+    assert run(service, inbound(message_id="<replayed@evil.example>")).outcomes == [f"already on ticket {TICKET}"]
+    assert service.acted == []
+    with_a_file = FakeService(events=[opened_event(), earlier])  # the same text, now with a file: new
+    run(with_a_file, inbound(message_id="<m2@example.org>", attachments=[replies.Attachment("a.png", "image/png", PNG)]))
+    assert len(with_a_file.acted) == 1
+
+
+def test_a_deactivated_account_adds_nothing_by_mail():
+    gone = dict(CUSTOMER_PRINCIPAL, active=False)
+    service = FakeService(people={CUSTOMER: gone})
+    run(service, inbound())  # a valid token
+    assert service.acted == [] and service.opened == []
+    assert bounce(service).context["reason"] == "inactive"
+    unanswered = FakeService(people={CUSTOMER: gone})
+    run(unanswered, inbound(to=f"reply@{DOMAIN}"))  # no token, not authenticated
+    assert unanswered.acted == [] and unanswered.opened == [] and unanswered.mails == []
+
+
+def test_only_an_authenticated_stranger_gets_a_bounce_and_it_echoes_nothing():
+    stranger = "desconocido@elsewhere.example"
+    spoofed = FakeService()
+    run(spoofed, inbound(sender=stranger, to=f"reply@{DOMAIN}"))
+    assert spoofed.mails == []  # no backscatter to whoever was named in From
+    real = FakeService()
+    run(real, inbound(sender=stranger, to=f"reply@{DOMAIN}", authenticated=True))
+    sent = bounce(real)
+    assert (sent.recipient, sent.context["reason"]) == (stranger, "unknown_sender")
+    assert "subject" not in sent.context and "Sigue sin funcionar." not in str(sent.context)
 
 
 # -- the SMTP endpoint (services/notifier/inbound.py) -------------------------------------------

@@ -1,5 +1,7 @@
 """Replies by email, pure: reply addresses and their tokens, and reading an inbound mail (new text
 without quoted history or signature, attachments, auto-generated mail)."""
+import datetime as dt
+import re
 import uuid
 from email.message import EmailMessage
 
@@ -7,69 +9,91 @@ import pytest
 
 from services.notifier import replies
 from services.notifier.inbound_service import title_of
-from services.notifier.replies import ForgedToken, match_reply, reply_address
+from services.notifier.replies import ForgedToken, ReplyToken, match_reply, reply_address
 
 SECRET = "unit-test-link-secret"
 DOMAIN = "replies.helpdesk.local"
 TICKET = "3f2b6a1e-8c1d-4b7e-9a55-0c6d2e4f7a10"
 CUSTOMER = "cliente@demo.example"
+SENT = dt.date(2026, 11, 23)
+
+
+def address_for(recipient=CUSTOMER, ticket=TICKET, domain=DOMAIN, sent=SENT, secret=SECRET):
+    return reply_address(secret, ticket, recipient, domain, sent)
 
 
 # -- reply addresses ----------------------------------------------------------------------------
 
-def test_a_reply_address_opens_its_ticket_for_its_recipient():
-    address = reply_address(SECRET, TICKET, CUSTOMER, DOMAIN)
+def test_a_reply_address_opens_its_ticket_for_its_recipient_and_says_when_it_was_sent():
+    address = address_for()
     local, domain = address.split("@")
     assert domain == DOMAIN
-    assert local.startswith("reply+" + uuid.UUID(TICKET).hex + ".")
+    assert local.startswith("reply+") and local.count(".") == 2
     assert len(local) <= 64  # RFC 5321's limit for a local part
     assert local == local.lower()
-    assert match_reply(SECRET, address, CUSTOMER) == TICKET
-    assert match_reply(SECRET, f"Soporte <{address}>", f"Ana Cliente <{CUSTOMER}>", DOMAIN) == TICKET
+    assert match_reply(SECRET, address, CUSTOMER) == ReplyToken(TICKET, SENT)
+    assert match_reply(SECRET, f"Soporte <{address}>", f"Ana Cliente <{CUSTOMER}>", DOMAIN).ticket_id == TICKET
+
+
+@pytest.mark.parametrize("sent", [dt.date(2000, 1, 1), dt.date(2026, 12, 31), dt.date(2999, 12, 31)])
+def test_the_day_survives_the_address(sent):
+    assert match_reply(SECRET, address_for(sent=sent), CUSTOMER, DOMAIN).issued_on == sent
 
 
 def test_the_ticket_may_be_given_as_a_uuid_and_the_address_is_deterministic():
-    assert reply_address(SECRET, uuid.UUID(TICKET), CUSTOMER, DOMAIN) == reply_address(SECRET, TICKET, CUSTOMER, DOMAIN)
-    assert reply_address(SECRET, TICKET, CUSTOMER, DOMAIN) != reply_address(SECRET, TICKET, "otro@demo.example", DOMAIN)
+    assert address_for(ticket=uuid.UUID(TICKET)) == address_for()
+    assert address_for() != address_for(recipient="otro@demo.example")
+    assert address_for() != address_for(sent=SENT + dt.timedelta(days=1))
 
 
 def test_addresses_are_case_insensitive():
-    address = reply_address(SECRET, TICKET, CUSTOMER.upper(), DOMAIN.upper())
-    assert address == reply_address(SECRET, TICKET, CUSTOMER, DOMAIN)
-    assert match_reply(SECRET, address.upper(), CUSTOMER, DOMAIN) == TICKET
-    assert match_reply(SECRET, address, "Cliente@Demo.Example", DOMAIN) == TICKET
+    address = address_for(recipient=CUSTOMER.upper(), domain=DOMAIN.upper())
+    assert address == address_for()
+    assert match_reply(SECRET, address.upper(), CUSTOMER, DOMAIN).ticket_id == TICKET
+    assert match_reply(SECRET, address, "Cliente@Demo.Example", DOMAIN).ticket_id == TICKET
 
 
 def test_a_token_copied_into_someone_elses_mail_is_refused():
-    address = reply_address(SECRET, TICKET, CUSTOMER, DOMAIN)
     with pytest.raises(ForgedToken) as refused:
-        match_reply(SECRET, address, "colega@demo.example", DOMAIN)
+        match_reply(SECRET, address_for(), "colega@demo.example", DOMAIN)
     assert refused.value.ticket_id == TICKET
     assert "sender" in refused.value.reason
 
 
 def test_a_forged_token_is_refused():
-    address = reply_address(SECRET, TICKET, CUSTOMER, DOMAIN)
+    address = address_for()
     local, domain = address.split("@")
     tampered = local[:-1] + ("a" if local[-1] != "a" else "b")
     with pytest.raises(ForgedToken):
         match_reply(SECRET, f"{tampered}@{domain}", CUSTOMER, DOMAIN)
-    other_ticket = address.replace(uuid.UUID(TICKET).hex, uuid.uuid4().hex)
-    with pytest.raises(ForgedToken):
-        match_reply(SECRET, other_ticket, CUSTOMER, DOMAIN)
+    prefix, ticket, day, mac = re.match(r"^(reply\+)([a-z2-7]{26})\.([a-z2-7]{4})\.([a-z2-7]{25})$", local).groups()
+    other_ticket = address_for(ticket=uuid.uuid4()).split(".")[0]
+    with pytest.raises(ForgedToken):  # another ticket's id under this MAC
+        match_reply(SECRET, f"{other_ticket}.{day}.{mac}@{domain}", CUSTOMER, DOMAIN)
+    younger = address_for(sent=SENT + dt.timedelta(days=400)).split(".")[1]
+    with pytest.raises(ForgedToken):  # a later day under this MAC: a token cannot be made younger
+        match_reply(SECRET, f"{prefix}{ticket}.{younger}.{mac}@{domain}", CUSTOMER, DOMAIN)
     with pytest.raises(ForgedToken):  # made with another secret
-        match_reply(SECRET, reply_address("another-secret-entirely", TICKET, CUSTOMER, DOMAIN), CUSTOMER, DOMAIN)
+        match_reply(SECRET, address_for(secret="another-secret-entirely"), CUSTOMER, DOMAIN)
     with pytest.raises(ForgedToken):  # no sender to check against
         match_reply(SECRET, address, "", DOMAIN)
 
 
+def test_a_token_expires_after_the_days_it_is_valid():
+    token = match_reply(SECRET, address_for(), CUSTOMER, DOMAIN)
+    assert not token.expired(SENT, 90)
+    assert not token.expired(SENT + dt.timedelta(days=90), 90)
+    assert token.expired(SENT + dt.timedelta(days=91), 90)
+
+
 @pytest.mark.parametrize("address", [
     "reply+abc@replies.helpdesk.local",
-    "reply+" + "0" * 32 + "@replies.helpdesk.local",
-    "reply+" + "g" * 32 + "." + "a" * 25 + "@replies.helpdesk.local",
-    "reply+" + "0" * 32 + "." + "a" * 24 + "@replies.helpdesk.local",
-    "reply+" + "0" * 32 + "." + "a" * 26 + "@replies.helpdesk.local",
-    "reply+" + "0" * 32 + "." + "1" * 25 + "@replies.helpdesk.local",  # not base32
+    "reply+" + "a" * 26 + "@replies.helpdesk.local",
+    "reply+" + "0" * 32 + "." + "a" * 25 + "@replies.helpdesk.local",  # the old, undated form
+    "reply+" + "a" * 26 + "." + "a" * 4 + "." + "a" * 24 + "@replies.helpdesk.local",
+    "reply+" + "a" * 26 + "." + "a" * 4 + "." + "a" * 26 + "@replies.helpdesk.local",
+    "reply+" + "a" * 26 + "." + "a" * 3 + "." + "a" * 25 + "@replies.helpdesk.local",
+    "reply+" + "a" * 26 + "." + "a" * 4 + "." + "1" * 25 + "@replies.helpdesk.local",  # not base32
 ])
 def test_a_malformed_token_is_refused_as_forged(address):
     with pytest.raises(ForgedToken) as refused:
@@ -86,9 +110,9 @@ def test_an_address_without_a_token_is_no_token(address):
 
 
 def test_a_reply_address_of_another_domain_carries_no_token_here():
-    address = reply_address(SECRET, TICKET, CUSTOMER, "elsewhere.example")
+    address = address_for(domain="elsewhere.example")
     assert match_reply(SECRET, address, CUSTOMER, DOMAIN) is None
-    assert match_reply(SECRET, address, CUSTOMER) == TICKET  # no domain given: any
+    assert match_reply(SECRET, address, CUSTOMER).ticket_id == TICKET  # no domain given: any
 
 
 def test_which_addresses_the_inbound_endpoint_takes():
@@ -199,7 +223,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 def message(**headers):
     msg = EmailMessage()
     msg["From"] = headers.pop("From", f"Ana Cliente <{CUSTOMER}>")
-    msg["To"] = headers.pop("To", reply_address(SECRET, TICKET, CUSTOMER, DOMAIN))
+    msg["To"] = headers.pop("To", address_for())
     msg["Subject"] = headers.pop("Subject", "Re: [Ticket #000001] Sin conexión")
     msg["Message-ID"] = headers.pop("Message_ID", "<abc@mail.demo.example>")
     for name, value in headers.items():
@@ -218,7 +242,7 @@ def test_a_reply_is_read_with_its_sender_recipients_text_and_files():
     mail = replies.parse(msg.as_bytes(), "bounces+x@demo.example", ["reply@replies.helpdesk.local"])
     assert mail.sender == CUSTOMER
     assert mail.envelope_from == "bounces+x@demo.example"
-    assert mail.recipients == ("reply@replies.helpdesk.local", reply_address(SECRET, TICKET, CUSTOMER, DOMAIN),
+    assert mail.recipients == ("reply@replies.helpdesk.local", address_for(),
                                "otro@demo.example")
     assert mail.subject == "Re: [Ticket #000001] Sin conexión"
     assert mail.message_id == "<abc@mail.demo.example>"
