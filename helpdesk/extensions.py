@@ -32,6 +32,7 @@ from .messaging import (
     declare_subscription,
 )
 from .relay import Relay, RelayRunner
+from .relay import lag as relay_lag
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,10 @@ class Health:
         if database is not None:
             with database.transaction() as cur:
                 cur.execute("SELECT 1")
-        return {"service": self.name, "status": "ok"}
+        answer = {"service": self.name, "status": "ok"}
+        if store is not None and getattr(store, "schema", None):
+            answer["relays"] = relay_lag(store)
+        return answer
 
 
 class StreamOwner:

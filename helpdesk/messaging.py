@@ -78,6 +78,11 @@ class Publisher:
 
     One connection, one channel, serialized by a lock (green under eventlet): a returned
     `publish()` means the broker has taken responsibility for the message.
+
+    It outlives the broker: any failure drops the connection (its state is unknown), and a
+    call that meets a connection that died while idle (a broker restart, a closed connection)
+    is tried once more on a fresh one before it fails. A publish tried twice may reach the
+    broker twice; every consumer here dedupes by message id.
     """
 
     def __init__(self, amqp_uri, confirm_timeout=10):
@@ -89,42 +94,60 @@ class Publisher:
 
     def _ensure(self):
         if self._connection is None:
-            self._connection = kombu.Connection(
-                self.amqp_uri, transport_options={"confirm_publish": True}
-            )
+            self._connection = kombu.Connection(self.amqp_uri, transport_options={
+                "confirm_publish": True,
+                # connecting: a few quick tries, not kombu's default of seconds per call, so that
+                # an outage fails a call (451, 503) fast instead of holding it
+                "max_retries": 2, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5,
+            })
             self._producer = kombu.Producer(self._connection)
         return self._producer
 
-    def declare(self, *entities):
+    def _run(self, action):
+        """`action(producer)` under the lock, on a fresh connection after any failure."""
         with self._lock:
-            producer = self._ensure()
+            reused = self._connection is not None
+            try:
+                return action(self._ensure())
+            except Exception:
+                self._reset()
+                if not reused:
+                    raise
+            try:  # the connection had died while idle: once more, on a new one
+                return action(self._ensure())
+            except Exception:
+                self._reset()
+                raise
+
+    def declare(self, *entities):
+        def declare_all(producer):
             for entity in entities:
                 entity(producer.channel).declare()
+        self._run(declare_all)
+
+    def check(self, queue_name):
+        """Raises unless the broker answers, and knows `queue_name` (a passive declare)."""
+        self._run(lambda producer: producer.channel.queue_declare(queue=queue_name, passive=True))
 
     def publish(self, body, *, routing_key, exchange="", headers=None, message_id=None,
                 content_type="application/json", **properties):
         """`properties`: further AMQP properties (type, timestamp, …)."""
         if not isinstance(body, (bytes, str)):
             body = json.dumps(body, default=str)
-        with self._lock:
-            try:
-                self._ensure().publish(
-                    body,
-                    exchange=exchange,
-                    routing_key=routing_key,
-                    headers=headers or {},
-                    message_id=message_id,
-                    delivery_mode=PERSISTENT,
-                    content_type=content_type,
-                    content_encoding="utf-8",
-                    retry=True,
-                    retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
-                    timeout=self.confirm_timeout,
-                    **properties,
-                )
-            except Exception:
-                self._reset()  # the channel's state is unknown after a failure; start afresh
-                raise
+        self._run(lambda producer: producer.publish(
+            body,
+            exchange=exchange,
+            routing_key=routing_key,
+            headers=headers or {},
+            message_id=message_id,
+            delivery_mode=PERSISTENT,
+            content_type=content_type,
+            content_encoding="utf-8",
+            retry=True,
+            retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+            timeout=self.confirm_timeout,
+            **properties,
+        ))
 
     def _reset(self):
         if self._connection is not None:

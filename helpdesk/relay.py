@@ -79,6 +79,26 @@ class Relay:
             cur.execute(self._write_sql, (position, self.name, position))
 
 
+def lag(store):
+    """How far each relay of `store`'s log is behind: {name: {"behind": the log's head position
+    minus its checkpoint (cheap; an upper bound of the events waiting, as positions may have
+    gaps), "waiting_seconds": how long the oldest event after the checkpoint has waited}}, from
+    the checkpoints table (every relay that ever ran has its row). For health: a relay that
+    stopped shows a growing wait even when few events are waiting."""
+    checkpoints = sql.Identifier(store.schema, "relay_checkpoints")
+    events = sql.Identifier(store.schema, "events")
+    query = sql.SQL(
+        "SELECT c.name, greatest((SELECT max(global_position) FROM {events}) - c.position, 0),"
+        " (SELECT extract(epoch FROM clock_timestamp() - e.recorded_at) FROM {events} e"
+        "   WHERE e.global_position > c.position ORDER BY e.global_position LIMIT 1)"
+        " FROM {checkpoints} c ORDER BY c.name"
+    ).format(events=events, checkpoints=checkpoints)
+    with store.db.transaction() as cur:
+        cur.execute(query)
+        return {name: {"behind": behind, "waiting_seconds": round(float(waiting or 0), 3)}
+                for name, behind, waiting in cur.fetchall()}
+
+
 class RelayRunner:
     """Keeps a Relay running: leadership by advisory lock, wake-ups by LISTEN/NOTIFY."""
 

@@ -137,7 +137,7 @@ OPERATIONS = [
           ("merge", "Staff merge this duplicate into another ticket"),
       )],
     ("get", "/api/v1/openapi.json", "openapi", "This document", None, ("200", None), (), True),
-    ("get", "/api/v1/health", "health", "Every service reachable over RPC", None, ("200", "Health"), (), True),
+    ("get", "/api/v1/health", "health", "Every process of the system answers, and the relays keep up (503 with the same body when not)", None, ("200", "Health"), (), True),
 ]
 
 

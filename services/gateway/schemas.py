@@ -32,9 +32,19 @@ class ErrorSchema(Schema):
     )
 
 
+class RelayLagSchema(Schema):
+    behind = fields.Integer(metadata={"description": "log positions after the relay's checkpoint"})
+    waiting_seconds = fields.Float(metadata={"description": "how long its oldest unpublished event has waited"})
+    status = fields.String(metadata={"description": "ok | behind (waited over HEALTH_RELAY_MAX_WAIT)"})
+
+
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"description": "ok | degraded"})
-    services = fields.Dict(keys=fields.String(), values=fields.String())
+    services = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "every process: each nameko service (ok | down | timeout) and inbound_smtp, the "
+                       "inbound mail endpoint (ok | down | broker_unreachable)"})
+    relays = fields.Dict(keys=fields.String(), values=fields.Nested(RelayLagSchema), metadata={
+        "description": "each outbox relay, `<service>.<relay>`"})
 
 
 class AcceptedSchema(Schema):

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from helpdesk import catalog, contracts, i18n
 
-from . import portal
+from . import health, portal
 from .auth import Auth
 from services.tickets import attachments
 from services.tickets.attachments import content_disposition
@@ -20,7 +20,7 @@ from .http import (SESSION_COOKIE, ApiError, call, caller_language, http, idempo
                    query_args, read_json)
 from .openapi import build_spec
 
-SERVICES = ("identity", "tickets", "routing", "sla", "notifier")
+SERVICES = ("identity", "tickets", "routing", "sla", "notifier", "notifier_inbound")
 HEALTH_TIMEOUT = 3
 STAFF_ADMIN = {"admin"}
 STAFF = {"agent", "supervisor", "admin"}
@@ -35,6 +35,7 @@ class GatewayService:
     routing = RpcProxy("routing")
     sla = RpcProxy("sla")
     notifier = RpcProxy("notifier")
+    notifier_inbound = RpcProxy("notifier_inbound")  # inbound mail's consumer, in the notifier's process
 
     def _body(self, request, schema):
         return read_json(request, schema, self.config["MAX_REQUEST_BYTES"])
@@ -261,25 +262,31 @@ class GatewayService:
     # -- operations ---------------------------------------------------------------------------
     @http("GET", "/api/v1/health", public=True)
     def health(self, request):
-        replies, statuses = {}, {}
+        """Every process of the system, and the relays' lag (services/gateway/health.py)."""
+        replies, statuses, relays = {}, {}, {}
         for name in SERVICES:
             try:
                 replies[name] = getattr(self, name).ping.call_async()
             except Exception:  # UnknownService: nobody consumes its RPC queue
                 statuses[name] = "down"
+        inbound = health.inbound_address(self.config)
+        probe = eventlet.spawn(health.probe_inbound, inbound, HEALTH_TIMEOUT) if inbound else None
         for name, reply in replies.items():
             try:
                 with eventlet.Timeout(HEALTH_TIMEOUT):
-                    statuses[name] = reply.result()["status"]
+                    answer = reply.result()
             except eventlet.Timeout:
                 statuses[name] = "timeout"
             except Exception:
                 statuses[name] = "down"
-        healthy = all(status == "ok" for status in statuses.values())
-        return json_response(
-            {"status": "ok" if healthy else "degraded", "services": statuses},
-            200 if healthy else 503,
-        )
+            else:
+                statuses[name] = answer["status"]
+                relays.update({f"{name}.{relay}": lag for relay, lag in (answer.get("relays") or {}).items()})
+        if probe is not None:
+            statuses[health.INBOUND] = probe.wait()
+        max_wait = float(self.config.get("HEALTH_RELAY_MAX_WAIT") or health.DEFAULT_RELAY_MAX_WAIT)
+        body, status = health.judge(statuses, relays, max_wait)
+        return json_response(body, status)
 
     @http("GET", "/api/v1/openapi.json", public=True)
     def openapi(self, request):

@@ -1,6 +1,6 @@
 """Inbound mail: the SMTP endpoint the provider's mail server forwards replies to.
 
-    python -m services.notifier.inbound     # on INBOUND_SMTP_HOST:INBOUND_SMTP_PORT (127.0.0.1:2526)
+    python -m services.notifier.inbound     # on INBOUND_SMTP_HOST:INBOUND_SMTP_PORT (config.yaml; 127.0.0.1:2526)
 
 It takes mail only for the reply addresses of INBOUND_DOMAIN (`reply+<token>@…`, and the bare
 `reply@…` that some systems leave after stripping "+tags"); any other recipient is refused with
@@ -16,6 +16,11 @@ the file was refused, instead of getting a bare SMTP error.
 `services.notifier.inbound_service.InboundMailService` consumes the queue. The queue's retry and
 dead-letter queues (`notifier.inbound.retry.<n>s`, `notifier.inbound.dlq`) follow the
 subscriptions' pattern, so `python -m helpdesk.dlq show|replay notifier.inbound` works for it.
+
+**Health.** `NOOP health` (a NOOP with that argument, which RFC 5321 allows) answers 250 only
+while the broker takes mail for the queue (a passive declare through the same publisher), else
+451: the gateway's `/api/v1/health` probes the endpoint this way (`services.gateway.health`). The
+publisher reconnects by itself after a broker restart (helpdesk.messaging.Publisher).
 
 Recipient addresses carry tokens: they are never logged (aiosmtpd's own INFO log of recipients is
 turned down to WARNING).
@@ -39,6 +44,7 @@ log = logging.getLogger(__name__)
 QUEUE = "notifier.inbound"
 DEFAULT_DOMAIN = "replies.helpdesk.local"
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+HEALTH_PROBE = "health"  # NOOP's argument that asks whether the broker takes mail
 
 
 def inbound_queues(retry_delays):
@@ -69,6 +75,16 @@ class InboundHandler:
         envelope.mail_from = address or "<>"
         envelope.mail_options.extend(mail_options)
         return "250 OK"
+
+    async def handle_NOOP(self, server, session, envelope, arg):
+        if (arg or "").strip().lower() != HEALTH_PROBE:
+            return "250 OK"
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self.publisher.check, QUEUE)
+        except Exception as exc:
+            log.warning("health probe: the broker does not take mail (%r)", exc)
+            return "451 4.3.0 Cannot queue mail now: the broker is unreachable"
+        return "250 2.0.0 OK: mail is being queued"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if not is_reply_address(address, self.domain):
@@ -108,8 +124,8 @@ def main():
     settings = config.load()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # it logs recipients: tokens
-    host = os.environ.get("INBOUND_SMTP_HOST", "127.0.0.1")
-    port = int(os.environ.get("INBOUND_SMTP_PORT", "2526"))
+    host = settings.get("INBOUND_SMTP_HOST") or "127.0.0.1"
+    port = int(settings.get("INBOUND_SMTP_PORT") or 2526)
     limit = int(os.environ.get("INBOUND_MAX_BYTES", DEFAULT_MAX_BYTES))
     domain = settings.get("INBOUND_DOMAIN") or os.environ.get("INBOUND_DOMAIN") or DEFAULT_DOMAIN
     publisher = Publisher(settings["AMQP_URI"])

@@ -407,3 +407,25 @@ def test_the_endpoint_takes_mail_only_for_reply_addresses(system):
         assert code == 550
         code, _ = smtp.rcpt(f"reply+cualquiercosa@{system.inbound_domain.upper()}")
         assert code == 250
+
+
+def test_health_covers_the_inbound_endpoint(system):
+    """Finding 4: the endpoint could refuse every mail while /api/v1/health stayed green."""
+    import signal
+
+    import requests
+
+    def inbound_status():
+        response = requests.get(system.url("/api/v1/health"), timeout=10)
+        return response.status_code, response.json()["services"]["inbound_smtp"]
+
+    assert inbound_status() == (200, "ok")
+    system.signal("inbound", signal.SIGKILL)
+    try:
+        assert inbound_status() == (503, "down")
+    finally:
+        system.restart("inbound")
+    assert inbound_status() == (200, "ok")
+    word = marker()
+    handled(system, deliver(system, compose(new_address("vuelta"), f"reply@{system.inbound_domain}", word, "Hola",
+                                            verdict="pass")))

@@ -24,13 +24,16 @@ def post(customer, body, headers=None):
     return customer.call("POST", "/api/v1/tickets", body, headers=headers)
 
 
-def test_health_reports_every_service(system):
+def test_health_reports_every_process_and_every_relay(system):
     response = requests.get(system.url("/api/v1/health"), timeout=10)
-    assert response.status_code == 200
-    assert response.json() == {
-        "status": "ok",
-        "services": {s: "ok" for s in ("identity", "tickets", "routing", "sla", "notifier")},
-    }
+    assert response.status_code == 200, response.text
+    health = response.json()
+    assert health["status"] == "ok"
+    assert health["services"] == {s: "ok" for s in ("identity", "tickets", "routing", "sla", "notifier",
+                                                    "notifier_inbound", "inbound_smtp")}
+    assert {"identity.events", "tickets.events", "sla.events", "sla.billing"} == set(
+        health["relays"]), health["relays"]
+    assert all(relay["status"] == "ok" and relay["waiting_seconds"] < 30 for relay in health["relays"].values())
 
 
 def test_a_ticket_opened_over_http_is_stored_and_mailed_with_a_link(system, customer):

@@ -108,3 +108,20 @@ def test_one_active_relay_per_service_and_a_standby_takes_over(setup, database_u
     second.stop()
     threads[1].join(timeout=5)
     second.relay.publisher.close()
+
+
+def test_lag_says_how_far_behind_each_relay_is_and_how_long_its_oldest_event_has_waited(setup):
+    import time
+
+    from helpdesk.relay import lag
+
+    store, publisher, uri = setup
+    relay = Relay(store, publisher, SERVICE, batch_size=100)
+    relay.checkpoint()  # the relay's row exists from its first run
+    assert lag(store) == {"events": {"behind": 0, "waiting_seconds": 0.0}}
+    append_many(store, 5)
+    time.sleep(0.3)
+    waiting = lag(store)["events"]
+    assert waiting["behind"] == 5 and waiting["waiting_seconds"] >= 0.3
+    relay.publish_pending()
+    assert lag(store) == {"events": {"behind": 0, "waiting_seconds": 0.0}}
