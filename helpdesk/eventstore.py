@@ -27,6 +27,15 @@ class WrongExpectedVersion(Exception):
         self.stream, self.expected, self.actual = stream, expected, actual
 
 
+class DuplicateEvent(WrongExpectedVersion):
+    """An event id the store already holds: that event was appended before (a command retried,
+    a redelivered message). A WrongExpectedVersion too, so a writer that decides again on the
+    stream's fresh state finds its own event there."""
+
+    def __init__(self, stream, expected):
+        super().__init__(stream, expected, "an event id already stored")
+
+
 def notify_channel(schema):
     return f"{schema}_events"
 
@@ -110,7 +119,10 @@ class PostgresEventStore:
             positions = psycopg2.extras.execute_values(
                 cur, self._insert_sql, rows, fetch=True, page_size=len(rows)
             )
-        except errors.UniqueViolation as exc:  # backstop; the lock makes this unreachable
+        except errors.UniqueViolation as exc:
+            if "event_id" in (exc.diag.constraint_name or ""):
+                raise DuplicateEvent(stream, expected_version) from exc
+            # backstop: the lock makes a taken stream position unreachable
             raise WrongExpectedVersion(stream, expected_version, "concurrently changed") from exc
         cur.execute(self._notify_sql, (str(positions[-1][0]),))
         return [
@@ -123,6 +135,7 @@ class PostgresEventStore:
                 global_position=global_position,
                 occurred_at=event.occurred_at,
                 data=event.data,
+                source=self.schema,
                 **_metadata_fields(event.metadata()),
             )
             for event, (global_position, stream_position) in zip(events, positions)
@@ -206,8 +219,9 @@ class InMemoryEventStore:
         with self._lock:
             current = len(self._streams.get(stream, [])) - 1
             _check_expected(stream, expected_version, current)
-            if any(event.event_id in self._ids for event in events):
-                raise ValueError("duplicate event_id")
+            ids = [event.event_id for event in events]
+            if len(set(ids)) < len(ids) or any(event_id in self._ids for event_id in ids):
+                raise DuplicateEvent(stream, expected_version)
             recorded = []
             for i, event in enumerate(events):
                 record = RecordedEvent(

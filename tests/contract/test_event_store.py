@@ -10,6 +10,7 @@ from helpdesk.eventstore import (
     NO_STREAM,
     InMemoryEventStore,
     PostgresEventStore,
+    DuplicateEvent,
     WrongExpectedVersion,
 )
 
@@ -52,6 +53,27 @@ def test_recorded_event_carries_the_envelope(store):
         assert e.actor == "ana@example.com" and e.channel == "portal"
         assert e.global_position >= 1
     assert read.occurred_at == event.occurred_at
+
+
+def test_recorded_events_say_which_store_holds_them(store):
+    stream = new_stream()
+    (recorded,) = store.append(stream, [ev()])
+    (read,) = store.read_stream(stream)
+    assert recorded.source == read.source == store.schema
+
+
+def test_an_event_id_already_stored_is_refused_as_a_duplicate_and_nothing_is_written(store):
+    first, other = new_stream(), new_stream()
+    (kept,) = store.append(first, [ev(n=1)])
+    again = NewEvent(type="Happened", data={"n": 2}, event_id=kept.event_id)
+    with pytest.raises(DuplicateEvent) as refused:
+        store.append(other, [ev(n=3), again])
+    assert isinstance(refused.value, WrongExpectedVersion)  # writers that decide again handle both
+    assert store.read_stream(other) == []
+    twice = ev(n=4)
+    with pytest.raises(DuplicateEvent):  # the same id twice in one append
+        store.append(other, [twice, NewEvent(type="Happened", data={"n": 5}, event_id=twice.event_id)])
+    assert store.read_stream(other) == [] and [e.data["n"] for e in store.read_stream(first)] == [1]
 
 
 def test_root_event_correlates_with_itself(store):
