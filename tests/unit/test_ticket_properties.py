@@ -99,6 +99,39 @@ customer_side = st.one_of(st.sampled_from(("requester", "group user")), actors, 
 routing_side = st.one_of(st.just("routing"), actors)
 
 
+# The ticket life cycle of the manuals (000_…, 004_…), spelled out pair by pair, independent of
+# services/tickets/domain.TRANSITIONS: (event, status before) -> status after. A pair not listed
+# is a command the domain must refuse in that status.
+_NEW, _ASSIGNED, _PROGRESS, _WAITING = "new", "assigned", "in_progress", "waiting_for_customer"
+_RESOLVED, _CLOSED, _REOPENED = "resolved", "closed", "reopened"
+_OPEN = (_NEW, _ASSIGNED, _PROGRESS, _WAITING, _REOPENED)
+_EVERY = _OPEN + (_RESOLVED, _CLOSED)
+LIFE_CYCLE = {
+    # taken by or given to an agent: a new or reopened ticket is now assigned; others keep theirs
+    **{("TicketAssigned", s): {_NEW: _ASSIGNED, _REOPENED: _ASSIGNED}.get(s, s) for s in _OPEN},
+    **{("WorkStarted", s): _PROGRESS for s in (_ASSIGNED, _REOPENED)},
+    # the first staff answer puts the ticket in progress; waiting stays waiting
+    **{("StaffReplied", s): _WAITING if s == _WAITING else _PROGRESS for s in _OPEN},
+    **{("InformationRequested", s): _WAITING for s in _OPEN},
+    # the customer's answer ends the wait; a comment on a resolved ticket leaves it resolved
+    **{("CustomerCommented", s): _PROGRESS if s == _WAITING else s for s in _OPEN + (_RESOLVED,)},
+    **{("InternalNoteAdded", s): s for s in _OPEN + (_RESOLVED,)},
+    **{("CcChanged", s): s for s in _OPEN + (_RESOLVED,)},
+    # a ticket moved to another department starts again in its queue
+    **{("TicketReclassified", s): _NEW for s in _OPEN},
+    **{("TicketRouted", s): _NEW for s in _OPEN},
+    **{("UrgencyChanged", s): s for s in _OPEN},
+    **{("TicketResolved", s): _RESOLVED for s in (_ASSIGNED, _PROGRESS, _WAITING, _REOPENED)},
+    **{("ProviderFaultMarked", s): s for s in _EVERY},  # a billing correction, even after closure
+    # RESOLVED becomes CLOSED only with the customer's approval; a refusal reopens it
+    ("SolutionApproved", _RESOLVED): _CLOSED,
+    ("SolutionRefused", _RESOLVED): _REOPENED,
+    **{("TicketClosed", s): _CLOSED for s in _OPEN + (_RESOLVED,)},
+    **{("TicketMerged", s): _CLOSED for s in _OPEN + (_RESOLVED,)},
+    **{("DuplicateMerged", s): s for s in _OPEN + (_RESOLVED,)},
+}
+
+
 def itil_forms():
     """(form, urgency) that open_ticket accepts: incidents need one, requests have none."""
     def form(kind):
@@ -170,12 +203,12 @@ class TicketLife(RuleBasedStateMachine):
             else:
                 assert new.type in CUSTOMER_EVENTS | {"TicketOpened"}, (new.type, actor["role"])
             if before is not None:
-                allowed, target = domain.TRANSITIONS[new.type]
-                assert before.status in allowed, (new.type, before.status)
+                # the expectation comes from the manuals' life cycle (LIFE_CYCLE, written out
+                # below), never from the domain's own table
+                assert (new.type, before.status) in LIFE_CYCLE, (new.type, before.status)
                 assert new.data["ticket_id"] == str(before.ticket_id)
-                expected = (before.status if target is None else target if isinstance(target, str)
-                            else target.get(before.status, before.status))
-                assert after.status == expected == domain.next_status(before.status, new.type)
+                assert after.status == LIFE_CYCLE[new.type, before.status] == domain.next_status(
+                    before.status, new.type)
                 if before.status == domain.CLOSED:
                     assert after.status == domain.CLOSED, new.type
                     assert new.type not in FOLLOW_UPS, new.type
