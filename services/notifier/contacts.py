@@ -2,7 +2,7 @@
 own schema (it never reads another service's tables)."""
 
 CONTACT_COLUMNS = ("user_id", "email", "name", "language", "company_id", "is_group", "role", "departments",
-                   "time_zone")
+                   "time_zone", "active")
 
 
 def project(cur, event):
@@ -24,6 +24,9 @@ def project(cur, event):
     elif event.type == "AgentDepartmentsChanged":
         cur.execute("UPDATE notifier.contacts SET departments = %s WHERE user_id = %s",
                     (data["departments"], data["user_id"]))
+    elif event.type in ("UserDeactivated", "UserReactivated"):
+        cur.execute("UPDATE notifier.contacts SET active = %s WHERE user_id = %s",
+                    (event.type == "UserReactivated", data["user_id"]))
 
 
 def project_ticket(cur, event):
@@ -46,7 +49,9 @@ def project_ticket(cur, event):
 
 
 class Directory:
-    """What mail planning may ask, within the planning transaction."""
+    """What mail planning may ask, within the planning transaction. The lists of people to mail
+    (supervisors, a department's agents, a company's group users) hold active accounts only; a
+    single contact says `active`, for the planner to decide (plans.reachable)."""
 
     def __init__(self, cur):
         self.cur = cur
@@ -67,15 +72,15 @@ class Directory:
         return found[0] if found else None
 
     def supervisors(self):
-        return self._contacts("role = 'supervisor'", ())
+        return self._contacts("role = 'supervisor' AND active", ())
 
     def agents_of(self, department):
-        return self._contacts("role = 'agent' AND %s = ANY(departments)", (department,))
+        return self._contacts("role = 'agent' AND active AND %s = ANY(departments)", (department,))
 
     def group_users(self, company_id):
         if not company_id:
             return []
-        return self._contacts("company_id = %s::uuid AND is_group", (company_id,))
+        return self._contacts("company_id = %s::uuid AND is_group AND active", (company_id,))
 
     def opted_out(self, ticket_id):
         """The addresses (lower case) that asked for no more mail about this ticket."""

@@ -31,6 +31,11 @@ def mail_to(address, person, template, context):
                 {**context, "time_zone": person.get("time_zone")})
 
 
+def reachable(contact):
+    """A contact the ticket mails may go to: none (an address with no account), or an active one."""
+    return contact is None or contact.get("active", True)
+
+
 def _account(contact, data):
     """The mail's recipient account of an identity event, or {}."""
     return (contact(data["user_id"]) if data.get("user_id") else None) or {}
@@ -138,6 +143,8 @@ def _for_customers(event, directory, template, context_of, skip_author=False):
     author_id, author_address = _author(event.data)
     mails = []
     for address, contact, may_decide in customer_side(ticket, directory):
+        if not reachable(contact):
+            continue  # a deactivated account: no more ticket mail
         if skip_author and ((contact and contact.get("user_id") and str(contact["user_id"]) == author_id)
                             or address.lower() == author_address):
             continue
@@ -179,7 +186,7 @@ def _ticket_update(event, directory):
         mails += _staff_new_ticket(event, directory, ticket)
     if event.type == "CustomerCommented" and ticket["assignee_id"]:
         agent = directory.contact(ticket["assignee_id"])
-        if agent:
+        if agent and reachable(agent):
             mails.append(mail_to(agent["email"], agent, "staff_ticket",
                                  _ticket_context(ticket, data, kind="customer_replied", **details)))
     return mails
@@ -211,7 +218,7 @@ def _sla_alert(kind):
         recipients = list(directory.supervisors())
         if data.get("assignee_id"):
             agent = directory.contact(data["assignee_id"])
-            if agent:
+            if agent and reachable(agent):
                 recipients.insert(0, agent)
         seen, mails = set(), []
         for person in recipients:
