@@ -6,18 +6,23 @@
 - `Inbox(source)`: exactly-once, in-order application (see `helpdesk.inbox`), healing gaps over
   the owner's `read_stream` RPC.
 - `StreamOwner` / `Health`: mixins adding the `read_stream` and `ping` RPCs.
+- `rpc`: nameko's RPC entrypoint, except that an answer the broker cannot take does not kill
+  the service (every service's RPCs use this one).
 """
 import functools
 import logging
 import threading
 import traceback
 
+import amqp.exceptions
 import kombu
+import kombu.exceptions
+import nameko.messaging
+import nameko.rpc
 from marshmallow import ValidationError
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.messaging import Consumer
-from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from . import catalog
@@ -45,6 +50,73 @@ def consumer_settings(config):
         "retry_delays": list(settings.get("retry_delays") or DEFAULT_RETRY_DELAYS),
         "gap_timeout": float(settings.get("gap_timeout", 5)),
     }
+
+
+# What publishing an answer raises when the broker is gone (restarting, unreachable).
+BROKER_ERRORS = (kombu.exceptions.OperationalError, amqp.exceptions.ConnectionError,
+                 amqp.exceptions.RecoverableConnectionError, OSError)
+
+
+class QueueConsumer(nameko.messaging.QueueConsumer):
+    """nameko's consumer of every queue of a service, whose ack and requeue ignore a dead
+    connection as nameko means to: it catches amqp's ConnectionError, but a connection the broker
+    reset raises the socket's ConnectionResetError (an OSError), which escaped from the thread
+    and killed the whole container: a RabbitMQ restart ended the gateway (an RPC reply acked as
+    the broker went down; tests/e2e/test_fault_tolerance.py). The broker takes an unacked
+    message back when its channel dies, so there is nothing else to do."""
+
+    def ack_message(self, message):
+        try:
+            super().ack_message(message)
+        except BROKER_ERRORS as exc:
+            log.warning("ack of %s on a dead connection (%s): the broker delivers it again",
+                        message.properties.get("message_id") or message.properties.get("correlation_id"), exc)
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except BROKER_ERRORS as exc:
+            log.warning("requeue of %s on a dead connection (%s): the broker takes it back anyway",
+                        message.properties.get("message_id") or message.properties.get("correlation_id"), exc)
+
+
+class RpcConsumer(nameko.rpc.RpcConsumer):
+    queue_consumer = QueueConsumer()
+
+
+class ReplyListener(nameko.rpc.ReplyListener):
+    queue_consumer = QueueConsumer()
+
+
+class RpcProxy(nameko.rpc.RpcProxy):
+    """nameko's RpcProxy, its replies consumed by the QueueConsumer above."""
+
+    rpc_reply_listener = ReplyListener()
+
+
+class Rpc(nameko.rpc.Rpc):
+    """nameko's RPC entrypoint, except when the answer cannot be published because the broker is
+    gone. nameko raises that out of the worker, and an error escaping a worker kills the whole
+    container: a RabbitMQ restart while a request was being worked on ended the service process
+    (found by tests/e2e/test_fault_tolerance.py). Here it is logged and the request is left
+    unacknowledged: its channel died with the connection, so the broker delivers it again once
+    it is back (the caller, which got no answer, has timed out and answered 503; commands are
+    idempotent by key or by the domain's own checks). Its requests are consumed by the
+    QueueConsumer above: every RPC entrypoint of a service must be this one (nameko's would
+    share nothing with it)."""
+
+    rpc_consumer = RpcConsumer()
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except BROKER_ERRORS as exc:
+            log.warning("%s: could not answer %s (%s: %s); the broker will deliver the request again",
+                        self.container.service_name, worker_ctx.call_id, type(exc).__name__, exc)
+            return result, exc_info
+
+
+rpc = Rpc.decorator
 
 
 class SharedDatabase(SharedExtension):
@@ -115,6 +187,8 @@ class EventStore(DependencyProvider):
 
 class EventSubscriber(Consumer):
     """Consumes every event `source` publishes, from a durable queue owned by this service."""
+
+    queue_consumer = QueueConsumer()
 
     def __init__(self, source, **kwargs):
         self.source = source

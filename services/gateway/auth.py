@@ -1,8 +1,9 @@
 """Who is calling: the session resolved through identity, once per request, on demand."""
 from nameko.extensions import DependencyProvider
-from nameko.rpc import ReplyListener, ServiceProxy
+from nameko.rpc import ServiceProxy
 
 from helpdesk import errors
+from helpdesk.extensions import ReplyListener
 
 from .http import PRINCIPAL_LANGUAGE, ApiError, call, session_token
 

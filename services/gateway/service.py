@@ -5,10 +5,10 @@ import base64
 import eventlet
 from nameko.dependency_providers import Config
 from nameko.exceptions import UnknownService
-from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
 from helpdesk import catalog, contracts, i18n
+from helpdesk.extensions import RpcProxy
 
 from . import health, portal
 from .auth import Auth

@@ -6,12 +6,11 @@ import uuid
 
 from marshmallow import ValidationError
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 
 from helpdesk import contracts, errors, timezones
 from helpdesk.events import stream_name
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
-from helpdesk.extensions import CatalogProvider, EventStore, Health, StreamOwner
+from helpdesk.extensions import CatalogProvider, EventStore, Health, StreamOwner, rpc
 from helpdesk.linktokens import LinkTokens, digest, new_nonce
 
 from . import domain, passwords

@@ -35,7 +35,7 @@ def project_ticket(cur, event):
     if event.type == "TicketOpened":
         cur.execute(
             "INSERT INTO notifier.tickets (ticket_id, reference, title, requester_id, requester_email,"
-            " company_id, cc, department, status) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'new')"
+            " company_id, cc, department) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (ticket_id) DO NOTHING",
             (ticket_id, data.get("reference") or ticket_id[:8], data["title"], data.get("requester_id"),
              data["requester_email"], data.get("company_id"), data.get("cc") or [], data.get("department")))

@@ -3,14 +3,13 @@ import uuid
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from helpdesk import errors, timezones
 from helpdesk.events import utcnow
 from helpdesk.linktokens import UNSUBSCRIBE, SignedLinks, unsubscribe_subject
 from helpdesk.clock import Clock
-from helpdesk.extensions import Database, Health, Inbox, subscribe
+from helpdesk.extensions import Database, Health, Inbox, rpc, subscribe
 
 from . import contacts, plans
 from .mail import MailOutbox, SmtpSender

@@ -11,12 +11,11 @@ import logging
 from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from helpdesk import calendars, catalog, contracts, errors
 from helpdesk.clock import ClockProvider
-from helpdesk.extensions import CatalogProvider, Database, Health, Inbox, subscribe
+from helpdesk.extensions import CatalogProvider, Database, Health, Inbox, RpcProxy, rpc, subscribe
 
 from . import rules, store
 

@@ -6,12 +6,11 @@ import os
 import yaml
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from helpdesk import calendars, catalog, errors
 from helpdesk.events import NewEvent, stream_name, utcnow
-from helpdesk.extensions import EventStore, Health, Inbox, StreamOwner, subscribe
+from helpdesk.extensions import EventStore, Health, Inbox, StreamOwner, rpc, subscribe
 
 from . import clocks, store, usage
 from .billing import BILLING_RELAY

@@ -12,14 +12,13 @@ import uuid
 
 from marshmallow import ValidationError
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from helpdesk import contracts, errors
 from helpdesk.events import stream_name, utcnow
 from helpdesk.linktokens import APPROVE_SOLUTION, REFUSE_SOLUTION, SignedLinks, decision_subject
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
-from helpdesk.extensions import CatalogProvider, EventStore, Health, StreamOwner
+from helpdesk.extensions import CatalogProvider, EventStore, Health, RpcProxy, StreamOwner, rpc
 
 from helpdesk import idempotency
 
