@@ -5,6 +5,7 @@ import hashlib
 import logging
 import re
 import smtplib
+import threading
 import unicodedata
 from email import charset as email_charset
 from email.header import Header
@@ -191,10 +192,38 @@ class _SmtpBatch:
             self.smtp = None
 
 
+class _Turn:
+    """Lets one caller at a time run `send`; a caller that finds it taken asks the one running
+    to go round once more (so that the mail it just planned is not left for the timer) and
+    returns 0 at once."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._again = False
+
+    def take(self, send):
+        sent = 0
+        self._again = True
+        while self._again:
+            if not self._lock.acquire(blocking=False):
+                return sent  # the sender at work will see `_again`
+            try:
+                while self._again:
+                    self._again = False
+                    sent += send()
+            finally:
+                self._lock.release()
+        return sent
+
+
+_TURNS = {}  # outbox schema -> its process-wide _Turn (the notifier and its inbound service share one)
+
+
 class MailOutbox:
     """Planned mails: added inside the consumer's transaction, rendered and sent after it commits."""
 
     def __init__(self, schema="notifier"):
+        self._turn = _TURNS.setdefault(schema, _Turn())
         table = sql.Identifier(schema, "mail_outbox")
         self._add_sql = sql.SQL(
             "INSERT INTO {} (event_id, recipient, template, language, context)"
@@ -219,7 +248,16 @@ class MailOutbox:
 
     def send_due(self, db, sender, renderer, limit=100):
         """Sends due mails one by one (row locked while sending) over one SMTP connection.
-        Returns how many were sent."""
+        Returns how many were sent.
+
+        One caller of a process sends at a time (every event handler and the timer call this):
+        the others leave their mails to it and return at once. So at most one mail is ever
+        between the SMTP server's 250 and its commit, the one a crash or a database outage can
+        send twice (same Message-ID). With every worker sending, each had one there: a database
+        restart mailed several recipients twice (tests/e2e/test_fault_tolerance.py)."""
+        return self._turn.take(lambda: self._send_session(db, sender, renderer, limit))
+
+    def _send_session(self, db, sender, renderer, limit):
         with sender.session() as smtp:
             return self._send_due(db, smtp, renderer, limit)
 

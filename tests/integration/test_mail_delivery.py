@@ -1,8 +1,10 @@
 """Delivery against a real SMTP server: a permanent refusal is recorded with its reason and not
 retried; a server that is down is retried later; nothing is sent twice."""
+import contextlib
 import socket
 import uuid
 
+import eventlet
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -100,3 +102,39 @@ def test_an_operator_can_send_a_given_up_mail_again(db, notifier_schema, smtp):
         assert outbox.retry(cur, [mail["id"]]) == 1
         cur.execute("SELECT status FROM notifier.mail_outbox WHERE id = %s", (mail["id"],))
         assert cur.fetchone() == ("pending",)
+
+
+class SlowServer:
+    """A sender whose server takes its time over each mail, counting how many are in flight."""
+
+    def __init__(self):
+        self.in_flight = self.most_in_flight = 0
+        self.received = []
+
+    @contextlib.contextmanager
+    def session(self):
+        yield self
+
+    def send(self, message, recipient):
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        eventlet.sleep(0.01)  # between the server's 250 and our commit: what a crash would send twice
+        self.received.append(recipient)
+        self.in_flight -= 1
+
+
+def test_one_mail_at_a_time_is_in_flight_however_many_workers_send(db, notifier_schema):
+    """Every event handler and the timer call send_due. With each of them sending, each had a
+    mail between the server's 250 and the commit, and a database restart sent all of those
+    twice (issue 10's fault test). One sends; the others leave their mail to it."""
+    tag = uuid.uuid4().hex[:6]
+    server = SlowServer()
+    box = queue(db, *(f"turn-{tag}-{n}@example.com" for n in range(12)))
+    workers = [eventlet.spawn(box.send_due, db, server, RENDERER) for _ in range(6)]
+    eventlet.sleep(0.03)  # the first is sending
+    late = queue(db, f"turn-{tag}-late@example.com")
+    assert late.send_due(db, server, RENDERER) == 0  # busy: left to the one sending, not to the timer
+    assert sum(worker.wait() for worker in workers) >= 13
+    ours = sorted(r for r in server.received if r.startswith(f"turn-{tag}-"))
+    assert ours == sorted([f"turn-{tag}-{n}@example.com" for n in range(12)] + [f"turn-{tag}-late@example.com"])
+    assert server.most_in_flight == 1
