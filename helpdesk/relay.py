@@ -99,6 +99,9 @@ def lag(store):
                 for name, behind, waiting in cur.fetchall()}
 
 
+INITIAL_BACKOFF, MAX_BACKOFF = 0.5, 30  # seconds a failed relay waits before trying again
+
+
 class RelayRunner:
     """Keeps a Relay running: leadership by advisory lock, wake-ups by LISTEN/NOTIFY."""
 
@@ -107,6 +110,7 @@ class RelayRunner:
         self.poll_interval, self.standby_interval = poll_interval, standby_interval
         self.stopping = threading.Event()
         self.is_leader = False
+        self._worked = False  # published since the last failure
         schema = relay.store.schema
         self._lock_sql = sql.SQL("SELECT pg_try_advisory_lock(hashtext({}))").format(
             sql.Literal(f"{schema}.events relay {relay.name}")
@@ -117,15 +121,22 @@ class RelayRunner:
         self.stopping.set()
 
     def run(self):
-        backoff = 0.5
+        """Leads until stopped. A failure is retried after a pause that doubles while the failures
+        go on (0.5 s up to 30 s), and starts at 0.5 s again once the relay has published since:
+        otherwise each outage added to the last one's pause, and a one-second database restart
+        after a broker restart left the tickets relay asleep for 16 s (issue 10's fault test)."""
+        backoff = INITIAL_BACKOFF
         while not self.stopping.is_set():
+            self._worked = False
             try:
                 self._lead()
-                backoff = 0.5
+                backoff = INITIAL_BACKOFF
             except Exception:  # the relay must outlive broker and database outages
+                if self._worked:  # a new outage, not more of the last one
+                    backoff = INITIAL_BACKOFF
                 log.exception("relay for %s failed; retrying in %.1fs", self.relay.service, backoff)
                 self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 30)
+                backoff = min(backoff * 2, MAX_BACKOFF)
 
     def _lead(self):
         conn = connect(self.dsn)
@@ -140,7 +151,9 @@ class RelayRunner:
                 cur.execute(self._listen_sql)
             log.info("relay %s of %s is active", self.relay.name, self.relay.service)
             while not self.stopping.is_set():
-                if self.relay.publish_pending() == self.relay.batch_size:
+                published = self.relay.publish_pending()
+                self._worked = True
+                if published == self.relay.batch_size:
                     continue  # more waiting: no sleep
                 self._wait_for_notify(conn)
         finally:

@@ -125,3 +125,38 @@ def test_lag_says_how_far_behind_each_relay_is_and_how_long_its_oldest_event_has
     assert waiting["behind"] == 5 and waiting["waiting_seconds"] >= 0.3
     relay.publish_pending()
     assert lag(store) == {"events": {"behind": 0, "waiting_seconds": 0.0}}
+
+
+def test_the_pause_after_a_failure_starts_short_again_once_the_relay_has_published(setup, database_url):
+    """Outages one after the other (a broker restart, then a database restart) each start at the
+    shortest pause: before, the second waited on from where the first had left off (16 s)."""
+    store, publisher, _ = setup
+
+    class Flaky:
+        """The relay, failing as the outcomes say (True: it publishes)."""
+
+        def __init__(self, relay, outcomes):
+            self.relay, self.outcomes = relay, list(outcomes)
+
+        def __getattr__(self, name):
+            return getattr(self.relay, name)
+
+        def publish_pending(self):
+            if not self.outcomes.pop(0):
+                raise ConnectionRefusedError(111, "Connection refused")
+            return 0
+
+    runner = RelayRunner(Flaky(Relay(store, publisher, SERVICE), [False, False, False, True, False]),
+                         database_url, poll_interval=0.05)
+    pauses = []
+
+    def pause(seconds):  # instead of sleeping, note how long it would have slept
+        pauses.append(seconds)
+        if len(pauses) == 4:
+            runner.stop()
+        return runner.stopping.is_set()
+
+    runner.stopping.wait = pause
+    thread = run_in_thread(runner)
+    thread.join(timeout=10)
+    assert pauses == [0.5, 1.0, 2.0, 0.5]
