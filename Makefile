@@ -15,7 +15,7 @@ PYTHON     := .venv/bin/python
 STACK_ENV  := eval "$$($(STACK) env)"
 PYTEST_ARGS ?=
 
-.PHONY: help install stack migrate run test screenshots bench stop status clean
+.PHONY: help install stack migrate run test screenshots bench bench-peer stop status clean
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -43,6 +43,12 @@ screenshots: install
 
 bench: migrate
 	$(STACK_ENV) && $(PYTHON) -m bench
+
+# Ours and django-helpdesk side by side (docs/performance.md); installs it under var/peers/ first.
+# BENCH_PEER_ARGS='--quick --clients 2' for a short run.
+BENCH_PEER_ARGS ?=
+bench-peer: migrate
+	$(STACK_ENV) && $(PYTHON) -m bench --peer django-helpdesk $(BENCH_PEER_ARGS)
 
 stop:
 	$(STACK) stop

@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--only eventstore|gateway|tickets|mail]`: see bench/__init__.py."""
+"""`python -m bench [--quick] [--only eventstore|gateway|tickets|mail]`, or side by side with another
+helpdesk: `python -m bench --peer django-helpdesk [--quick] [--clients 8]`. See bench/__init__.py."""
 import argparse
 import contextlib
 import os
@@ -12,7 +13,7 @@ import requests
 
 from helpdesk import testing
 
-from . import mail, store, system, tickets
+from . import mail, peer, store, system, tickets
 
 # Seconds of load per table row: long enough for stable percentiles, short enough to run often.
 DURATIONS = {
@@ -65,7 +66,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short loads: under a minute in all")
     parser.add_argument("--only", choices=("eventstore", "gateway", "tickets", "mail"), help="run one part only")
+    parser.add_argument("--peer", choices=peer.PEERS,
+                        help="instead: ours and this helpdesk side by side (bench/peer.py, docs/performance.md)")
+    parser.add_argument("--clients", type=int, default=8, help="with --peer: concurrent clients (default 8)")
+    parser.add_argument("--seconds", type=float,
+                        help="with --peer: seconds of load per system (default 15, 3 with --quick)")
     args = parser.parse_args(argv)
+    if args.peer and args.only:
+        parser.error("--peer runs on its own: leave out --only")
     # A plain kill should still drop the database and the vhost: make SIGTERM unwind `finally`s.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url, rabbit = settings()
@@ -73,6 +81,10 @@ def main(argv=None):
     pace = "quick" if args.quick else "default"
     seconds = DURATIONS[pace]
     began = time.perf_counter()
+    if args.peer:
+        peer.run(admin_url, rabbit, args.peer, args.clients, args.seconds or seconds["gateway"])
+        print(f"done in {time.perf_counter() - began:.0f} s")
+        return
     if args.only in (None, "eventstore", "gateway"):
         with scratch_database(admin_url) as database_url:
             if args.only in (None, "eventstore"):

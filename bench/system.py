@@ -59,10 +59,16 @@ def machine_busy():
 
 class CpuMeter:
     """CPU seconds used so far by each service process, by PostgreSQL (postmaster and all its
-    backends) and RabbitMQ (the broker's OS process), and by this benchmark's own process."""
+    backends) and RabbitMQ (the broker's OS process), and by this benchmark's own process.
 
-    def __init__(self, system, database_url, rabbit):
-        self.services = dict(zip(PROCESS_NAMES, (p.pid for p in system.processes)))
+    `services` ({name: pid}) meters other processes than a RunningSystem's (bench/peer.py);
+    a name in `trees` counts its process and all its children (a gunicorn master and its
+    workers); `rabbit=None` leaves the broker out."""
+
+    def __init__(self, system, database_url, rabbit, services=None, trees=()):
+        self.services = services if services is not None else dict(
+            zip(PROCESS_NAMES, (p.pid for p in system.processes)))
+        self.trees = set(trees)
         conn = psycopg2.connect(database_url)
         with conn.cursor() as cur:
             cur.execute("SELECT pg_backend_pid()")
@@ -71,13 +77,16 @@ class CpuMeter:
         conn.close()
         self.postmaster = stat[0] if stat else None
         try:
+            if rabbit is None:
+                raise LookupError("no broker")
             nodes = requests.get(rabbit.api + "/api/nodes", auth=rabbit.auth, timeout=10).json()
             self.broker = int(nodes[0]["os_pid"])
         except (requests.RequestException, LookupError, ValueError):
             self.broker = None
 
     def read(self):
-        used = {name: (_stat(pid) or (0, None))[1] for name, pid in self.services.items()}
+        used = {name: self._tree(pid) if name in self.trees else (_stat(pid) or (0, None))[1]
+                for name, pid in self.services.items()}
         used["postgres"] = self._tree(self.postmaster)
         used["rabbitmq"] = (_stat(self.broker) or (0, None))[1] if self.broker else None
         times = os.times()
