@@ -265,7 +265,7 @@ class RunningSystem:
         try:
             if requests.get(self.url("/api/v1/health"), timeout=5).status_code != 200:
                 return False
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # down, or slow under load: not yet healthy
             return False
         try:
             socket.create_connection(("127.0.0.1", self.inbound_port), timeout=1).close()
@@ -311,3 +311,97 @@ class RunningSystem:
             out.append(f"--- {path.name}")
             out += path.read_text(errors="replace").splitlines()[-lines:]
         return "\n".join(out)
+
+
+# -- servers of a test's own (for tests that stop and start PostgreSQL and RabbitMQ) -----------
+
+def free_port_in(low, high):
+    """A free TCP port in [low, high) on 127.0.0.1 (RabbitMQ's CLI tools take its distribution
+    port + 10000 for themselves, so that one must stay below 55000)."""
+    import random
+    import socket
+
+    for port in random.sample(range(low, high), high - low):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in [{low}, {high})")
+
+
+class PrivateStack:
+    """A PostgreSQL cluster and a RabbitMQ node of their own, under a fresh temporary directory
+    on free ports: deploy/dev/stack.sh run with its STACK_* overrides, so they are set up exactly
+    as `make run`'s (PostgreSQL as the OS user postgres, RabbitMQ with its management plugin).
+    For tests that stop and start the servers, which the shared ones must never be.
+
+        stack = PrivateStack().start()      # both servers
+        stack.restart("rabbitmq")           # a real stop, then a start, of the server process
+        stack.close()                       # stops both, deletes the directory
+    """
+
+    SCRIPT = "deploy/dev/stack.sh"
+
+    def __init__(self, prefix="helpdesk-stack"):
+        import tempfile
+        from pathlib import Path
+
+        self.root = Path(__file__).resolve().parent.parent
+        self.var = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+        self.pg_port, self.rmq_port, self.mgmt_port = free_port(), free_port(), free_port()
+        self.dist_port = free_port_in(20000, 30000)
+        self.node = f"{prefix}-{uuid.uuid4().hex[:8]}@localhost"
+        self.database_url = f"postgresql://postgres@127.0.0.1:{self.pg_port}/helpdesk"
+        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:{self.rmq_port}/"
+        self.management_url = f"http://guest:guest@127.0.0.1:{self.mgmt_port}/"
+
+    def _env(self):
+        import os
+
+        env = {name: value for name, value in os.environ.items()
+               if name not in ("DATABASE_URL", "AMQP_URI", "RABBIT_MANAGEMENT_URL")}  # else stack.sh starts nothing
+        env.update(STACK_VAR=str(self.var), STACK_PG_PORT=str(self.pg_port), STACK_RMQ_NODE=self.node,
+                   STACK_RMQ_PORT=str(self.rmq_port), STACK_RMQ_DIST_PORT=str(self.dist_port),
+                   STACK_RMQ_MGMT_PORT=str(self.mgmt_port))
+        return env
+
+    def _run(self, command, *components, timeout=120):
+        import subprocess
+
+        done = subprocess.run([str(self.root / self.SCRIPT), command, *components], env=self._env(),
+                              cwd=self.root, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"stack.sh {command} {' '.join(components)} failed ({done.returncode}):\n"
+                               f"{done.stdout}{done.stderr}")
+        return done.stderr
+
+    def start(self, *components):
+        """Starts the named servers ("postgres", "rabbitmq"), or both."""
+        self._run("start", *components)
+        return self
+
+    def stop(self, *components):
+        self._run("stop", *components)
+
+    def restart(self, component):
+        self.stop(component)
+        self.start(component)
+
+    def rabbit(self):
+        return RabbitVhosts(self.amqp_uri, self.management_url)
+
+    def close(self):
+        import shutil
+
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.var, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()

@@ -15,21 +15,25 @@
 #
 # With DATABASE_URL set, `start` leaves PostgreSQL alone and `env` passes the URL on; the same for
 # AMQP_URI and RabbitMQ. `stop` always stops only the servers that run from var/.
+#
+# A second, separate stack (e.g. a fault test that restarts its servers) sets where and on which
+# ports: STACK_VAR (instead of var/), STACK_PG_PORT, STACK_RMQ_NODE, STACK_RMQ_PORT,
+# STACK_RMQ_DIST_PORT, STACK_RMQ_MGMT_PORT. Unset, everything is as described above.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-VAR="$ROOT/var"
+VAR="${STACK_VAR:-$ROOT/var}"
 
-PG_PORT=54329
+PG_PORT="${STACK_PG_PORT:-54329}"
 PG_DIR="$VAR/pg"
 PG_DATA="$PG_DIR/data"
 PG_LOG="$PG_DIR/log"
 PG_DB=helpdesk
 
-RMQ_NODE=helpdesk@localhost
-RMQ_PORT=56729
-RMQ_DIST_PORT=25679
-RMQ_MGMT_PORT=15679
+RMQ_NODE="${STACK_RMQ_NODE:-helpdesk@localhost}"
+RMQ_PORT="${STACK_RMQ_PORT:-56729}"
+RMQ_DIST_PORT="${STACK_RMQ_DIST_PORT:-25679}"
+RMQ_MGMT_PORT="${STACK_RMQ_MGMT_PORT:-15679}"
 RMQ_DIR="$VAR/rabbitmq"
 RMQ_HOME="$RMQ_DIR/home"
 RMQ_PID="$RMQ_DIR/rabbitmq.pid"
