@@ -6,6 +6,8 @@ consume it, and notifier sends the mail. The HTTP latency covers the first part;
 (from the 201 to the .eml file written by the dev SMTP server) covers the rest. CPU is read from
 /proc per process, to show where the time of a ticket goes on a machine that has few cores.
 """
+import email.parser
+import email.policy
 import math
 import os
 import time
@@ -107,6 +109,9 @@ class CpuMeter:
 
 
 # -- mail ------------------------------------------------------------------------------------
+_HEADERS = email.parser.BytesHeaderParser(policy=email.policy.default)
+
+
 class MailWatch:
     """When the first mail to `recipient` about each ticket was written (file mtime), polling the
     mail dir. A ticket's mail is known by the reference in its subject (`[Ticket #000042]`); mails
@@ -120,15 +125,12 @@ class MailWatch:
             if path.name in self.seen:
                 continue
             self.seen.add(path.name)
-            to = None
-            for line in path.read_bytes()[:2048].decode(errors="replace").splitlines():
-                if line.startswith("X-Envelope-To:"):
-                    to = line.split(":", 1)[1].strip()
-                elif line.startswith("Subject:") and "[Ticket " in line:
-                    if to == self.recipient:
-                        reference = line.split("[Ticket ", 1)[1].split("]", 1)[0]
-                        self.arrived.setdefault(reference, path.stat().st_mtime)
-                    break
+            # parsed, not grepped: a subject with any non-ASCII text is an RFC 2047 encoded-word
+            headers = _HEADERS.parsebytes(path.read_bytes())
+            subject = str(headers["Subject"] or "")
+            if str(headers["X-Envelope-To"] or "") == self.recipient and "[Ticket " in subject:
+                reference = subject.split("[Ticket ", 1)[1].split("]", 1)[0]
+                self.arrived.setdefault(reference, path.stat().st_mtime)
         return self.arrived
 
     def wait_for(self, addresses, timeout):
