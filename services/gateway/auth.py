@@ -1,4 +1,5 @@
-"""Who is calling: the session resolved through identity, once per request, on demand."""
+"""Who is calling: the session resolved through identity on demand, at most once per request and,
+for a burst of requests with one session, once per GATEWAY_SESSION_CACHE_SECONDS (sessions.py)."""
 from nameko.extensions import DependencyProvider
 from nameko.rpc import ServiceProxy
 
@@ -6,6 +7,7 @@ from helpdesk import errors
 from helpdesk.extensions import ReplyListener
 
 from .http import PRINCIPAL_LANGUAGE, ApiError, call, session_token
+from .sessions import DEFAULT_TTL, SessionCache
 
 
 def client_ip(request, trusted_proxies):
@@ -21,9 +23,10 @@ def client_ip(request, trusted_proxies):
 
 
 class Caller:
-    def __init__(self, request, identity, trusted_proxies=frozenset()):
+    def __init__(self, request, identity, trusted_proxies=frozenset(), sessions=None):
         self.request, self.identity = request, identity
         self.trusted_proxies = trusted_proxies
+        self.sessions = sessions if sessions is not None else SessionCache(ttl=0)
         self._principal = None
 
     @property
@@ -45,10 +48,13 @@ class Caller:
             token = self.token
             if token is None:
                 raise ApiError(401, "unauthenticated", "log_in_first")
-            try:
-                self._principal = call(self.identity.authenticate, token)
-            except errors.Unauthorized:
-                raise ApiError(401, "unauthenticated", "session_expired")
+            self._principal = self.sessions.get(token)
+            if self._principal is None:
+                try:
+                    self._principal = call(self.identity.authenticate, token)
+                except errors.Unauthorized:
+                    raise ApiError(401, "unauthenticated", "session_expired")
+                self.sessions.put(token, self._principal)
             # errors from here on are worded in the profile's language (http.caller_language)
             self.request.environ[PRINCIPAL_LANGUAGE] = self._principal.get("language")
         principal = self._principal
@@ -57,6 +63,11 @@ class Caller:
         if roles and principal["role"] not in roles:
             raise ApiError(403, "forbidden", "role_not_allowed")
         return principal
+
+    def forget_session(self):
+        """This request ends its session (logout, password change): not remembered a moment longer."""
+        if self.token is not None:
+            self.sessions.forget(self.token)
 
 
 class Auth(DependencyProvider):
@@ -69,7 +80,9 @@ class Auth(DependencyProvider):
         raw = self.container.config.get("TRUSTED_PROXIES") or ""
         items = raw if isinstance(raw, list) else str(raw).split(",")
         self.trusted_proxies = frozenset(item.strip() for item in items if item and item.strip())
+        ttl = self.container.config.get("GATEWAY_SESSION_CACHE_SECONDS")
+        self.sessions = SessionCache(ttl=DEFAULT_TTL if ttl in (None, "") else float(ttl))
 
     def get_dependency(self, worker_ctx):
         identity = ServiceProxy(worker_ctx, "identity", self.rpc_reply_listener)
-        return Caller(worker_ctx.args[0], identity, self.trusted_proxies)
+        return Caller(worker_ctx.args[0], identity, self.trusted_proxies, self.sessions)

@@ -110,6 +110,7 @@ class GatewayService:
     def logout(self, request):
         self.caller.principal(allow_password_change=True)
         call(self.identity.logout, self.caller.token)
+        self.caller.forget_session()
         response = Response(status=204)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -146,6 +147,7 @@ class GatewayService:
         principal = self.caller.principal(allow_password_change=True)
         command = self._body(request, contracts.ChangePasswordSchema())
         session = call(self.identity.change_password, principal, command, self.caller.ip, self.caller.user_agent)
+        self.caller.forget_session()
         return self._session_response(session)
 
     @http("POST", "/api/v1/me/email")

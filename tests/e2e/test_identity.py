@@ -16,6 +16,9 @@ SECRETS = set()
 TICKET = {"department": "networks", "title": "Sin conexión", "description": "Desde las 9:00"}
 
 
+SESSION_MOMENT = 1.1  # seconds: the gateway's GATEWAY_SESSION_CACHE_SECONDS (1), and a little
+
+
 def new_address(prefix="user"):
     return f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
 
@@ -117,6 +120,7 @@ def test_tampered_and_expired_tokens_are_refused(system, database_url):
 
     sql(database_url, "UPDATE identity.sessions SET expires_at = now() - interval '1 second'"
                       " WHERE user_id = (SELECT user_id FROM identity.users WHERE email = %s)", (email,))
+    time.sleep(SESSION_MOMENT)  # the gateway asks identity again once its moment of memory is over
     expired = api.call("GET", "/api/v1/me")
     assert expired.status_code == 401 and expired.json()["error"] == "unauthenticated"
 
@@ -129,6 +133,27 @@ def test_tampered_and_expired_tokens_are_refused(system, database_url):
     sql(database_url, "UPDATE identity.link_tokens SET expires_at = now() - interval '1 second'"
                       " WHERE email = %s", (other,))
     assert api.call("POST", "/api/v1/auth/verify-email", {"token": genuine}).status_code == 422
+
+
+def test_a_logout_ends_the_session_at_once_and_a_change_elsewhere_within_a_second(system):
+    """The gateway remembers a live session for a second (GATEWAY_SESSION_CACHE_SECONDS), so a
+    burst of requests asks identity once (issue 11); what ends a session still ends it in time."""
+    email, old, new = new_address(), "my first long secret", "my second long secret"
+    registered_and_verified(system, email, old)
+    laptop, phone, tablet = (as_user(system, email, old) for _ in range(3))
+    remember(laptop.token, phone.token, tablet.token, new)
+    for device in (laptop, phone, tablet):
+        assert device.call("GET", "/api/v1/me").status_code == 200  # each session now remembered
+
+    assert laptop.call("POST", "/api/v1/auth/logout").status_code == 204
+    assert laptop.call("GET", "/api/v1/me").status_code == 401  # through this gateway: at once
+
+    changed = phone.call("POST", "/api/v1/me/password", {"current_password": old, "new_password": new})
+    assert changed.status_code == 200, changed.text
+    assert phone.call("GET", "/api/v1/me").status_code == 401  # the old token, at once
+    time.sleep(SESSION_MOMENT)
+    assert tablet.call("GET", "/api/v1/me").status_code == 401  # another session: within the second
+    assert phone.call("GET", "/api/v1/me", token=remember(changed.json()["token"])).status_code == 200
 
 
 def test_a_reset_token_works_once_and_ends_every_session(system):
