@@ -5,6 +5,8 @@ initial password likewise. What a customer typed is escaped in the HTML and kept
 headers, so it can break neither.
 """
 import datetime as dt
+import email
+import email.policy
 from pathlib import Path
 
 import jinja2
@@ -16,7 +18,7 @@ from helpdesk.clock import Clock
 from helpdesk.linktokens import (APPROVE_SOLUTION, REFUSE_SOLUTION, UNSUBSCRIBE, LinkTokens, SignedLinks,
                                  decision_subject, unsubscribe_subject)
 
-from .mail import compose
+from .mail import address_value, compose, fold_url_list
 from .replies import reply_address
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -103,7 +105,8 @@ class Renderer:
         links["decision_expires_at"] = timezones.local_time(expires_at, zone, language)
         return links
 
-    def render(self, template, language, context, recipient, event_id):
+    def render_bytes(self, template, language, context, recipient, event_id):
+        """The mail's bytes, as they are sent (mail.compose)."""
         values = self.context(template, language, context)
         text = _TEXT.get_template(f"{language}/{template}.txt")
         blocks = text.new_context(values)
@@ -117,15 +120,20 @@ class Renderer:
             language=language, subject=subject, paragraphs=paragraphs, url=values["url"],
             link_label=link_label)
         now = self.clock.now()
-        message = compose(sender=self.sender, recipient=recipient, subject=subject, body=body,
-                          event_id=event_id, date=now)
+        headers = []
         if self.inbound_domain and values.get("ticket_id"):
             # replying to a ticket mail adds a follow-up: the address carries this ticket and
             # recipient, and the day it was sent (it expires: services.notifier.replies)
-            message["Reply-To"] = reply_address(self.secret, values["ticket_id"], recipient, self.inbound_domain,
-                                                now.astimezone(dt.timezone.utc).date())
+            headers.append(("Reply-To", address_value(reply_address(
+                self.secret, values["ticket_id"], recipient, self.inbound_domain,
+                now.astimezone(dt.timezone.utc).date()))))
         if values["unsubscribe_url"]:  # RFC 2369 and RFC 8058: the mail program's own Unsubscribe button
-            message["List-Unsubscribe"] = f"<{values['unsubscribe_url']}>"
-            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        message.add_alternative(html, subtype="html")
-        return message
+            headers.append(("List-Unsubscribe", fold_url_list(f"<{values['unsubscribe_url']}>")))
+            headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        return compose(sender=self.sender, recipient=recipient, subject=subject, text=body, html=html,
+                       event_id=event_id, date=now, headers=headers)
+
+    def render(self, template, language, context, recipient, event_id):
+        """The same mail parsed back as an EmailMessage, for tests and tools that read it."""
+        raw = self.render_bytes(template, language, context, recipient, event_id)
+        return email.message_from_bytes(raw, policy=email.policy.default)

@@ -115,7 +115,7 @@ class SlowServer:
     def session(self):
         yield self
 
-    def send(self, message, recipient):
+    def send(self, raw, sender, recipient):
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         eventlet.sleep(0.01)  # between the server's 250 and our commit: what a crash would send twice

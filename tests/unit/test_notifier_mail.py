@@ -395,7 +395,7 @@ def test_an_information_request_says_when_it_was_asked_in_the_recipients_zone():
 
 import base64  # noqa: E402
 
-from services.notifier.mail import UnsafeMail, compose, header_text, serialized  # noqa: E402
+from services.notifier.mail import UnsafeMail, checked, compose, header_text, mailbox  # noqa: E402
 
 ENCODED_WORD_INJECTION = ("=?utf-8?q?=0D=0AReply-To:_x@evil.example=0D=0AContent-Type:_text/html=0D=0A=0D=0A"
                           "<h1>x</h1>?=")
@@ -474,8 +474,7 @@ def test_user_text_cannot_add_change_or_repeat_a_header_in_any_template(text):
     templates = set()
     for mail, event_id in every_mail(text):
         templates.add(mail.template)
-        message = HOSTILE_RENDERER.render(mail.template, mail.language, mail.context, mail.recipient, event_id)
-        raw = serialized(message)
+        raw = HOSTILE_RENDERER.render_bytes(mail.template, mail.language, mail.context, mail.recipient, event_id)
         head = raw.split(b"\r\n\r\n")[0]
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         expected = OUR_HEADERS | ({"reply-to"} if "ticket_id" in mail.context else set())
@@ -509,18 +508,50 @@ def test_header_text_cuts_overlong_text_at_a_word_and_says_so():
     assert header_text("x" * 400) == "x" * 150 + "…"
 
 
-def test_a_mail_that_does_not_parse_back_to_its_own_headers_is_never_serialized():
-    class Smuggled:
-        """A message whose bytes carry a header it was not built with: what the email package wrote."""
-
-        def items(self):
-            return [("Subject", "Hola")]
-
-        def as_bytes(self):
-            return b"Subject: Hola\r\nReply-To: x@evil.example\r\n\r\nbody\r\n"
-
+def test_only_one_safe_line_per_header_is_ever_written():
+    """The backstop behind header_text: a value that could end its header or start another, a
+    second header of one name, or something that is not an address is refused (never sent)."""
+    for value in ("Hola\r\nBcc: x@evil.example", "Hola\nBcc: x", "Hola\rX", "Hola\x00", "ñ", " leading",
+                  "fold\r\nwithout a space", "x" * 995):
+        with pytest.raises(UnsafeMail):
+            checked([("Subject", value)])
     with pytest.raises(UnsafeMail):
-        serialized(Smuggled())
-    ok = compose(sender="=?utf-8?q?S=0D=0ABcc:_v@x.es?= <s@example.net>", recipient="a@x.es",
-                 subject=ENCODED_WORD_INJECTION, body="b", event_id=uuid.uuid4(), date=SENT_AT)
-    assert email.message_from_bytes(serialized(ok), policy=email.policy.default)["Bcc"] is None
+        checked([("Subject", "a"), ("subject", "b")])
+    with pytest.raises(UnsafeMail):
+        checked([("Bad Name", "a")])
+    assert checked([("Subject", "folded\r\n line")]) == [("Subject", "folded\r\n line")]
+    for address in ("a@x.es\r\nBcc: v@x.es", "Ana <a@x.es>", "a b@x.es", "no-at-sign", 'a"@x.es', ""):
+        with pytest.raises(UnsafeMail):
+            mailbox(address)
+
+
+def test_a_display_name_cannot_carry_a_header_in_any_form():
+    raw = compose(sender="=?utf-8?q?S=0D=0ABcc:_v@x.es?= <s@example.net>", recipient="a@x.es",
+                  subject=ENCODED_WORD_INJECTION, text="b", html="<p>b</p>", event_id=uuid.uuid4(), date=SENT_AT)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Bcc"] is None and parsed["Reply-To"] is None
+    assert [a.addr_spec for a in parsed["From"].addresses] == ["s@example.net"]
+    for name in ('Ana "la jefa" \\ Pérez', "Ana \"la jefa\" \\ Perez"):
+        parsed = email.message_from_bytes(compose(sender=f"x <s@example.net>", recipient="a@x.es", subject="s",
+                                                  text="b", html="b", event_id=uuid.uuid4(), date=SENT_AT),
+                                          policy=email.policy.default)
+        assert parsed["To"].addresses[0].addr_spec == "a@x.es"
+        value = mailbox("s@example.net", name)
+        reparsed = email.message_from_string(f"From: {value}\r\n\r\n", policy=email.policy.default)
+        assert reparsed["From"].addresses[0].display_name == name
+        assert reparsed["From"].addresses[0].addr_spec == "s@example.net"
+
+
+def test_bodies_are_quoted_printable_and_come_back_exactly():
+    text = "Línea uno = igual\n\n.punto al principio\n" + "larga " * 40 + "\nfin con espacios   \n"
+    raw = compose(sender="S <s@example.net>", recipient="a@x.es", subject="Asunto ñ", text=text,
+                  html="<p>¿qué?</p>", event_id=uuid.uuid4(), date=SENT_AT)
+    head, _, bodies = raw.partition(b"\r\n\r\n")
+    assert all(len(line) <= 78 for line in bodies.split(b"\r\n")) and raw.isascii()
+    assert all(len(line) <= 998 for line in head.split(b"\r\n"))
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # every line ends CRLF
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == "Asunto ñ"
+    assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n") == text.rstrip("\n")
+    assert parsed.get_body(("html",)).get_content().strip() == "<p>¿qué?</p>"
+
