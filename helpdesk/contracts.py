@@ -3,9 +3,11 @@
 Event payload schemas are versioned with the event's `schema_version`; a breaking change adds a
 new version and an upcaster, never an edit of a stored event.
 """
+import functools
+
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from . import timezones
+from . import errors, timezones
 
 from .problems import CodedSchema, Problem
 
@@ -435,3 +437,24 @@ class SolutionDecisionSchema(StrictSchema):
     token = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
     text = fields.String(load_default="", validate=validate.Length(max=DESCRIPTION_MAX),
                          metadata={"description": "a comment (approve) or the reason (refuse, required)"})
+
+
+def schema(schema_class):
+    """The one instance of `schema_class` every call shares: building a schema costs five to ten
+    times what loading with it does (0.1-0.3 ms against 0.03 ms), and marshmallow instances keep
+    no state between loads. (An instance given is used as it is.)"""
+    return schema_class if isinstance(schema_class, Schema) else _instance(schema_class)
+
+
+@functools.cache
+def _instance(schema_class):
+    return schema_class()
+
+
+def load(schema_class, data):
+    """`data` loaded by `schema_class`; InvalidInput naming each field and its problems when it
+    does not fit. The one translation of a schema's refusal into a service error."""
+    try:
+        return schema(schema_class).load(data if data is not None else {})
+    except ValidationError as exc:
+        raise errors.InvalidInput(exc.messages)

@@ -348,7 +348,9 @@ class CatalogProvider(DependencyProvider):
 
 class Health:
     """Mixin: `ping` answers when the service's workers, and its database if it has one, answer.
-    A service's database is its `db` (Database) or its `store`'s (EventStore)."""
+    A service's database is its `db` (Database) or its `store`'s (EventStore). A service with an
+    event store also says how far behind its relays are (`relay.lag`), which the gateway's
+    health judges."""
 
     @rpc
     def ping(self):

@@ -37,8 +37,8 @@ class GatewayService:
     notifier = RpcProxy("notifier")
     notifier_inbound = RpcProxy("notifier_inbound")  # inbound mail's consumer, in the notifier's process
 
-    def _body(self, request, schema):
-        return read_json(request, schema, self.config["MAX_REQUEST_BYTES"])
+    def _body(self, request, schema_class):
+        return read_json(request, contracts.schema(schema_class), self.config["MAX_REQUEST_BYTES"])
 
     def _said(self, code, status, request):
         """A success answer that only says something (202 "mail on its way"), worded like errors:
@@ -57,13 +57,13 @@ class GatewayService:
     # -- accounts (public) --------------------------------------------------------------------
     @http("POST", "/api/v1/auth/register", public=True)
     def register(self, request):
-        call(self.identity.register, self._body(request, contracts.RegisterSchema()), self.caller.ip)
+        call(self.identity.register, self._body(request, contracts.RegisterSchema), self.caller.ip)
         return self._said("mail_on_its_way", 202, request)
 
     @http("POST", "/api/v1/auth/verify-email", public=True)
     def verify_email(self, request):
         """A new account's first confirmation answers with a session (and its cookie)."""
-        verified = call(self.identity.verify_email, self._body(request, contracts.TokenSchema()),
+        verified = call(self.identity.verify_email, self._body(request, contracts.TokenSchema),
                         self.caller.ip, self.caller.user_agent)
         if verified.get("session"):
             return self._session_response({**verified["session"], "email": verified["email"]})
@@ -71,29 +71,29 @@ class GatewayService:
 
     @http("POST", "/api/v1/auth/resend-verification", public=True)
     def resend_verification(self, request):
-        call(self.identity.resend_verification, self._body(request, contracts.EmailOnlySchema()), self.caller.ip)
+        call(self.identity.resend_verification, self._body(request, contracts.EmailOnlySchema), self.caller.ip)
         return self._said("mail_on_its_way", 202, request)
 
     @http("POST", "/api/v1/auth/login", public=True)
     def login(self, request):
-        command = self._body(request, contracts.LoginSchema())
+        command = self._body(request, contracts.LoginSchema)
         session = call(self.identity.login, command, self.caller.ip, self.caller.user_agent)
         return self._session_response(session)
 
     @http("POST", "/api/v1/auth/forgot-password", public=True)
     def forgot_password(self, request):
-        call(self.identity.forgot_password, self._body(request, contracts.EmailOnlySchema()), self.caller.ip)
+        call(self.identity.forgot_password, self._body(request, contracts.EmailOnlySchema), self.caller.ip)
         return self._said("mail_on_its_way", 202, request)
 
     @http("POST", "/api/v1/auth/reset-password", public=True)
     def reset_password(self, request):
-        call(self.identity.reset_password, self._body(request, contracts.ResetPasswordSchema()))
+        call(self.identity.reset_password, self._body(request, contracts.ResetPasswordSchema))
         return self._said("password_reset_done", 200, request)
 
     @http("POST", "/api/v1/solution-decisions", public=True)
     def decide_solution_by_link(self, request):
         """The portal's /solution page: a decision from the resolution mail's signed link."""
-        ticket = call(self.tickets.decide_by_link, self._body(request, contracts.SolutionDecisionSchema()))
+        ticket = call(self.tickets.decide_by_link, self._body(request, contracts.SolutionDecisionSchema))
         return json_response({"ticket_id": ticket["ticket_id"], "reference": ticket["reference"],
                               "status": ticket["status"]})
 
@@ -139,13 +139,13 @@ class GatewayService:
     @http("PATCH", "/api/v1/me")
     def update_me(self, request):
         principal = self.caller.principal()
-        command = self._body(request, contracts.ProfileUpdateSchema())
+        command = self._body(request, contracts.ProfileUpdateSchema)
         return json_response(call(self.identity.update_profile, principal, command))
 
     @http("POST", "/api/v1/me/password")
     def change_password(self, request):
         principal = self.caller.principal(allow_password_change=True)
-        command = self._body(request, contracts.ChangePasswordSchema())
+        command = self._body(request, contracts.ChangePasswordSchema)
         session = call(self.identity.change_password, principal, command, self.caller.ip, self.caller.user_agent)
         self.caller.forget_session()
         return self._session_response(session)
@@ -153,7 +153,7 @@ class GatewayService:
     @http("POST", "/api/v1/me/email")
     def change_email(self, request):
         principal = self.caller.principal()
-        command = self._body(request, contracts.EmailChangeSchema())
+        command = self._body(request, contracts.EmailChangeSchema)
         call(self.identity.request_email_change, principal, command)
         return self._said("email_change_sent", 202, request)
 
@@ -161,7 +161,7 @@ class GatewayService:
     @http("POST", "/api/v1/admin/companies")
     def create_company(self, request):
         principal = self.caller.principal(roles=STAFF_ADMIN)
-        command = self._body(request, contracts.CreateCompanySchema())
+        command = self._body(request, contracts.CreateCompanySchema)
         return json_response(call(self.identity.create_company, principal, command), 201)
 
     @http("GET", "/api/v1/admin/companies")
@@ -172,19 +172,19 @@ class GatewayService:
     @http("POST", "/api/v1/admin/users")
     def create_user(self, request):
         principal = self.caller.principal(roles=STAFF_ADMIN)
-        command = self._body(request, contracts.CreateUserSchema())
+        command = self._body(request, contracts.CreateUserSchema)
         return json_response(call(self.identity.create_user, principal, command), 201)
 
     @http("PATCH", "/api/v1/admin/users/<string:user_id>")
     def update_user(self, request, user_id):
         principal = self.caller.principal(roles=STAFF_ADMIN)
-        command = self._body(request, contracts.UpdateUserSchema())
+        command = self._body(request, contracts.UpdateUserSchema)
         return json_response(call(self.identity.update_user, principal, user_id, command))
 
     @http("GET", "/api/v1/admin/users")
     def list_users(self, request):
         principal = self.caller.principal(roles=STAFF_ADMIN)
-        query = query_args(request, contracts.UserFiltersSchema())
+        query = query_args(request, contracts.schema(contracts.UserFiltersSchema))
         return json_response({"items": call(self.identity.list_users, principal, query.get("company_id"))})
 
     # -- tickets ------------------------------------------------------------------------------
@@ -192,26 +192,26 @@ class GatewayService:
     def routing_preview(self, request):
         """The ticket form, before sending: where a ticket with these answers would go, and why
         (routing's rules; an unknown department, type, service or category is a 422)."""
-        query = query_args(request, contracts.RoutingPreviewSchema())
+        query = query_args(request, contracts.schema(contracts.RoutingPreviewSchema))
         return json_response(call(self.routing.preview, query))
 
     @http("POST", "/api/v1/tickets")
     def open_ticket(self, request):
         principal = self.caller.principal()
         key = idempotency_key(request)
-        ticket = call(self.tickets.open_ticket, principal, self._body(request, contracts.OpenTicketSchema()), key)
+        ticket = call(self.tickets.open_ticket, principal, self._body(request, contracts.OpenTicketSchema), key)
         return self._ticket_response(ticket, 201, location=f"/api/v1/tickets/{ticket['ticket_id']}")
 
     @http("GET", "/api/v1/tickets")
     def list_tickets(self, request):
         principal = self.caller.principal()
-        filters = query_args(request, ListFiltersSchema())
+        filters = query_args(request, contracts.schema(ListFiltersSchema))
         return json_response(call(self.tickets.list_tickets, principal, filters))
 
     @http("GET", "/api/v1/queues/<string:department>")
     def department_queue(self, request, department):
         principal = self.caller.principal(roles=STAFF)
-        filters = query_args(request, QueueFiltersSchema())
+        filters = query_args(request, contracts.schema(QueueFiltersSchema))
         page = call(self.tickets.department_queue, principal, department, filters)
         due = self._due_times([item["ticket_id"] for item in page["items"]])
         for item in page["items"]:
@@ -239,7 +239,7 @@ class GatewayService:
         principal = self.caller.principal()
         if action not in contracts.TICKET_ACTIONS:
             raise ApiError(404, "not_found", "no_action", {"id": action})
-        command = self._body(request, contracts.TICKET_ACTIONS[action]())
+        command = self._body(request, contracts.TICKET_ACTIONS[action])
         ticket = call(self.tickets.act, principal, ticket_id, action, command, if_match(request), idempotency_key(request))
         return self._ticket_response(ticket)
 

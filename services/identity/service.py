@@ -4,10 +4,10 @@ import datetime as dt
 import secrets
 import uuid
 
-from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 
 from helpdesk import contracts, errors, timezones
+from helpdesk.contracts import load
 from helpdesk.events import stream_name
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
 from helpdesk.extensions import CatalogProvider, EventStore, Health, StreamOwner, rpc
@@ -15,12 +15,6 @@ from helpdesk.linktokens import LinkTokens, digest, new_nonce
 
 from . import domain, passwords
 from . import repository as repo
-
-def load(schema, data):
-    try:
-        return schema.load(data or {})
-    except ValidationError as exc:
-        raise errors.InvalidInput(exc.messages)
 
 
 def user_stream(user_id):
@@ -103,7 +97,7 @@ class IdentityService(Health, StreamOwner):
     @rpc(expected_exceptions=errors.EXPECTED)
     def register(self, command, ip="unknown"):
         """Always answers the same way; an existing address gets a notice mail, not an error."""
-        command = load(contracts.RegisterSchema(), command)
+        command = load(contracts.RegisterSchema, command)
         command.setdefault("time_zone", self.default_time_zone)
         try:
             domain.check_password(command["password"], command["email"])
@@ -129,7 +123,7 @@ class IdentityService(Health, StreamOwner):
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def resend_verification(self, command, ip="unknown"):
-        command = load(contracts.EmailOnlySchema(), command)
+        command = load(contracts.EmailOnlySchema, command)
         now = domain.utcnow()
         with self.store.db.transaction() as cur:
             user_id = repo.user_id_by_email(cur, command["email"])
@@ -147,7 +141,7 @@ class IdentityService(Health, StreamOwner):
         """Confirms an address. The first confirmation of a new account also logs it in (the
         mailed, single-use link proves the address, as a reset link does): register → verify →
         logged in. A confirmed change of address starts no session."""
-        command = load(contracts.TokenSchema(), command)
+        command = load(contracts.TokenSchema, command)
         with self.store.db.transaction() as cur:
             user_id, email = self._consume_link(cur, command["token"], domain.VERIFY_EMAIL)
             user = self._user(cur, user_id)
@@ -166,7 +160,7 @@ class IdentityService(Health, StreamOwner):
         address is throttled, hashed and answered exactly like a wrong password. Each attempt is
         counted as a failure before the password is checked, and forgotten if it was right, so
         attempts sent at once cannot all slip through before the first is counted."""
-        command = load(contracts.LoginSchema(), command)
+        command = load(contracts.LoginSchema, command)
         now, policy = domain.utcnow(), self.login_policy
         account = digest(command["email"].lower())  # the address tried, whether or not it exists
         with self.store.db.transaction() as cur:
@@ -224,7 +218,7 @@ class IdentityService(Health, StreamOwner):
     @rpc(expected_exceptions=errors.EXPECTED)
     def forgot_password(self, command, ip="unknown"):
         """Always answers the same way. Per IP: 429; per account: silently no more mails."""
-        command = load(contracts.EmailOnlySchema(), command)
+        command = load(contracts.EmailOnlySchema, command)
         now, hour = domain.utcnow(), dt.timedelta(hours=1)
         with self.store.db.transaction() as cur:
             wait = self._spend(cur, f"reset-ip:{ip}", self.settings.get("resets_per_ip_hour", 10), hour, now)
@@ -243,7 +237,7 @@ class IdentityService(Health, StreamOwner):
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def reset_password(self, command):
-        command = load(contracts.ResetPasswordSchema(), command)
+        command = load(contracts.ResetPasswordSchema, command)
         with self.store.db.transaction() as cur:
             user = self._user(cur, self._consume_link(cur, command["token"], domain.RESET_PASSWORD)[0])
             events = self._decide(cur, user, lambda: domain.change_password(user, command["password"], "reset")
@@ -255,7 +249,7 @@ class IdentityService(Health, StreamOwner):
     @rpc(expected_exceptions=errors.EXPECTED)
     def change_password(self, principal, command, ip="unknown", user_agent=""):
         """Every session of the user ends, this one included; the answer carries a new one."""
-        command = load(contracts.ChangePasswordSchema(), command)
+        command = load(contracts.ChangePasswordSchema, command)
         with self.store.db.transaction() as cur:
             user = self._user(cur, principal["user_id"])
             stored_hash = repo.password_hash(cur, user.user_id)
@@ -280,7 +274,7 @@ class IdentityService(Health, StreamOwner):
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def update_profile(self, principal, command):
-        command = load(contracts.ProfileUpdateSchema(), command)
+        command = load(contracts.ProfileUpdateSchema, command)
         with self.store.db.transaction() as cur:
             user = self._user(cur, principal["user_id"])
             self._decide(cur, user, lambda: domain.update_profile(user, command))
@@ -289,7 +283,7 @@ class IdentityService(Health, StreamOwner):
     @rpc(expected_exceptions=errors.EXPECTED)
     def request_email_change(self, principal, command):
         """The new address gets a verification link; the change happens when it is followed."""
-        command = load(contracts.EmailChangeSchema(), command)
+        command = load(contracts.EmailChangeSchema, command)
         with self.store.db.transaction() as cur:
             user = self._user(cur, principal["user_id"])
             stored_hash = repo.password_hash(cur, user.user_id)
@@ -306,7 +300,7 @@ class IdentityService(Health, StreamOwner):
     # -- administration ----------------------------------------------------------------------
     @rpc(expected_exceptions=errors.EXPECTED)
     def create_company(self, principal, command):
-        command = load(contracts.CreateCompanySchema(), command)
+        command = load(contracts.CreateCompanySchema, command)
         with self.store.db.transaction() as cur:
             actor = self._acting_admin(cur, principal)
             if repo.company_by_name(cur, command["name"]):
@@ -325,7 +319,7 @@ class IdentityService(Health, StreamOwner):
     @rpc(expected_exceptions=errors.EXPECTED)
     def create_user(self, principal, command):
         """An account created by staff; the user is mailed a one-time password."""
-        command = load(contracts.CreateUserSchema(), command)
+        command = load(contracts.CreateUserSchema, command)
         command.setdefault("time_zone", self.default_time_zone)
         unknown = set(command["departments"]) - set(self.catalog.departments)
         if unknown:
@@ -353,7 +347,7 @@ class IdentityService(Health, StreamOwner):
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def list_users(self, principal, company_id=None):
-        company_id = load(contracts.UserFiltersSchema(), {"company_id": company_id} if company_id else {}).get(
+        company_id = load(contracts.UserFiltersSchema, {"company_id": company_id} if company_id else {}).get(
             "company_id")
         with self.store.db.transaction() as cur:
             self._acting_admin(cur, principal)
@@ -362,7 +356,7 @@ class IdentityService(Health, StreamOwner):
     @rpc(expected_exceptions=errors.EXPECTED)
     def update_user(self, principal, user_id, command):
         """Admins change an agent's departments, or deactivate / reactivate an account."""
-        command = load(contracts.UpdateUserSchema(), command)
+        command = load(contracts.UpdateUserSchema, command)
         unknown = set(command.get("departments", ())) - set(self.catalog.departments)
         if unknown:
             raise errors.invalid("departments", "unknown_departments", departments=sorted(unknown))

@@ -52,12 +52,11 @@ from marshmallow import Schema, ValidationError, fields
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.dependency_providers import Config
 from nameko.messaging import Consumer
-from nameko.rpc import RpcProxy
 
 from helpdesk import errors, i18n
 from helpdesk.contracts import DESCRIPTION_MAX, TITLE_MAX
 from helpdesk.events import ENVELOPE
-from helpdesk.extensions import Database, EventSubscriber, Health, consumer_settings
+from helpdesk.extensions import Database, EventSubscriber, Health, RpcProxy, consumer_settings
 from helpdesk.messaging import Publisher
 
 from . import mail_trust, replies
@@ -97,8 +96,11 @@ class QueuedMailSchema(Schema):
     data_base64 = fields.String(required=True)
 
 
+QUEUED_MAIL = QueuedMailSchema()
+
+
 def load_queued(body):
-    queued = QueuedMailSchema().load(body)
+    queued = QUEUED_MAIL.load(body)
     try:
         queued["raw"] = base64.b64decode(queued.pop("data_base64"), validate=True)
     except (binascii.Error, ValueError) as exc:

@@ -10,11 +10,11 @@ strictness instead: a stale version is refused with 409.
 import base64
 import uuid
 
-from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from helpdesk import contracts, errors
+from helpdesk.contracts import load
 from helpdesk.events import stream_name, utcnow
 from helpdesk.linktokens import APPROVE_SOLUTION, REFUSE_SOLUTION, SignedLinks, decision_subject
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
@@ -32,11 +32,6 @@ def ticket_stream(ticket_id):
     return stream_name("ticket", ticket_id)
 
 
-def load(schema, data):
-    try:
-        return schema.load(data if data is not None else {})
-    except ValidationError as exc:
-        raise errors.InvalidInput(exc.messages)
 
 
 def parse_id(value, what="ticket"):
@@ -75,7 +70,7 @@ def upload(payload):
 def view(ticket, events, principal, catalog):
     """The ticket as `principal` may see it, with its history in their language."""
     staff = domain.is_staff(principal)
-    body = TicketSchema().dump(ticket)
+    body = contracts.schema(TicketSchema).dump(ticket)
     if not staff:
         body.pop("provider_fault", None)
     names = {code: department.names for code, department in catalog.departments.items()}
@@ -115,7 +110,7 @@ class TicketsService(Health, StreamOwner):
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def get_ticket(self, principal, ticket_id):
-        principal = load(contracts.PrincipalSchema(), principal)
+        principal = load(contracts.PrincipalSchema, principal)
         ticket_id = parse_id(ticket_id)
         with self.store.db.transaction() as cur:
             ticket, events = self._visible(cur, principal, ticket_id)
@@ -123,8 +118,8 @@ class TicketsService(Health, StreamOwner):
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def list_tickets(self, principal, filters):
-        principal = load(contracts.PrincipalSchema(), principal)
-        filters = load(ListFiltersSchema(), filters)
+        principal = load(contracts.PrincipalSchema, principal)
+        filters = load(ListFiltersSchema, filters)
         try:
             with self.store.db.transaction() as cur:
                 return queries.list_tickets(cur, principal, **filters)
@@ -133,8 +128,8 @@ class TicketsService(Health, StreamOwner):
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def department_queue(self, principal, department, filters):
-        principal = load(contracts.PrincipalSchema(), principal)
-        filters = load(QueueFiltersSchema(), filters)
+        principal = load(contracts.PrincipalSchema, principal)
+        filters = load(QueueFiltersSchema, filters)
         if department not in self.catalog.departments:
             raise errors.NotFound("no_department", {"id": department})
         if not domain.is_staff(principal) or (
@@ -149,7 +144,7 @@ class TicketsService(Health, StreamOwner):
     @rpc(expected_exceptions=errors.EXPECTED)
     def get_attachment(self, principal, ticket_id, attachment_id):
         """Only for those who may see the ticket; an internal note's file only for staff."""
-        principal = load(contracts.PrincipalSchema(), principal)
+        principal = load(contracts.PrincipalSchema, principal)
         ticket_id, attachment_id = parse_id(ticket_id), parse_id(attachment_id, "attachment")
         with self.store.db.transaction() as cur:
             self._visible(cur, principal, ticket_id)
@@ -163,9 +158,9 @@ class TicketsService(Health, StreamOwner):
     # -- opening ------------------------------------------------------------------------------
     @rpc(expected_exceptions=errors.EXPECTED)
     def open_ticket(self, principal, command, idempotency_key=None):
-        principal = load(contracts.PrincipalSchema(), principal)
+        principal = load(contracts.PrincipalSchema, principal)
         once = _once(principal, idempotency_key, "open", None, command)
-        command = load(contracts.OpenTicketSchema(), command)
+        command = load(contracts.OpenTicketSchema, command)
         if domain.is_staff(principal):
             if not command.get("on_behalf_of"):
                 raise errors.invalid("on_behalf_of", "give_customer_id")
@@ -180,7 +175,7 @@ class TicketsService(Health, StreamOwner):
     def open_ticket_as_system(self, service, requester_id, command):
         """Another service opens a ticket for a customer (the notifier, for an email that answers
         no open ticket): channel email."""
-        command = load(contracts.OpenTicketSchema(), dict(command, channel="email"))
+        command = load(contracts.OpenTicketSchema, dict(command, channel="email"))
         actor = {"user_id": f"system:{service}", "email": "", "name": service, "role": domain.SYSTEM,
                  "departments": [], "language": "es"}
         requester = self._principal_of(requester_id, "requester_id")
@@ -269,18 +264,18 @@ class TicketsService(Health, StreamOwner):
     def act(self, principal, ticket_id, action, command, expected_version=None, idempotency_key=None):
         """One of ACTIONS on a ticket: the ticket as the caller now sees it. With an idempotency
         key, a repeat of the command answers what the first did."""
-        principal = load(contracts.PrincipalSchema(), principal)
+        principal = load(contracts.PrincipalSchema, principal)
         if action not in contracts.TICKET_ACTIONS:
             raise errors.NotFound("no_action", {"id": action})
         once = _once(principal, idempotency_key, action, ticket_id, command, expected_version)
-        return self._act(principal, ticket_id, action, load(contracts.TICKET_ACTIONS[action](), command),
+        return self._act(principal, ticket_id, action, load(contracts.TICKET_ACTIONS[action], command),
                          expected_version, once)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def decide_by_link(self, command):
         """Approve or refuse a solution from the resolution mail's link. Answers as the recipient
         sees the ticket."""
-        command = load(contracts.SolutionDecisionSchema(), command)
+        command = load(contracts.SolutionDecisionSchema, command)
         purpose = APPROVE_SOLUTION if command["decision"] == "approve" else REFUSE_SOLUTION
         subject = decision_subject(command["ticket_id"], command["recipient"], command["resolution"])
         if not SignedLinks(self.config["LINK_SECRET"]).verify(command["token"], purpose, subject, utcnow()):
@@ -299,7 +294,7 @@ class TicketsService(Health, StreamOwner):
             raise errors.NotFound("no_action", {"id": action})
         actor = {"user_id": f"system:{service}", "email": "", "name": service, "role": domain.SYSTEM,
                  "departments": [], "language": "es"}
-        return self._act(actor, ticket_id, action, load(contracts.SYSTEM_TICKET_ACTIONS[action](), command))
+        return self._act(actor, ticket_id, action, load(contracts.SYSTEM_TICKET_ACTIONS[action], command))
 
     def _act(self, principal, ticket_id, action, command, expected_version=None, once=None):
         decide = ACTIONS[action]

@@ -81,13 +81,15 @@ def test_every_service_entrypoint_and_proxy_is_ours():
     from services.gateway.auth import Auth
     from services.gateway.service import GatewayService
     from services.identity.service import IdentityService
+    from services.notifier.inbound_service import InboundMailService
     from services.notifier.service import NotifierService
     from services.routing.service import RoutingService
     from services.sla.service import SlaService
     from services.tickets.service import TicketsService
 
     seen = {"rpc": 0, "proxy": 0}
-    for service in (GatewayService, IdentityService, NotifierService, RoutingService, SlaService, TicketsService):
+    for service in (GatewayService, IdentityService, NotifierService, InboundMailService, RoutingService, SlaService,
+                    TicketsService):
         for name in dir(service):
             attribute = getattr(service, name)
             for entrypoint in getattr(attribute, "nameko_entrypoints", ()):
