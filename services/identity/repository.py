@@ -194,8 +194,12 @@ def count_attempt(cur, key, now):
     cur.execute("INSERT INTO identity.throttle (key, at) VALUES (%s, %s)", (key, now))
 
 
-def prune_throttle(cur, older_than):
+def prune_counters(cur, older_than):
+    """Forgets throttle counts and failed logins from before `older_than`; how many went."""
     cur.execute("DELETE FROM identity.throttle WHERE at < %s", (older_than,))
+    pruned = cur.rowcount
+    cur.execute("DELETE FROM identity.login_failures WHERE at < %s", (older_than,))
+    return pruned + cur.rowcount
 
 
 # -- failed logins -----------------------------------------------------------------------------

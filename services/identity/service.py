@@ -5,6 +5,7 @@ import secrets
 import uuid
 
 from nameko.dependency_providers import Config
+from nameko.timer import timer
 
 from helpdesk import contracts, errors, timezones
 from helpdesk.contracts import load
@@ -16,6 +17,9 @@ from helpdesk.linktokens import LinkTokens, digest, new_nonce
 from . import domain, passwords
 from . import repository as repo
 
+PRUNE_INTERVAL = 3600  # seconds between two prunings of the counters
+KEEP_COUNTS = dt.timedelta(days=1)  # far longer than any window that reads them (an hour at most)
+
 
 def user_stream(user_id):
     return stream_name("user", user_id)
@@ -26,6 +30,13 @@ class IdentityService(Health, StreamOwner):
     store = EventStore()
     config = Config()
     catalog = CatalogProvider()
+
+    @timer(interval=PRUNE_INTERVAL)
+    def prune(self):
+        """Throttle counts and failed logins are read only within their windows (an hour at most):
+        older ones are deleted, so the tables no longer grow with every attempt ever made."""
+        with self.store.db.transaction() as cur:
+            return repo.prune_counters(cur, domain.utcnow() - KEEP_COUNTS)
 
     # -- plumbing -----------------------------------------------------------------------------
     @property

@@ -156,3 +156,22 @@ def test_an_attempt_is_counted_before_its_password_is_checked(identity, database
     with pytest.raises(errors.Unauthorized):
         identity.login({"email": "counted-early@example.com", "password": "some guess here"}, "10.7.0.1")
     assert seen == [1]
+
+
+def test_old_throttle_counts_and_failed_logins_are_pruned_and_recent_ones_kept(identity, db):
+    """Issue 11, review: nothing ever deleted them, so the tables grew with every attempt."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc)
+    with db.transaction() as cur:
+        for age in (dt.timedelta(days=2), dt.timedelta(minutes=5)):
+            cur.execute("INSERT INTO identity.throttle (key, at) VALUES ('prune-test', %s)", (now - age,))
+            cur.execute("INSERT INTO identity.login_failures (account, client, at) VALUES ('prune-test', '10.9.9.9', %s)",
+                        (now - age,))
+    assert identity.prune() >= 2
+    with db.transaction() as cur:
+        cur.execute("SELECT count(*) FROM identity.throttle WHERE key = 'prune-test'")
+        throttle = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM identity.login_failures WHERE account = 'prune-test'")
+        failures = cur.fetchone()[0]
+    assert (throttle, failures) == (1, 1)  # the recent ones: still read by their windows
