@@ -295,15 +295,25 @@ class RunningSystem:
         self.stop()
 
     def mails(self):
-        """Every mail received so far, oldest first, parsed."""
+        """Every mail received so far, oldest first, parsed. Each file is parsed once (the dev
+        server writes it whole, by a rename): tests poll this, and a session's mail directory
+        holds thousands of mails by its end."""
+        return [message for _, message in self._parsed_mails()]
+
+    def mails_to(self, address):
+        return [message for recipient, message in self._parsed_mails() if recipient == address]
+
+    def _parsed_mails(self):
         import email
         import email.policy
 
-        files = sorted(self.mail_dir.glob("*.eml"))
-        return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]
-
-    def mails_to(self, address):
-        return [m for m in self.mails() if m["X-Envelope-To"] == address]
+        cache = self.__dict__.setdefault("_mail_cache", {})  # file name -> (envelope recipient, message)
+        names = sorted(path.name for path in self.mail_dir.glob("*.eml")) if self.mail_dir.is_dir() else []
+        for name in names:
+            if name not in cache:
+                message = email.message_from_bytes((self.mail_dir / name).read_bytes(), policy=email.policy.default)
+                cache[name] = (message["X-Envelope-To"], message)
+        return [cache[name] for name in names]
 
     def log_tail(self, lines=40):
         out = []
