@@ -1,6 +1,6 @@
 """Business calendars: when a department is open, and business-time arithmetic on that (SLA
 targets are business minutes). Configuration, not code: the `calendars` section of `sla.yaml`
-at the project root (or SLA_CONFIG). Pure: nothing here reads a clock; public holidays come from
+at the project root (or the file the SLA_CONFIG setting names). Pure: nothing here reads a clock; public holidays come from
 the `holidays` package, computed, not fetched.
 
 Conventions, chosen so that adding and then measuring round-trips exactly:
@@ -20,7 +20,6 @@ Conventions, chosen so that adding and then measuring round-trips exactly:
 """
 import dataclasses
 import datetime as dt
-import os
 import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -353,8 +352,9 @@ def _parse_dates(raw, fail):
 
 
 def load_calendars(path=None):
-    """{name: BusinessCalendar} from sla.yaml `calendars` (path, else SLA_CONFIG, else the root)."""
-    path = path or os.environ.get("SLA_CONFIG") or DEFAULT_PATH
+    """{name: BusinessCalendar} from sla.yaml `calendars` (`path`: the SLA_CONFIG setting; else the
+    file at the root)."""
+    path = path or DEFAULT_PATH
     with open(path, encoding="utf-8") as handle:
         raw = yaml.safe_load(handle) or {}
     calendars = raw.get("calendars") if isinstance(raw, dict) else None

@@ -18,8 +18,11 @@ import traceback
 import amqp.exceptions
 import kombu
 import kombu.exceptions
+import nameko.amqp.publish
+import nameko.constants
 import nameko.messaging
 import nameko.rpc
+import nameko.timer
 import psycopg2
 from marshmallow import ValidationError
 from nameko.constants import AMQP_URI_CONFIG_KEY
@@ -111,8 +114,35 @@ class QueueConsumer(nameko.messaging.QueueConsumer):
                         message.properties.get("message_id") or message.properties.get("correlation_id"), exc)
 
 
+class _ReplyPublisher(nameko.amqp.publish.Publisher):
+    """Publishes RPC answers without waiting for the broker's confirm, transient. nameko needs
+    confirms on requests (they tell an unknown service), not on answers: an answer lost with the
+    broker is the caller's timeout, a 503 its client retries with the same Idempotency-Key, and
+    its queue is the caller's own, exclusive and gone with it. A confirm per answer was a broker
+    round trip on every call (issue 11)."""
+
+    use_confirms = False
+    delivery_mode = 1  # transient
+
+
+class _Responder(nameko.rpc.Responder):
+    publisher_cls = _ReplyPublisher
+
+
 class RpcConsumer(nameko.rpc.RpcConsumer):
     queue_consumer = QueueConsumer()
+
+    def handle_result(self, message, result, exc_info):
+        """nameko's, answering through _Responder."""
+        config = self.container.config
+        responder = _Responder(
+            config[AMQP_URI_CONFIG_KEY], nameko.rpc.get_rpc_exchange(config),
+            config.get(nameko.constants.SERIALIZER_CONFIG_KEY, nameko.constants.DEFAULT_SERIALIZER),
+            message, ssl=config.get(nameko.constants.AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(nameko.constants.LOGIN_METHOD_CONFIG_KEY))
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
 
 
 class ReplyListener(nameko.rpc.ReplyListener):
@@ -148,6 +178,22 @@ class Rpc(nameko.rpc.Rpc):
 
 
 rpc = Rpc.decorator
+
+
+class ConfiguredTimer(nameko.timer.Timer):
+    """nameko's timer, its interval read from the service's configuration when the service
+    starts (`setting`, else `default` seconds) rather than fixed when the class is defined."""
+
+    def __init__(self, setting, default, **kwargs):
+        self.setting, self.default = setting, default
+        super().__init__(interval=default, **kwargs)
+
+    def start(self):
+        self.interval = float(self.container.config.get(self.setting) or self.default)
+        super().start()
+
+
+configured_timer = ConfiguredTimer.decorator
 
 
 class SharedDatabase(SharedExtension):

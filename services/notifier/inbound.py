@@ -29,7 +29,6 @@ import asyncio
 import base64
 import datetime as dt
 import logging
-import os
 import uuid
 
 import kombu
@@ -126,8 +125,8 @@ def main():
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # it logs recipients: tokens
     host = settings.get("INBOUND_SMTP_HOST") or "127.0.0.1"
     port = int(settings.get("INBOUND_SMTP_PORT") or 2526)
-    limit = int(os.environ.get("INBOUND_MAX_BYTES", DEFAULT_MAX_BYTES))
-    domain = settings.get("INBOUND_DOMAIN") or os.environ.get("INBOUND_DOMAIN") or DEFAULT_DOMAIN
+    limit = int(settings.get("INBOUND_MAX_BYTES") or DEFAULT_MAX_BYTES)
+    domain = settings.get("INBOUND_DOMAIN") or DEFAULT_DOMAIN
     publisher = Publisher(settings["AMQP_URI"])
     try:
         serve(InboundHandler(publisher, domain), host, port,

@@ -4,7 +4,6 @@ A ticket opened by department keeps it, under the catalogue's urgent-only rule
 (`Catalog.placement`, which tickets apply themselves when opening); an ITIL ticket goes where
 routing.yaml's rules say. `preview` answers the same question for a form not yet sent."""
 import dataclasses
-import os
 from pathlib import Path
 
 import yaml
@@ -57,7 +56,7 @@ class RoutingConfig:
 
     @classmethod
     def load(cls, departments, path=None):
-        with open(path or os.environ.get("ROUTING_CONFIG") or DEFAULT_PATH, encoding="utf-8") as handle:
+        with open(path or DEFAULT_PATH, encoding="utf-8") as handle:
             return cls.from_dict(yaml.safe_load(handle), departments)
 
 

@@ -30,7 +30,7 @@ class RoutingSettings(DependencyProvider):
     def setup(self):
         departments = catalog.load(self.container.config).departments
         self.rules = rules.RoutingConfig.load(departments, self.container.config.get("ROUTING_CONFIG"))
-        self.calendars = calendars.load_calendars()
+        self.calendars = calendars.load_calendars(self.container.config.get("SLA_CONFIG"))
         self.departments = departments
 
     def shift_calendar(self, agent_email, department):

@@ -1,23 +1,19 @@
 """SLA entrypoints: ticket events move the clocks and the 24-hour usage ledger (in the inbox's
 transaction); a timer raises each warning and breach once, as events the notifier mails; the
 gateway asks for due times."""
-import os
 
 import yaml
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.timer import timer
 
 from helpdesk import calendars, catalog, errors
 from helpdesk.events import NewEvent, stream_name, utcnow
-from helpdesk.extensions import EventStore, Health, Inbox, StreamOwner, rpc, subscribe
+from helpdesk.extensions import EventStore, Health, Inbox, StreamOwner, configured_timer, rpc, subscribe
 
 from . import clocks, store, usage
 from .billing import BILLING_RELAY
 
-# How often due alerts are looked for (seconds). nameko's @timer takes its interval when the class
-# is defined, so this is read from the environment once, at import.
-ALERT_INTERVAL = float(os.environ.get("SLA_ALERT_INTERVAL", "30"))
+ALERT_INTERVAL = 30  # seconds between two looks for due alerts, unless SLA_ALERT_INTERVAL says
 
 
 class SlaSettings(DependencyProvider):
@@ -27,7 +23,7 @@ class SlaSettings(DependencyProvider):
         self.configure(self.container.config)
 
     def configure(self, config):
-        path = os.environ.get("SLA_CONFIG") or calendars.DEFAULT_PATH
+        path = config.get("SLA_CONFIG") or calendars.DEFAULT_PATH
         with open(path, encoding="utf-8") as handle:
             raw = yaml.safe_load(handle)
         self.calendars = calendars.load_calendars(path)
@@ -75,7 +71,7 @@ class SlaService(Health, StreamOwner):
         if records:
             self.store.append(stream_name("usage", ticket_id), records, cursor=cur)
 
-    @timer(interval=ALERT_INTERVAL)
+    @configured_timer("SLA_ALERT_INTERVAL", ALERT_INTERVAL)
     def raise_alerts(self):
         """Heals gaps, then raises the warnings and breaches that fell due, each once."""
         self.ticket_events.heal(self._apply)

@@ -241,14 +241,13 @@ def test_the_projects_sla_yaml_has_a_calendar_for_every_department():
     assert {d.calendar for d in catalog.load().departments.values()} <= set(calendars)
 
 
-def test_sla_config_names_another_file(tmp_path, monkeypatch):
+def test_sla_config_names_another_file(tmp_path):
     path = tmp_path / "sla.yaml"
     path.write_text("# test\ncalendars:\n  shifts:\n    timezone: America/Santiago\n"
                     "    hours: {Mon: ['08:00-14:00', '16:00-20:00'], fri: '08:00-14:00', sat: '10:00-24:00',"
                     " sun: []}\n"
                     "    holidays: {country: CL, extra: [2026-09-17, '2026-09-21']}\n", encoding="utf-8")
-    monkeypatch.setenv("SLA_CONFIG", str(path))
-    shifts = load_calendars()["shifts"]
+    shifts = load_calendars(str(path))["shifts"]
     assert shifts.hours == {0: ((T(8), T(14)), (T(16), T(20))), 4: ((T(8), T(14)),), 5: ((T(10), MIDNIGHT),)}
     assert shifts.extra_holidays == {dt.date(2026, 9, 17), dt.date(2026, 9, 21)}
     assert shifts.holiday_country == "CL" and shifts.holiday_subdiv is None
