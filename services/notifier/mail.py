@@ -275,13 +275,24 @@ class MailOutbox:
             "INSERT INTO {} (event_id, recipient, template, language, context)"
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (event_id, recipient) DO NOTHING"
         ).format(table)
+        # The mails of one event (a ticket's requester, group users, copies, agent) are claimed,
+        # sent over the session's SMTP connection and marked in one transaction, whose commit
+        # does not wait for the WAL to reach the disk (synchronous_commit off, for this
+        # transaction only): one commit and no flush wait per event instead of one per mail.
+        # What that risks is what a crash between the SMTP server's 250 and the commit risks
+        # anyway: that event's mails go again, under the same Message-IDs (a PostgreSQL crash,
+        # not a clean restart, which flushes, can also forget the last fraction of a second of
+        # marks).
         self._next_sql = sql.SQL(
-            "SELECT id, event_id, recipient, template, language, context, attempts FROM {}"
-            " WHERE status = 'pending'"
-            " AND next_attempt_at <= now() ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
-        ).format(table)
+            "SET LOCAL synchronous_commit TO OFF;"
+            " SELECT id, event_id, recipient, template, language, context, attempts FROM {table}"
+            " WHERE status = 'pending' AND next_attempt_at <= now() AND event_id = ("
+            "   SELECT event_id FROM {table} WHERE status = 'pending' AND next_attempt_at <= now()"
+            "   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+            " ORDER BY id FOR UPDATE SKIP LOCKED"
+        ).format(table=table)
         self._sent_sql = sql.SQL(
-            "UPDATE {} SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = %s"
+            "UPDATE {} SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = ANY(%s)"
         ).format(table)
         self._failed_sql = sql.SQL(
             "UPDATE {} SET status = %s, attempts = attempts + 1, last_error = %s,"
@@ -293,14 +304,15 @@ class MailOutbox:
                                     psycopg2.extras.Json(mail.context)))
 
     def send_due(self, db, sender, renderer, limit=100):
-        """Sends due mails one by one (row locked while sending) over one SMTP connection.
-        Returns how many were sent.
+        """Sends due mails, an event's mails per transaction (rows locked while sending), over one
+        SMTP connection. Returns how many were sent.
 
         One caller of a process sends at a time (every event handler and the timer call this):
-        the others leave their mails to it and return at once. So at most one mail is ever
-        between the SMTP server's 250 and its commit, the one a crash or a database outage can
-        send twice (same Message-ID). With every worker sending, each had one there: a database
-        restart mailed several recipients twice (tests/e2e/test_fault_tolerance.py)."""
+        the others leave their mails to it and return at once. So at most one event's mails are
+        ever between the SMTP server's 250 and their commit, what a crash or a database outage
+        can send twice (same Message-IDs: one mail more per recipient). With every worker
+        sending, each had mails there: a database restart mailed several recipients twice
+        (tests/e2e/test_fault_tolerance.py)."""
         return self._turn.take(lambda: self._send_session(db, sender, renderer, limit))
 
     def _send_session(self, db, sender, renderer, limit):
@@ -309,33 +321,36 @@ class MailOutbox:
 
     def _send_due(self, db, smtp, renderer, limit):
         sent = 0
-        for _ in range(limit):
+        while sent < limit:
             with db.transaction() as cur:
                 cur.execute(self._next_sql)
-                row = cur.fetchone()
-                if row is None:
+                rows = cur.fetchall()
+                if not rows:
                     break
-                mail_id, event_id, recipient, template, language, context, attempts = row
-                try:
-                    raw = renderer.render_bytes(template, language, context, recipient, event_id)
-                    smtp.send(raw, envelope_sender(renderer.sender), recipient)
-                except UnsafeMail as exc:  # never sent; a retry would build the same mail
-                    self._record_failure(cur, mail_id, attempts, repr(exc), permanent=True)
-                    continue
-                except smtplib.SMTPRecipientsRefused as exc:  # refused at RCPT: the code says for how long
-                    code, reply = next(iter(exc.recipients.values()))
-                    self._record_failure(cur, mail_id, attempts, f"{code} {reply!r}", 500 <= code < 600)
-                    continue
-                except smtplib.SMTPResponseException as exc:
-                    permanent = 500 <= exc.smtp_code < 600
-                    self._record_failure(cur, mail_id, attempts, f"{exc.smtp_code} {exc.smtp_error!r}", permanent)
-                    continue
-                except (smtplib.SMTPException, OSError) as exc:
-                    self._record_failure(cur, mail_id, attempts, repr(exc), permanent=False)
-                    continue
-                cur.execute(self._sent_sql, (mail_id,))
-                sent += 1
+                done = [mail_id for mail_id, *mail in rows if self._send_one(cur, smtp, renderer, mail_id, *mail)]
+                if done:
+                    cur.execute(self._sent_sql, (done,))
+                sent += len(done)
         return sent
+
+    def _send_one(self, cur, smtp, renderer, mail_id, event_id, recipient, template, language, context, attempts):
+        """True once the SMTP server took the mail; else its failure is recorded (in `cur`)."""
+        try:
+            raw = renderer.render_bytes(template, language, context, recipient, event_id)
+            smtp.send(raw, envelope_sender(renderer.sender), recipient)
+        except UnsafeMail as exc:  # never sent; a retry would build the same mail
+            self._record_failure(cur, mail_id, attempts, repr(exc), permanent=True)
+        except smtplib.SMTPRecipientsRefused as exc:  # refused at RCPT: the code says for how long
+            code, reply = next(iter(exc.recipients.values()))
+            self._record_failure(cur, mail_id, attempts, f"{code} {reply!r}", 500 <= code < 600)
+        except smtplib.SMTPResponseException as exc:
+            permanent = 500 <= exc.smtp_code < 600
+            self._record_failure(cur, mail_id, attempts, f"{exc.smtp_code} {exc.smtp_error!r}", permanent)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._record_failure(cur, mail_id, attempts, repr(exc), permanent=False)
+        else:
+            return True
+        return False
 
     def _record_failure(self, cur, mail_id, attempts, error, permanent):
         exhausted = attempts + 1 > len(RETRY_DELAYS)
