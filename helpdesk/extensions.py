@@ -100,18 +100,18 @@ class QueueConsumer(nameko.messaging.QueueConsumer):
     message back when its channel dies, so there is nothing else to do."""
 
     def ack_message(self, message):
-        try:
-            super().ack_message(message)
-        except BROKER_ERRORS as exc:
-            log.warning("ack of %s on a dead connection (%s): the broker delivers it again",
-                        message.properties.get("message_id") or message.properties.get("correlation_id"), exc)
+        _despite_a_dead_connection(super().ack_message, message, "ack", "the broker delivers it again")
 
     def requeue_message(self, message):
-        try:
-            super().requeue_message(message)
-        except BROKER_ERRORS as exc:
-            log.warning("requeue of %s on a dead connection (%s): the broker takes it back anyway",
-                        message.properties.get("message_id") or message.properties.get("correlation_id"), exc)
+        _despite_a_dead_connection(super().requeue_message, message, "requeue", "the broker takes it back anyway")
+
+
+def _despite_a_dead_connection(action, message, what, outcome):
+    try:
+        action(message)
+    except BROKER_ERRORS as exc:
+        log.warning("%s of %s on a dead connection (%s): %s", what,
+                    message.properties.get("message_id") or message.properties.get("correlation_id"), exc, outcome)
 
 
 class _ReplyPublisher(nameko.amqp.publish.Publisher):
