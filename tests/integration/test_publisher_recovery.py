@@ -4,6 +4,7 @@ broker drops it (as a RabbitMQ restart does), the next declare or publish works 
 
 The broker is reached through a TCP relay the test controls, so "the broker went away" is a
 real cut of every open socket, then refused connections, without touching the shared broker."""
+import contextlib
 import socket
 from urllib.parse import urlsplit, urlunsplit
 
@@ -39,32 +40,27 @@ class Cuttable:
 
     @staticmethod
     def _pump(source, sink):
-        try:
+        with contextlib.suppress(OSError, EOFError):  # eventlet says EOFError for a socket closed under it
             while data := source.recv(65536):
                 sink.sendall(data)
-        except (OSError, EOFError):  # eventlet says EOFError for a socket closed under it
-            pass
-        finally:
-            for end in (source, sink):
-                try:
-                    end.close()
-                except OSError:
-                    pass
+        _close(source, sink)
 
     def cut(self):
         for pump in self.pumps:  # first, so no green thread is left reading a closed descriptor
             pump.kill()
-        for end in self.pipes:
-            try:
-                end.close()
-            except OSError:
-                pass
+        _close(*self.pipes)
         self.pipes, self.pumps = [], []
 
     def close(self):
         self.cut()
         self.server.kill()
         self.listener.close()
+
+
+def _close(*sockets):
+    for end in sockets:
+        with contextlib.suppress(OSError):
+            end.close()
 
 
 @pytest.fixture
