@@ -41,8 +41,27 @@ def free_port():
 
 
 @pytest.fixture(scope="module")
-def notifier_schema(database_url):
-    migrate_all(database_url, ["notifier"])
+def db():
+    """A database of this module's own: the session's running system (the e2e tests') has a
+    notifier on the shared one, which claims due mails too and would send these itself."""
+    from helpdesk import testing
+    from helpdesk.db import Database
+
+    from ..conftest import setting
+
+    admin = setting("DATABASE_URL")
+    url = testing.create_database(admin)
+    migrate_all(url, ["notifier"])
+    database = Database(url, size=8)
+    yield database
+    database.close()
+    testing.drop_database(admin, url)
+
+
+@pytest.fixture(scope="module")
+def notifier_schema(db):
+    """Migrated with the module's database."""
+    return db
 
 
 @pytest.fixture
