@@ -458,3 +458,29 @@ def load(schema_class, data):
         return schema(schema_class).load(data if data is not None else {})
     except ValidationError as exc:
         raise errors.InvalidInput(exc.messages)
+
+
+# -- what clients may ask of ticket lists, and send as files: published here, so the gateway
+# -- (and the portal through /api/v1/site) need nothing of the tickets service's internals ------
+
+TICKET_STATUSES = ("new", "assigned", "in_progress", "waiting_for_customer", "resolved", "closed", "reopened")
+PAGE_MAX = 100  # items per page of a ticket list or queue
+ATTACHMENT_MAX_BYTES = 2 * 1024 * 1024  # the manuals' 2 MB
+# The file types the tickets service accepts, by extension (it checks the content agrees):
+# services/tickets/attachments.py's table, which a unit test holds to this list.
+ATTACHMENT_EXTENSIONS = ("csv", "docx", "gif", "gz", "jpeg", "jpg", "json", "log", "md", "ods", "odt", "pdf",
+                         "png", "pptx", "text", "tgz", "tsv", "txt", "webp", "xlsx", "zip")
+
+
+class ListFiltersSchema(StrictSchema):
+    status = fields.String(validate=validate.OneOf((*TICKET_STATUSES, "open")))
+    department = fields.String(validate=validate.Length(max=50))
+    text = fields.String(validate=validate.Length(min=1, max=200))
+    scope = fields.String(load_default="all", validate=validate.OneOf(("all", "mine")))
+    limit = fields.Integer(load_default=25, validate=validate.Range(min=1, max=PAGE_MAX))
+    cursor = fields.String(validate=validate.Length(max=100))
+
+
+class QueueFiltersSchema(StrictSchema):
+    limit = fields.Integer(load_default=25, validate=validate.Range(min=1, max=PAGE_MAX))
+    cursor = fields.String(validate=validate.Length(max=100))

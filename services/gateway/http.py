@@ -9,6 +9,8 @@ from functools import partial
 
 import errno
 import socket
+import unicodedata
+import urllib.parse
 import uuid
 
 import amqp.exceptions
@@ -316,3 +318,13 @@ def api_error(exc):
 
 
 http = ApiEndpoint.decorator
+
+
+def content_disposition(filename):
+    """RFC 6266 `attachment`, with an ASCII fallback for old clients and the exact name as
+    RFC 8187 UTF-8; quotes, backslashes, `%` and line breaks can never reach the header raw."""
+    name = "".join(c for c in filename if unicodedata.category(c) not in ("Cc", "Cf")).strip() or "attachment"
+    fallback = "".join(
+        c if " " <= c <= "~" and c not in '"\\%' else "_"
+        for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"

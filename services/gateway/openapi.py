@@ -9,9 +9,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
 from helpdesk import contracts
-from services.tickets.schemas import TicketSchema
+from helpdesk.ticket_schemas import TicketSchema
 
-from services.tickets.schemas import ListFiltersSchema, QueueFiltersSchema
 
 from .schemas import (AcceptedSchema, CatalogSchema, CompanySchema, CurrentSessionSchema, ErrorSchema, LANGUAGE_RULE,
                       HealthSchema, ProfileSchema, RoutingPreviewAnswerSchema, SessionSchema, SiteSchema)
@@ -148,7 +147,7 @@ class UnsubscribeQuerySchema(Schema):
     token = fields.String(required=True)
 
 
-QUERIES = {"/api/v1/unsubscribe": UnsubscribeQuerySchema, "/api/v1/tickets": ListFiltersSchema, "/api/v1/queues/{department}": QueueFiltersSchema,
+QUERIES = {"/api/v1/unsubscribe": UnsubscribeQuerySchema, "/api/v1/tickets": contracts.ListFiltersSchema, "/api/v1/queues/{department}": contracts.QueueFiltersSchema,
            "/api/v1/routing/preview": contracts.RoutingPreviewSchema}
 
 

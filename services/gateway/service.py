@@ -12,11 +12,8 @@ from helpdesk.extensions import RpcProxy
 
 from . import health, portal
 from .auth import Auth
-from services.tickets import attachments
-from services.tickets.attachments import content_disposition
-from services.tickets.schemas import ListFiltersSchema, QueueFiltersSchema
 
-from .http import (SESSION_COOKIE, ApiError, call, caller_language, http, idempotency_key, if_match, json_response,
+from .http import (SESSION_COOKIE, ApiError, call, caller_language, content_disposition, http, idempotency_key, if_match, json_response,
                    query_args, read_json)
 from .openapi import build_spec
 
@@ -205,13 +202,13 @@ class GatewayService:
     @http("GET", "/api/v1/tickets")
     def list_tickets(self, request):
         principal = self.caller.principal()
-        filters = query_args(request, contracts.schema(ListFiltersSchema))
+        filters = query_args(request, contracts.schema(contracts.ListFiltersSchema))
         return json_response(call(self.tickets.list_tickets, principal, filters))
 
     @http("GET", "/api/v1/queues/<string:department>")
     def department_queue(self, request, department):
         principal = self.caller.principal(roles=STAFF)
-        filters = query_args(request, contracts.schema(QueueFiltersSchema))
+        filters = query_args(request, contracts.schema(contracts.QueueFiltersSchema))
         page = call(self.tickets.department_queue, principal, department, filters)
         due = self._due_times([item["ticket_id"] for item in page["items"]])
         for item in page["items"]:
@@ -311,8 +308,8 @@ class GatewayService:
             "languages": list(contracts.LANGUAGES),
             "default_language": "es",
             "time_zone": self.config.get("DEFAULT_TIME_ZONE") or "Europe/Madrid",
-            "attachment": {"max_bytes": attachments.MAX_BYTES,
-                           "extensions": attachments.ALLOWED_EXTENSIONS},
+            "attachment": {"max_bytes": contracts.ATTACHMENT_MAX_BYTES,
+                           "extensions": list(contracts.ATTACHMENT_EXTENSIONS)},
             "features": {"announcements": False, "downloads": False, "network_status": False},
         }, headers={"Cache-Control": "no-cache"})
 

@@ -22,7 +22,9 @@ from pathlib import PurePosixPath
 
 import filetype
 
-MAX_BYTES = 2 * 1024 * 1024
+from helpdesk import contracts
+
+MAX_BYTES = contracts.ATTACHMENT_MAX_BYTES
 MAX_FILENAME = 255
 
 
@@ -241,16 +243,6 @@ def _is_zip(content):
             return bool(archive.namelist())
     except (zipfile.BadZipFile, ValueError, EOFError, OSError, NotImplementedError):
         return False
-
-
-def content_disposition(filename):
-    """RFC 6266 `attachment`, with an ASCII fallback for old clients and the exact name as
-    RFC 8187 UTF-8; quotes, backslashes, `%` and line breaks can never reach the header raw."""
-    name = "".join(c for c in filename if unicodedata.category(c) not in ("Cc", "Cf")).strip() or "attachment"
-    fallback = "".join(
-        c if " " <= c <= "~" and c not in '"\\%' else "_"
-        for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
 
 
 # Storage: the caller's cursor, so the file is stored in the same transaction as the event.

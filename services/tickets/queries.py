@@ -2,13 +2,15 @@
 arrival position, so pages stay stable while tickets are opened or updated meanwhile."""
 import base64
 
+from helpdesk import contracts
+
 from . import domain
 from .access import SEE_ALL
 
 SUMMARY_COLUMNS = ("ticket_id", "reference", "title", "status", "department", "urgency", "itil_type",
                    "itil_category", "requester_email", "requester_name", "assignee_id", "channel", "opened_at",
                    "updated_at", "arrival")
-MAX_LIMIT = 100
+MAX_LIMIT = contracts.PAGE_MAX
 
 
 class BadCursor(Exception):

@@ -23,7 +23,8 @@ from helpdesk.extensions import CatalogProvider, EventStore, Health, RpcProxy, S
 from helpdesk import idempotency
 
 from . import access, answers, attachments, domain, limits, projection, queries, timeline
-from .schemas import ListFiltersSchema, QueueFiltersSchema, TicketSchema
+from helpdesk.contracts import ListFiltersSchema, QueueFiltersSchema
+from helpdesk.ticket_schemas import TicketSchema
 
 MAX_ATTEMPTS = 10
 

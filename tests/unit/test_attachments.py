@@ -10,13 +10,15 @@ import zipfile
 import zlib
 
 import pytest
+
+from services.gateway.http import content_disposition
 from hypothesis import given
 from hypothesis import strategies as st
 
 from helpdesk import i18n
 from services.tickets import attachments
 from services.tickets.attachments import (ALLOWED_CONTENT_TYPES, MAX_BYTES, AttachmentRefused,
-                                          AttachmentTooLarge, content_disposition, decode, inspect)
+                                          AttachmentTooLarge, decode, inspect)
 
 
 def png():
@@ -191,3 +193,15 @@ def test_any_bytes_pass_as_an_allowed_type_or_are_refused_never_anything_else(fi
         return
     assert attachment.content_type in ALLOWED_CONTENT_TYPES
     assert attachment.size == len(content)
+
+
+def test_what_contracts_publish_is_what_the_tickets_service_does():
+    """The gateway and the portal know the upload rules, statuses and page size only from
+    helpdesk.contracts; the tickets service's own tables must say the same."""
+    from helpdesk import contracts
+    from services.tickets import attachments, domain, queries
+
+    assert attachments.ALLOWED_EXTENSIONS == list(contracts.ATTACHMENT_EXTENSIONS)
+    assert attachments.MAX_BYTES == contracts.ATTACHMENT_MAX_BYTES == 2 * 1024 * 1024
+    assert domain.STATUSES == contracts.TICKET_STATUSES
+    assert queries.MAX_LIMIT == contracts.PAGE_MAX

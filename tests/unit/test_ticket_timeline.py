@@ -313,7 +313,7 @@ def test_an_email_reply_from_an_address_with_no_account_keeps_the_address():
 
 
 def test_every_entry_field_is_documented_in_the_api():
-    from services.tickets.schemas import HistoryEntrySchema
+    from helpdesk.ticket_schemas import HistoryEntrySchema
 
     documented = set(HistoryEntrySchema().fields)
     for staff_view in (True, False):
