@@ -218,9 +218,13 @@ class RunningSystem:
         env.update({name: value for name, value in inbound.items() if name not in self.extra_env})
         migrate_all(self.database_url)
         declare_topology(amqp_uri, [0.2, 0.5])
-        from services.identity.seed import seed
+        # the demo data, seeded as `make run` seeds it (the library imports no service)
+        import subprocess
 
-        seed(self.database_url, {"LINK_SECRET": env.get("LINK_SECRET", LINK_SECRET)})
+        seeded = subprocess.run([sys.executable, "-m", "services.identity.seed"], cwd=root, env=env,
+                                capture_output=True, text=True, timeout=120)
+        if seeded.returncode != 0:
+            raise RuntimeError(f"seeding failed:\n{seeded.stdout}{seeded.stderr}")
         bin_dir = Path(sys.executable).parent
         commands = {"smtp": [sys.executable, "-m", "helpdesk.devsmtp"]}
         for name, cls in SERVICE_CLASSES.items():
