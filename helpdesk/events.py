@@ -84,6 +84,23 @@ class RecordedEvent:
         )
 
 
+def cause_of(event):
+    """What a reaction to `event` names as its cause, in a shape that crosses an RPC."""
+    return {"event_id": str(event.event_id), "correlation_id": str(event.correlation_id or event.event_id)}
+
+
+def caused_by(events, cause):
+    """`events` (NewEvent) as caused by `cause` (an event, or cause_of's dict): in its
+    correlation, with it as their causation, so a chain of reactions across services can be
+    followed back to what started it. No cause: the events as they are."""
+    if cause is None:
+        return list(events)
+    if not isinstance(cause, dict):
+        cause = cause_of(cause)
+    causation, correlation = uuid.UUID(str(cause["event_id"])), uuid.UUID(str(cause["correlation_id"]))
+    return [dataclasses.replace(event, correlation_id=correlation, causation_id=causation) for event in events]
+
+
 def fold(evolve, events, state=None):
     """An aggregate's state: its events applied in order by `evolve(state, event) -> state`."""
     for event in events:

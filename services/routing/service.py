@@ -15,6 +15,7 @@ from nameko.timer import timer
 
 from helpdesk import calendars, catalog, contracts, errors
 from helpdesk.clock import ClockProvider
+from helpdesk.events import cause_of
 from helpdesk.extensions import CatalogProvider, Database, Health, Inbox, RpcProxy, rpc, subscribe
 
 from . import rules, store
@@ -88,12 +89,12 @@ class RoutingService(Health):
             department, reason = rules.department_for(data, self.settings.rules, self.catalog)
             if department != data.get("department"):
                 self._command(ticket_id, "route", {"department": department, "reason": reason,
-                                                   "seen_department": data.get("department")})
+                                                   "seen_department": data.get("department")}, cause=event)
             else:
-                self._assign(cur, ticket_id, department)
+                self._assign(cur, ticket_id, department, cause=event)
         elif event.type in REQUEUEING:
             store.requeue(cur, ticket_id, data["department"])
-            self._assign(cur, ticket_id, data["department"])
+            self._assign(cur, ticket_id, data["department"], cause=event)
         elif event.type == "TicketAssigned":
             store.set_assignee(cur, ticket_id, data["agent_id"])
         elif event.type == "UrgencyChanged":
@@ -103,8 +104,9 @@ class RoutingService(Health):
         elif event.type == "SolutionRefused":
             store.set_open(cur, ticket_id, True)
 
-    def _assign(self, cur, ticket_id, department):
-        """Gives an unassigned ticket to an agent on shift, by the department's strategy."""
+    def _assign(self, cur, ticket_id, department, cause=None):
+        """Gives an unassigned ticket to an agent on shift, by the department's strategy. `cause`:
+        the event this reacts to (none when the timer offers a waiting ticket)."""
         if department is None or not store.needs_agent(cur, ticket_id):
             return
         now = self.clock.now()
@@ -114,15 +116,17 @@ class RoutingService(Health):
                                    store.open_counts(cur), store.last_assigned(cur, department))
         if agent is None:
             return  # nobody on shift: it waits in the queue
-        if self._command(ticket_id, "assign", {"agent_id": agent}):
+        if self._command(ticket_id, "assign", {"agent_id": agent}, cause=cause):
             store.set_assignee(cur, ticket_id, agent)
             store.remember_assignment(cur, department, agent)
 
-    def _command(self, ticket_id, action, command):
-        """Asks the tickets service to act. A refusal (a person acted meanwhile, the agent left)
-        is logged, not retried: the state it would have changed has moved on."""
+    def _command(self, ticket_id, action, command, cause=None):
+        """Asks the tickets service to act, for `cause` (the event it reacts to, recorded as the
+        new events' causation). A refusal (a person acted meanwhile, the agent left) is logged,
+        not retried: the state it would have changed has moved on."""
         try:
-            self.tickets.act_as_system(self.name, ticket_id, action, command)
+            self.tickets.act_as_system(self.name, ticket_id, action, command,
+                                       cause_of(cause) if cause is not None else None)
             return True
         except (errors.Conflict, errors.InvalidInput, errors.NotFound, errors.Forbidden) as exc:
             log.info("routing: %s of %s refused: %s", action, ticket_id, exc)

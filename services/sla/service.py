@@ -7,7 +7,7 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 
 from helpdesk import calendars, catalog, errors
-from helpdesk.events import NewEvent, stream_name, utcnow
+from helpdesk.events import NewEvent, caused_by, stream_name, utcnow
 from helpdesk.extensions import EventStore, Health, Inbox, StreamOwner, configured_timer, rpc, subscribe
 
 from . import clocks, store, usage
@@ -69,7 +69,7 @@ class SlaService(Health, StreamOwner):
         if episode is not None:
             store.save_episode(cur, episode)
         if records:
-            self.store.append(stream_name("usage", ticket_id), records, cursor=cur)
+            self.store.append(stream_name("usage", ticket_id), caused_by(records, event), cursor=cur)
 
     @configured_timer("SLA_ALERT_INTERVAL", ALERT_INTERVAL)
     def raise_alerts(self):

@@ -15,7 +15,7 @@ from nameko.timer import timer
 
 from helpdesk import contracts, errors
 from helpdesk.contracts import load
-from helpdesk.events import stream_name, utcnow
+from helpdesk.events import caused_by, stream_name, utcnow
 from helpdesk.linktokens import APPROVE_SOLUTION, REFUSE_SOLUTION, SignedLinks, decision_subject
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
 from helpdesk.extensions import CatalogProvider, EventStore, Health, RpcProxy, StreamOwner, rpc
@@ -289,15 +289,16 @@ class TicketsService(Health, StreamOwner):
             t, principal, command["decision"], command["resolution"], command["text"]))
 
     @rpc(expected_exceptions=errors.EXPECTED)
-    def act_as_system(self, service, ticket_id, action, command):
-        """Another service acting on its own (routing routes and assigns). Not reachable over HTTP."""
+    def act_as_system(self, service, ticket_id, action, command, cause=None):
+        """Another service acting on its own (routing routes and assigns). Not reachable over HTTP.
+        `cause` (events.cause_of): the event it reacts to, recorded as the new events' causation."""
         if action not in contracts.SYSTEM_TICKET_ACTIONS:
             raise errors.NotFound("no_action", {"id": action})
         actor = {"user_id": f"system:{service}", "email": "", "name": service, "role": domain.SYSTEM,
                  "departments": [], "language": "es"}
-        return self._act(actor, ticket_id, action, load(contracts.SYSTEM_TICKET_ACTIONS[action], command))
+        return self._act(actor, ticket_id, action, load(contracts.SYSTEM_TICKET_ACTIONS[action], command), cause=cause)
 
-    def _act(self, principal, ticket_id, action, command, expected_version=None, once=None):
+    def _act(self, principal, ticket_id, action, command, expected_version=None, once=None, cause=None):
         decide = ACTIONS[action]
         ticket_id = parse_id(ticket_id)
         if action == "merge":
@@ -314,9 +315,11 @@ class TicketsService(Health, StreamOwner):
         internal = action == "notes"
         return self._change(principal, ticket_id, lambda t: decide(t, principal, command, self.catalog, **extra),
                             expected_version, (meta, content, internal) if meta else None,
-                            usage=LIMITED.get(action) and (lambda t: LIMITED[action](t, command)), once=once)
+                            usage=LIMITED.get(action) and (lambda t: LIMITED[action](t, command)), once=once,
+                            cause=cause)
 
-    def _change(self, principal, ticket_id, decide, expected_version=None, file=None, usage=None, once=None):
+    def _change(self, principal, ticket_id, decide, expected_version=None, file=None, usage=None, once=None,
+                cause=None):
         """`usage(ticket)`: what the command counts against the rate limits (limits.Usage), if anything.
         `once` (an idempotency key): a repeat answers what the first did, and a command whose
         first event is already in the stream is not decided again."""
@@ -336,6 +339,7 @@ class TicketsService(Health, StreamOwner):
                             view(ticket, events, principal, self.catalog)
                     if usage:
                         self._within_limits(cur, principal, usage(ticket))
+                    new_events = caused_by(new_events, cause)
                     if once:
                         new_events = once.named(new_events, ticket_stream(ticket_id))
                     recorded = self._append(cur, ticket, new_events)

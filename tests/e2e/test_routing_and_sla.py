@@ -141,11 +141,19 @@ def test_an_urgent_24h_ticket_stays_and_is_assigned_to_the_agent_on_shift(custom
     assert "sla" not in customer.call("GET", f"/api/v1/tickets/{ticket_id}").json()  # staff only
 
 
-def test_an_urgent_total_outage_by_itil_form_is_routed_to_24h_support(customer, supervisor):
+def test_an_urgent_total_outage_by_itil_form_is_routed_to_24h_support(customer, supervisor, system):
+    from nameko.standalone.rpc import ServiceRpcProxy
+
     ticket_id = opened(customer, urgency="high",
                        itil={"type": "incident", "service": "hosting", "category": "total_outage"})
-    ticket = eventually(supervisor, ticket_id, lambda t: t["department"] == "support_24h")
+    ticket = eventually(supervisor, ticket_id, lambda t: t["department"] == "support_24h" and t["assignee_id"])
     assert any(e["type"] == "TicketRouted" for e in ticket["history"])
+    # routing's reactions name what they react to, in the opening's correlation (issue 11)
+    with ServiceRpcProxy("tickets", {"AMQP_URI": system.amqp_uri}) as tickets:
+        stream = {event["type"]: event for event in tickets.read_stream(f"ticket-{ticket_id}", 0)}
+    opening, routed, assigned = stream["TicketOpened"], stream["TicketRouted"], stream["TicketAssigned"]
+    assert routed["causation_id"] == opening["event_id"] and assigned["causation_id"] == routed["event_id"]
+    assert opening["correlation_id"] == routed["correlation_id"] == assigned["correlation_id"] == opening["event_id"]
 
 
 def test_with_nobody_on_shift_the_ticket_waits_in_the_queue(customer, system):

@@ -48,3 +48,22 @@ def test_caused_event_inherits_correlation_and_points_at_its_cause():
     assert follower.correlation_id == cause.correlation_id
     assert follower.causation_id == cause.event_id
     assert NewEvent("X", {}).metadata()["correlation_id"]  # a root correlates with itself
+
+
+def test_events_caused_by_another_carry_its_correlation_and_name_it_as_their_cause():
+    import uuid as _uuid
+
+    from helpdesk.events import NewEvent, RecordedEvent, cause_of, caused_by
+
+    root = RecordedEvent(event_id=_uuid.uuid4(), type="TicketOpened", schema_version=1, stream="ticket-1",
+                         stream_position=0, global_position=1, occurred_at=NewEvent("x", {}).occurred_at, data={})
+    first, = caused_by([NewEvent("TicketRouted", {})], root)
+    assert first.causation_id == root.event_id and first.correlation_id == root.event_id  # a root is its own
+    later = RecordedEvent(event_id=_uuid.uuid4(), type="TicketRouted", schema_version=1, stream="ticket-1",
+                          stream_position=1, global_position=2, occurred_at=root.occurred_at, data={},
+                          correlation_id=root.event_id, causation_id=root.event_id)
+    second, = caused_by([NewEvent("TicketAssigned", {})], cause_of(later))  # as it crosses an RPC
+    assert second.causation_id == later.event_id and second.correlation_id == root.event_id
+    assert second.metadata()["causation_id"] == str(later.event_id)
+    unchanged = NewEvent("X", {})
+    assert caused_by([unchanged], None) == [unchanged]
