@@ -31,6 +31,33 @@ def percentile(values, q):
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
+def open_load(make_session, open_one, clients, seconds, pause=0.0):
+    """`clients` threads, each its own session (`make_session()`, before the clock), open tickets
+    for `seconds` with `open_one(session) -> (reference or None, response)`. Returns the Sample,
+    {reference: wall time of the 201}, the other answers, and the wall time the load began."""
+    opened, failures, sessions = {}, [], []
+
+    def make_op(i):
+        session = make_session()
+        sessions.append(session)
+
+        def op():
+            reference, response = open_one(session)
+            if reference:
+                opened[reference] = time.time()
+            else:
+                failures.append((response.status_code, response.text[:200]))
+
+        return op
+
+    try:
+        sample = run_load(make_op, clients, seconds, pause)
+    finally:
+        for session in sessions:
+            session.close()
+    return sample, opened, failures, time.time() - sample.seconds
+
+
 def run_load(make_op, threads, seconds, pause=0.0):
     """Calls `op()` in a loop in each of `threads` threads for `seconds`, timing every call.
 

@@ -21,91 +21,15 @@ tickets opened: the app's processes, the SMTP sink, PostgreSQL (postmaster and a
 broker (ours only) and the load client (this process).
 """
 import collections
-import email.parser
-import email.policy
 import math
-import re
 import time
-from pathlib import Path
-
-import requests
 
 from helpdesk import testing
-from services.identity.seed import DEMO_PASSWORD
 
-from .measure import percentile, print_table, run_load, running_system
-from .system import DEMO_CUSTOMER, TICKET, CpuMeter, machine_busy
+from .measure import open_load, percentile, print_table, running_system
+from .system import CpuMeter, MailCount, demo_customer_session, machine_busy, open_demo_ticket
 
 PEERS = ("django-helpdesk",)
-_HEADERS = email.parser.BytesHeaderParser(policy=email.policy.default)
-
-
-class MailCount:
-    """Every mail the SMTP sink wrote about each ticket: {reference: [file mtime, ...]}, the
-    reference found by `pattern` (one group) in the decoded Subject."""
-
-    def __init__(self, mail_dir, pattern):
-        self.dir, self.pattern, self.seen = Path(mail_dir), re.compile(pattern), set()
-        self.mails = collections.defaultdict(list)
-
-    def poll(self):
-        for path in self.dir.glob("*.eml") if self.dir.is_dir() else ():
-            if path.name in self.seen:
-                continue
-            self.seen.add(path.name)
-            head = path.read_bytes()[:16384]
-            end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=len(head))
-            match = self.pattern.search(str(_HEADERS.parsebytes(head[:end]).get("Subject", "")))
-            if match:
-                self.mails[match.group(1)].append(path.stat().st_mtime)
-        return self.mails
-
-    def wait_for(self, references, per_ticket, timeout):
-        """Waits until each ticket has `per_ticket` mails (or `timeout`); {reference: last mail}."""
-        def done():
-            mails = self.poll()
-            return all(len(mails.get(r, ())) >= per_ticket for r in references)
-
-        testing.wait_until(done, timeout, interval=0.2)
-        return {r: max(self.mails[r]) for r in references if len(self.mails.get(r, ())) >= per_ticket}
-
-    def wait_quiet(self, quiet=1.0, timeout=60):
-        """Until no new mail for `quiet` seconds: the warm-up's last mails are in."""
-        deadline, count, since = time.monotonic() + timeout, -1, time.monotonic()
-        while time.monotonic() < deadline:
-            now = sum(len(v) for v in self.poll().values())
-            if now != count:
-                count, since = now, time.monotonic()
-            elif time.monotonic() - since >= quiet:
-                return
-            time.sleep(0.2)
-
-
-def open_load(make_session, open_one, clients, seconds):
-    """`clients` threads, each its own session, open tickets for `seconds` (bench/measure.py's
-    run_load). Returns the Sample, {reference: wall time of the 201}, the other answers, and the
-    wall time at which the load began."""
-    opened, failures, sessions = {}, [], []
-
-    def make_op(i):
-        session = make_session()
-        sessions.append(session)
-
-        def op():
-            reference, response = open_one(session)
-            if reference:
-                opened[reference] = time.time()
-            else:
-                failures.append((response.status_code, response.text[:200]))
-
-        return op
-
-    try:
-        sample = run_load(make_op, clients, seconds)
-    finally:
-        for session in sessions:
-            session.close()
-    return sample, opened, failures, time.time() - sample.seconds
 
 
 class Subject:
@@ -120,13 +44,13 @@ def measure(subject, clients, seconds, mail_timeout=120):
     """One row: warm-up, the load, every mail awaited; figures as a dict."""
     mails = MailCount(subject.mail_dir, subject.pattern)
     _, warm, _, _ = open_load(subject.make_session, subject.open_one, clients, 1.0)
-    mails.wait_for(warm, 1, mail_timeout)
+    mails.wait_for(warm, mail_timeout)
     mails.wait_quiet()
     counts = collections.Counter(len(mails.mails.get(r, ())) for r in warm)
     per_ticket = counts.most_common(1)[0][0] if counts else 1
     cpu_before, busy_before = subject.meter.read(), machine_busy()
     sample, opened, failed, began = open_load(subject.make_session, subject.open_one, clients, seconds)
-    done = mails.wait_for(opened, per_ticket, mail_timeout)
+    done = mails.wait_for(opened, mail_timeout, per_ticket)
     cpu_after, busy_after = subject.meter.read(), machine_busy()
     last_mail = max(done.values(), default=math.nan)
     span = max(last_mail, began + sample.seconds) - began
@@ -157,21 +81,10 @@ def ours(database_url, rabbit, clients, seconds):
         app = [name for name in named if name != "smtp"]
         meter = CpuMeter(system, database_url, rabbit, services=named)
 
-        def make_session():
-            session = requests.Session()
-            login = session.post(system.url("/api/v1/auth/login"), timeout=30,
-                                 json={"email": DEMO_CUSTOMER, "password": DEMO_PASSWORD})
-            login.raise_for_status()
-            session.headers["Authorization"] = f"Bearer {login.json()['token']}"
-            return session
-
-        def open_one(session):
-            response = session.post(system.url("/api/v1/tickets"), json=TICKET, timeout=30)
-            return (response.json()["reference"] if response.status_code == 201 else None), response
-
         services = [name for name in app if name != "inbound"]
-        subject = Subject("ours", f"{len(services)} nameko services + inbound SMTP, a process each", make_session,
-                          open_one, system.mail_dir, r"\[Ticket ([^\]]+)\]", meter,
+        subject = Subject("ours", f"{len(services)} nameko services + inbound SMTP, a process each",
+                          lambda: demo_customer_session(system), lambda session: open_demo_ticket(system, session),
+                          system.mail_dir, r"\[Ticket ([^\]]+)\]", meter,
                           {"app": app, "SMTP sink": ["smtp"], "postgres": ["postgres"], "rabbitmq": ["rabbitmq"],
                            "load client": ["bench client"]})
         return measure(subject, clients, seconds)

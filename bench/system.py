@@ -6,10 +6,12 @@ consume it, and notifier sends the mail. The HTTP latency covers the first part;
 (from the 201 to the .eml file written by the dev SMTP server) covers the rest. CPU is read from
 /proc per process, to show where the time of a ticket goes on a machine that has few cores.
 """
+import collections
 import email.parser
 import email.policy
 import math
 import os
+import re
 import time
 from pathlib import Path
 
@@ -19,7 +21,7 @@ import requests
 from helpdesk import testing
 from services.identity.seed import DEMO_PASSWORD
 
-from .measure import percentile, print_table, run_load, running_system
+from .measure import open_load, percentile, print_table, running_system
 
 DEMO_CUSTOMER = "cliente@demo.example"
 TICKET = {
@@ -78,13 +80,7 @@ class CpuMeter:
         stat = _stat(backend)
         conn.close()
         self.postmaster = stat[0] if stat else None
-        try:
-            if rabbit is None:
-                raise LookupError("no broker")
-            nodes = requests.get(rabbit.api + "/api/nodes", auth=rabbit.auth, timeout=10).json()
-            self.broker = int(nodes[0]["os_pid"])
-        except (requests.RequestException, LookupError, ValueError):
-            self.broker = None
+        self.broker = _broker_pid(rabbit) if rabbit is not None else None
 
     def read(self):
         used = {name: self._tree(pid) if name in self.trees else (_stat(pid) or (0, None))[1]
@@ -108,66 +104,92 @@ class CpuMeter:
         return total
 
 
+def _broker_pid(rabbit):
+    """The RabbitMQ node's OS process, from the management API; None if it cannot say."""
+    try:
+        nodes = requests.get(rabbit.api + "/api/nodes", auth=rabbit.auth, timeout=10).json()
+        return int(nodes[0]["os_pid"])
+    except (requests.RequestException, LookupError, ValueError):
+        return None
+
+
 # -- mail ------------------------------------------------------------------------------------
 _HEADERS = email.parser.BytesHeaderParser(policy=email.policy.default)
 
 
-class MailWatch:
-    """When the first mail to `recipient` about each ticket was written (file mtime), polling the
-    mail dir. A ticket's mail is known by the reference in its subject (`[Ticket #000042]`); mails
-    to others (staff told of a new ticket in their queue) are left out."""
+class MailCount:
+    """Every mail the SMTP sink has written about each ticket, polling its directory:
+    {reference: [(file mtime, envelope recipient), ...]}, the reference found by `pattern` (one
+    group) in the decoded Subject (parsed, not grepped: a subject with any non-ASCII text is an
+    RFC 2047 encoded-word). Only the header block of each file is read."""
 
-    def __init__(self, mail_dir, recipient=DEMO_CUSTOMER):
-        self.dir, self.recipient, self.seen, self.arrived = Path(mail_dir), recipient, set(), {}
+    def __init__(self, mail_dir, pattern=r"\[Ticket ([^\]]+)\]"):
+        self.dir, self.pattern, self.seen = Path(mail_dir), re.compile(pattern), set()
+        self.mails = collections.defaultdict(list)
 
     def poll(self):
         for path in self.dir.glob("*.eml") if self.dir.is_dir() else ():
             if path.name in self.seen:
                 continue
             self.seen.add(path.name)
-            # parsed, not grepped: a subject with any non-ASCII text is an RFC 2047 encoded-word
-            headers = _HEADERS.parsebytes(path.read_bytes())
-            subject = str(headers["Subject"] or "")
-            if str(headers["X-Envelope-To"] or "") == self.recipient and "[Ticket " in subject:
-                reference = subject.split("[Ticket ", 1)[1].split("]", 1)[0]
-                self.arrived.setdefault(reference, path.stat().st_mtime)
-        return self.arrived
+            head = path.read_bytes()[:16384]
+            end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=len(head))
+            headers = _HEADERS.parsebytes(head[:end])
+            match = self.pattern.search(str(headers.get("Subject", "")))
+            if match:
+                self.mails[match.group(1)].append((path.stat().st_mtime, str(headers.get("X-Envelope-To", ""))))
+        return self.mails
 
-    def wait_for(self, addresses, timeout):
-        testing.wait_until(lambda: all(a in self.poll() for a in addresses), timeout, interval=0.2)
-        return {a: self.arrived[a] for a in addresses if a in self.arrived}
+    def times(self, reference, recipient=None):
+        """When the ticket's mails (to `recipient`, if given) were written, earliest first."""
+        return sorted(at for at, to in self.mails.get(reference, ()) if recipient in (None, to))
+
+    def wait_for(self, references, timeout, per_ticket=1, recipient=None):
+        """Waits until each ticket has `per_ticket` mails (to `recipient`, if given), or `timeout`;
+        {reference: when the last of those was written}."""
+        def enough(reference):
+            return len(self.times(reference, recipient)) >= per_ticket
+
+        testing.wait_until(lambda: self.poll() is not None and all(enough(r) for r in references),
+                           timeout, interval=0.2)
+        return {r: self.times(r, recipient)[per_ticket - 1] for r in references if enough(r)}
+
+    def wait_quiet(self, quiet=1.0, timeout=60):
+        """Until no new mail for `quiet` seconds."""
+        deadline, count, since = time.monotonic() + timeout, -1, time.monotonic()
+        while time.monotonic() < deadline:
+            now = sum(len(v) for v in self.poll().values())
+            if now != count:
+                count, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+            time.sleep(0.2)
 
 
 # -- load ------------------------------------------------------------------------------------
+def demo_customer_session(system):
+    """A requests.Session logged in as the demo customer (before the clock starts)."""
+    session = requests.Session()
+    login = session.post(system.url("/api/v1/auth/login"), timeout=30,
+                         json={"email": DEMO_CUSTOMER, "password": DEMO_PASSWORD})
+    login.raise_for_status()
+    session.headers["Authorization"] = f"Bearer {login.json()['token']}"
+    return session
+
+
+def open_demo_ticket(system, session):
+    """(the new ticket's reference, or None when refused; the answer)."""
+    response = session.post(system.url("/api/v1/tickets"), json=TICKET, timeout=30)
+    return (response.json()["reference"] if response.status_code == 201 else None), response
+
+
 def open_tickets(system, clients, seconds, pause=0.0):
-    """`clients` threads, each with its own requests.Session, POST tickets for `seconds`.
-    Each client logs in as the demo customer first (not timed).
-    Returns the Sample, {ticket reference: wall time of the 201}, and the other answers."""
-    opened, failures, sessions = {}, [], []
-    url = system.url("/api/v1/tickets")
-
-    def make_op(i):
-        session = requests.Session()
-        sessions.append(session)
-        login = session.post(system.url("/api/v1/auth/login"), timeout=30,
-                             json={"email": DEMO_CUSTOMER, "password": DEMO_PASSWORD})
-        login.raise_for_status()
-        session.headers["Authorization"] = f"Bearer {login.json()['token']}"
-
-        def open_one():
-            response = session.post(url, json=TICKET, timeout=30)
-            if response.status_code == 201:
-                opened[response.json()["reference"]] = time.time()
-            else:
-                failures.append((response.status_code, response.text[:200]))
-
-        return open_one
-
-    try:
-        return run_load(make_op, clients, seconds, pause), opened, failures
-    finally:
-        for session in sessions:
-            session.close()
+    """`clients` demo customers POST tickets for `seconds`: the Sample, {reference: wall time of
+    the 201}, and the other answers."""
+    sample, opened, failures, _ = open_load(lambda: demo_customer_session(system),
+                                            lambda session: open_demo_ticket(system, session),
+                                            clients, seconds, pause)
+    return sample, opened, failures
 
 
 # (label, clients, pause after each request): first a paced client, to see the latencies of a
@@ -181,16 +203,16 @@ def run(database_url, rabbit, seconds, loads=LOADS, mail_timeout=120):
 
 
 def _measure(system, database_url, rabbit, seconds, loads, mail_timeout):
-    mails, meter = MailWatch(system.mail_dir), CpuMeter(system, database_url, rabbit)
+    mails, meter = MailCount(system.mail_dir), CpuMeter(system, database_url, rabbit)
     _, warm, _ = open_tickets(system, 1, 1.0)  # connections, pools and caches, not measured
-    mails.wait_for(warm, mail_timeout)
+    mails.wait_for(warm, mail_timeout, recipient=DEMO_CUSTOMER)
     http_rows, cpu_columns, refused = [], [], None
     for label, clients, pause in loads:
         cpu_before, busy_before = meter.read(), machine_busy()
         sample, opened, failed = open_tickets(system, clients, seconds, pause)
         busy_after = machine_busy()
         refused = refused or (failed and failed[0])
-        arrived = mails.wait_for(opened, mail_timeout)
+        arrived = mails.wait_for(opened, mail_timeout, recipient=DEMO_CUSTOMER)
         cpu_after = meter.read()
         delays = [arrived[a] - opened[a] for a in arrived]
         busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])

@@ -460,6 +460,11 @@ def load(schema_class, data):
         raise errors.InvalidInput(exc.messages)
 
 
+# The inbound mail endpoint's health probe: `NOOP health` answers 250 only while its broker takes
+# mail (services/notifier/inbound.py answers it, services/gateway/health.py asks).
+INBOUND_HEALTH_PROBE = "health"
+
+
 # -- what clients may ask of ticket lists, and send as files: published here, so the gateway
 # -- (and the portal through /api/v1/site) need nothing of the tickets service's internals ------
 

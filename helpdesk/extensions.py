@@ -11,7 +11,6 @@
 """
 import functools
 import logging
-import socket
 import threading
 import traceback
 
@@ -23,10 +22,8 @@ import nameko.constants
 import nameko.messaging
 import nameko.rpc
 import nameko.timer
-import psycopg2
 from marshmallow import ValidationError
 from nameko.constants import AMQP_URI_CONFIG_KEY
-from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.messaging import Consumer
 from nameko.standalone.rpc import ServiceRpcProxy
@@ -42,6 +39,7 @@ from .messaging import (
     Publisher,
     declare_subscription,
 )
+from .outages import is_outage
 from .relay import Relay, RelayRunner
 from .relay import lag as relay_lag
 
@@ -65,30 +63,6 @@ BROKER_ERRORS = (kombu.exceptions.OperationalError, amqp.exceptions.ConnectionEr
 
 # A message that waited out outages says how many (the retry queue it goes to grows with it).
 OUTAGE_COUNT_HEADER = "x-helpdesk-outages"
-
-
-def _names(*classes):
-    found = set()
-    for cls in classes:
-        found.add(cls.__name__)
-        found |= _names(*cls.__subclasses__())
-    return found
-
-
-# The database or the broker away, raised here or carried over RPC from another service (nameko's
-# RemoteError names the class): nothing a message can cause, and nothing a retry budget measures.
-OUTAGES = (psycopg2.OperationalError, psycopg2.InterfaceError, kombu.exceptions.OperationalError,
-           amqp.exceptions.ConnectionError, amqp.exceptions.RecoverableConnectionError, ConnectionError,
-           TimeoutError, socket.gaierror, UnknownService)
-REMOTE_OUTAGES = _names(psycopg2.OperationalError, psycopg2.InterfaceError, kombu.exceptions.OperationalError,
-                        UnknownService)
-
-
-def is_outage(exc):
-    """Whether a consumer's failure is an outage of the infrastructure, not the message's fault."""
-    if isinstance(exc, RemoteError):
-        return exc.exc_type in REMOTE_OUTAGES
-    return isinstance(exc, OUTAGES)
 
 
 class QueueConsumer(nameko.messaging.QueueConsumer):
@@ -307,17 +281,16 @@ class EventSubscriber(Consumer):
             return result, exc_info
         retries = int((message.headers or {}).get(RETRY_COUNT_HEADER, 0))
         error = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
-        if is_outage(exc_info[1]):
+        if is_outage(exc_info[1]) and self.retry_queues:
             # Not the message's fault: it waits out the outage and keeps its retries. Counting it
             # dead-lettered every event that arrived in a database restart longer than the
             # retry delays together (issue 10's fault test: 0.7 s in tests, 36 s by default).
             outages = int((message.headers or {}).get(OUTAGE_COUNT_HEADER, 0))
-            target = self.retry_queues[min(outages, len(self.retry_queues) - 1)].name if self.retry_queues else None
-            if target:
-                log.warning("%s: %s waits out an outage (%d): %s", self.queue.name,
-                            message.properties.get("message_id"), outages + 1, error)
-                self._forward(message, target, error, retries, outages=outages + 1)
-                return result, exc_info
+            target = self.retry_queues[min(outages, len(self.retry_queues) - 1)].name
+            log.warning("%s: %s waits out an outage (%d): %s", self.queue.name,
+                        message.properties.get("message_id"), outages + 1, error)
+            self._forward(message, target, error, retries, outages=outages + 1)
+            return result, exc_info
         if retries < len(self.retry_queues):
             target = self.retry_queues[retries].name
             log.warning("%s: retry %d of %s after %s", self.queue.name, retries + 1,
@@ -406,7 +379,7 @@ class Health:
             with database.transaction() as cur:
                 cur.execute("SELECT 1")
         answer = {"service": self.name, "status": "ok"}
-        if store is not None and getattr(store, "schema", None):
+        if store is not None:
             answer["relays"] = relay_lag(store)
         return answer
 

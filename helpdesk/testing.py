@@ -141,12 +141,20 @@ GENEROUS_LIMITS = {"OPENS_PER_ACCOUNT_HOUR": "100000", "OPENS_PER_COMPANY_HOUR":
                    "COMMENTS_PER_ACCOUNT_HOUR": "100000", "CC_ADDRESSES_PER_ACCOUNT_DAY": "100000"}
 
 
-def free_port():
+def free_port(low=None, high=None):
+    """A free TCP port on 127.0.0.1: any the system gives, or one in [low, high)."""
+    import random
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    candidates = random.sample(range(low, high), high - low) if low is not None else [0]
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in [{low}, {high})")
 
 
 class RunningSystem:
@@ -167,6 +175,7 @@ class RunningSystem:
         self.processes = []
         self.inbound_port = None
         self.inbound_domain = self.extra_env.get("INBOUND_DOMAIN", INBOUND_DOMAIN)
+        self._mail_cache = {}  # mail file name -> (envelope recipient, parsed message)
 
     def url(self, path):
         return self.base_url + path
@@ -311,7 +320,7 @@ class RunningSystem:
         import email
         import email.policy
 
-        cache = self.__dict__.setdefault("_mail_cache", {})  # file name -> (envelope recipient, message)
+        cache = self._mail_cache
         names = sorted(path.name for path in self.mail_dir.glob("*.eml")) if self.mail_dir.is_dir() else []
         for name in names:
             if name not in cache:
@@ -328,22 +337,6 @@ class RunningSystem:
 
 
 # -- servers of a test's own (for tests that stop and start PostgreSQL and RabbitMQ) -----------
-
-def free_port_in(low, high):
-    """A free TCP port in [low, high) on 127.0.0.1 (RabbitMQ's CLI tools take its distribution
-    port + 10000 for themselves, so that one must stay below 55000)."""
-    import random
-    import socket
-
-    for port in random.sample(range(low, high), high - low):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in [{low}, {high})")
-
 
 class PrivateStack:
     """A PostgreSQL cluster and a RabbitMQ node of their own, under a fresh temporary directory
@@ -365,7 +358,8 @@ class PrivateStack:
         self.root = Path(__file__).resolve().parent.parent
         self.var = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
         self.pg_port, self.rmq_port, self.mgmt_port = free_port(), free_port(), free_port()
-        self.dist_port = free_port_in(20000, 30000)
+        # RabbitMQ's CLI tools take the distribution port + 10000 for themselves: keep it low
+        self.dist_port = free_port(20000, 30000)
         self.node = f"{prefix}-{uuid.uuid4().hex[:8]}@localhost"
         self.database_url = f"postgresql://postgres@127.0.0.1:{self.pg_port}/helpdesk"
         self.amqp_uri = f"amqp://guest:guest@127.0.0.1:{self.rmq_port}/"

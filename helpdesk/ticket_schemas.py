@@ -1,7 +1,7 @@
 """What the tickets service returns over RPC: a published contract (the gateway documents and
 passes it on), so it lives here and not among the tickets service's internals. The filters its
 lists take are in helpdesk.contracts."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from .contracts import TICKET_STATUSES, ItilSchema
 

@@ -12,7 +12,7 @@ relays keep up.
 """
 import smtplib
 
-from services.notifier.inbound import HEALTH_PROBE
+from helpdesk.contracts import INBOUND_HEALTH_PROBE
 
 DEFAULT_RELAY_MAX_WAIT = 30.0
 INBOUND = "inbound_smtp"
@@ -33,7 +33,7 @@ def probe_inbound(address, timeout):
     """"ok" when the endpoint answers NOOP health with 250; else what went wrong."""
     try:
         with smtplib.SMTP(address[0], address[1], timeout=timeout) as smtp:
-            code, _ = smtp.docmd("NOOP", HEALTH_PROBE)
+            code, _ = smtp.docmd("NOOP", INBOUND_HEALTH_PROBE)
     except (OSError, smtplib.SMTPException):
         return "down"
     return "ok" if code == 250 else "broker_unreachable"

@@ -7,16 +7,12 @@ import json
 import logging
 from functools import partial
 
-import errno
 import socket
 import unicodedata
 import urllib.parse
 import uuid
 
-import amqp.exceptions
 import eventlet
-import kombu.exceptions
-import psycopg2
 from eventlet.event import Event
 from marshmallow import ValidationError
 from nameko.exceptions import RemoteError, UnknownService
@@ -27,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from helpdesk import contracts, errors, i18n, idempotency
+from helpdesk.outages import is_outage
 from helpdesk.problems import field_problems, problem
 
 log = logging.getLogger(__name__)
@@ -119,8 +116,9 @@ def too_deep(field):
 
 
 def validate(schema, data):
+    """`schema`: a schema class (its shared instance loads: contracts.schema) or an instance."""
     try:
-        return schema.load(data)
+        return contracts.schema(schema).load(data)
     except ValidationError as exc:
         raise ApiError(422, "invalid_input", "invalid_fields", fields=exc.messages)
 
@@ -251,41 +249,6 @@ SERVICE_ERROR_STATUS = {
     errors.InvalidInput: 422, errors.NotFound: 404, errors.Conflict: 409, errors.Unauthorized: 401,
     errors.Forbidden: 403, errors.PayloadTooLarge: 413, errors.TooManyRequests: 429,
 }
-
-
-def _subclass_names(*roots):
-    """The names of `roots` and of all their subclasses (classes, not names, are walked: kombu's
-    and psycopg2's OperationalError share one)."""
-    seen, pending = set(), list(roots)
-    while pending:
-        cls = pending.pop()
-        if cls not in seen:
-            seen.add(cls)
-            pending.extend(cls.__subclasses__())
-    return frozenset(cls.__name__ for cls in seen)
-
-
-# The broker or the network, as the gateway meets them while publishing or awaiting an RPC
-# (kombu wraps socket errors as its OperationalError; py-amqp raises its ConnectionError family).
-BROKER_ERRORS = (kombu.exceptions.OperationalError, amqp.exceptions.ConnectionError, ConnectionError, TimeoutError,
-                 socket.gaierror)
-NETWORK_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT, errno.ENETDOWN,
-                            errno.ENETUNREACH, errno.EHOSTDOWN, errno.EHOSTUNREACH})
-# What a service's outage looks like once nameko carried it over as a RemoteError (`exc_type` is
-# the class name): psycopg2's connection and server failures (OperationalError, InterfaceError and
-# their subclasses, e.g. AdminShutdown after pg_terminate_backend), a broker failure inside the
-# service, or a service it called that is not running.
-REMOTE_OUTAGES = _subclass_names(psycopg2.OperationalError, psycopg2.InterfaceError, *BROKER_ERRORS) | {
-    "UnknownService"}
-
-
-def is_outage(exc):
-    """A failure of the infrastructure, not of the request: answered 503, retried by the client."""
-    if isinstance(exc, RemoteError):
-        return exc.exc_type in REMOTE_OUTAGES
-    if isinstance(exc, (UnknownService, *BROKER_ERRORS)):
-        return True
-    return isinstance(exc, OSError) and exc.errno in NETWORK_ERRNOS
 
 
 def api_error(exc):

@@ -35,7 +35,7 @@ class GatewayService:
     notifier_inbound = RpcProxy("notifier_inbound")  # inbound mail's consumer, in the notifier's process
 
     def _body(self, request, schema_class):
-        return read_json(request, contracts.schema(schema_class), self.config["MAX_REQUEST_BYTES"])
+        return read_json(request, schema_class, self.config["MAX_REQUEST_BYTES"])
 
     def _said(self, code, status, request):
         """A success answer that only says something (202 "mail on its way"), worded like errors:
@@ -181,7 +181,7 @@ class GatewayService:
     @http("GET", "/api/v1/admin/users")
     def list_users(self, request):
         principal = self.caller.principal(roles=STAFF_ADMIN)
-        query = query_args(request, contracts.schema(contracts.UserFiltersSchema))
+        query = query_args(request, contracts.UserFiltersSchema)
         return json_response({"items": call(self.identity.list_users, principal, query.get("company_id"))})
 
     # -- tickets ------------------------------------------------------------------------------
@@ -189,7 +189,7 @@ class GatewayService:
     def routing_preview(self, request):
         """The ticket form, before sending: where a ticket with these answers would go, and why
         (routing's rules; an unknown department, type, service or category is a 422)."""
-        query = query_args(request, contracts.schema(contracts.RoutingPreviewSchema))
+        query = query_args(request, contracts.RoutingPreviewSchema)
         return json_response(call(self.routing.preview, query))
 
     @http("POST", "/api/v1/tickets")
@@ -202,13 +202,13 @@ class GatewayService:
     @http("GET", "/api/v1/tickets")
     def list_tickets(self, request):
         principal = self.caller.principal()
-        filters = query_args(request, contracts.schema(contracts.ListFiltersSchema))
+        filters = query_args(request, contracts.ListFiltersSchema)
         return json_response(call(self.tickets.list_tickets, principal, filters))
 
     @http("GET", "/api/v1/queues/<string:department>")
     def department_queue(self, request, department):
         principal = self.caller.principal(roles=STAFF)
-        filters = query_args(request, contracts.schema(contracts.QueueFiltersSchema))
+        filters = query_args(request, contracts.QueueFiltersSchema)
         page = call(self.tickets.department_queue, principal, department, filters)
         due = self._due_times([item["ticket_id"] for item in page["items"]])
         for item in page["items"]:

@@ -33,6 +33,7 @@ import uuid
 
 import kombu
 
+from helpdesk.contracts import INBOUND_HEALTH_PROBE
 from helpdesk.smtpserver import serve
 from helpdesk.messaging import Publisher, dead_letter_queue_name, retry_queue_name
 
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 QUEUE = "notifier.inbound"
 DEFAULT_DOMAIN = "replies.helpdesk.local"
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
-HEALTH_PROBE = "health"  # NOOP's argument that asks whether the broker takes mail
 
 
 def inbound_queues(retry_delays):
@@ -76,7 +76,7 @@ class InboundHandler:
         return "250 OK"
 
     async def handle_NOOP(self, server, session, envelope, arg):
-        if (arg or "").strip().lower() != HEALTH_PROBE:
+        if (arg or "").strip().lower() != INBOUND_HEALTH_PROBE:
             return "250 OK"
         try:
             await asyncio.get_running_loop().run_in_executor(None, self.publisher.check, QUEUE)

@@ -44,7 +44,6 @@ import hashlib
 import logging
 import re
 import uuid
-from email.utils import parseaddr
 
 import eventlet
 import kombu
@@ -61,7 +60,7 @@ from helpdesk.messaging import Publisher
 
 from . import mail_trust, replies
 from .inbound import DEFAULT_DOMAIN, inbound_queues
-from .mail import MailOutbox
+from .mail import MailOutbox, envelope_sender
 from .plans import DEFAULT_LANGUAGE, Mail
 from .service import Mailing
 
@@ -199,7 +198,7 @@ class InboundMailService(Health):
 
     def _ours(self, address):
         address = address.lower()
-        own = parseaddr(((self.config.get("SMTP") or {}).get("sender")) or "")[1].lower()
+        own = envelope_sender((self.config.get("SMTP") or {}).get("sender") or "").lower()
         return address == own or address.endswith("@" + self.domain)
 
     # -- calls to other services --------------------------------------------------------------
@@ -291,9 +290,7 @@ class Handling:
 
     def ticket_of(self, ticket_id):
         """The reference and page of a ticket the sender's token names, for a bounce."""
-        events = self.service.ticket_events(ticket_id)
-        reference = (events[0].data.get("reference") or "") if events else ""
-        return {"reference": reference, "path": f"/tickets/{ticket_id}"} if events else {}
+        return _ticket_details(ticket_id, self.service.ticket_events(ticket_id))
 
     # -- a follow-up --------------------------------------------------------------------------
     def follow_up(self, ticket_id):
@@ -305,8 +302,7 @@ class Handling:
         events = self.service.ticket_events(ticket_id)
         if not events:
             return "missing", {}
-        reference = events[0].data.get("reference") or ""
-        ticket = {"reference": reference, "path": f"/tickets/{ticket_id}"}
+        ticket = _ticket_details(ticket_id, events)
         if refused:
             return refused[0], {**refused[1], **ticket}
         if self.already_added(events):
@@ -446,6 +442,13 @@ class Handling:
         event_id = uuid.uuid5(NAMESPACE, f"{event}:{self.key}")
         self.service.outbox.add(self.cur, event_id, Mail(self.mail.sender, language, "bounce", context))
         self.outcomes.append(f"answered ({reason})")
+
+
+def _ticket_details(ticket_id, events):
+    """What a bounce may say of a ticket (its reference and portal page); nothing if it is missing."""
+    if not events:
+        return {}
+    return {"reference": events[0].data.get("reference") or "", "path": f"/tickets/{ticket_id}"}
 
 
 def title_of(subject):

@@ -7,7 +7,7 @@ import re
 import smtplib
 import threading
 import unicodedata
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 
 import psycopg2.extras
 from psycopg2 import sql
@@ -337,7 +337,7 @@ class MailOutbox:
         """True once the SMTP server took the mail; else its failure is recorded (in `cur`)."""
         try:
             raw = renderer.render_bytes(template, language, context, recipient, event_id)
-            smtp.send(raw, envelope_sender(renderer.sender), recipient)
+            smtp.send(raw, renderer.envelope_from, recipient)
         except UnsafeMail as exc:  # never sent; a retry would build the same mail
             self._record_failure(cur, mail_id, attempts, repr(exc), permanent=True)
         except smtplib.SMTPRecipientsRefused as exc:  # refused at RCPT: the code says for how long

@@ -18,7 +18,7 @@ from helpdesk.clock import Clock
 from helpdesk.linktokens import (APPROVE_SOLUTION, REFUSE_SOLUTION, UNSUBSCRIBE, LinkTokens, SignedLinks,
                                  decision_subject, unsubscribe_subject)
 
-from .mail import address_value, compose, fold_url_list
+from .mail import address_value, compose, envelope_sender, fold_url_list
 from .replies import reply_address
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -51,6 +51,7 @@ class Renderer:
         self.clock, self.default_time_zone = clock or Clock(), default_time_zone
         self.tokens, self.signed = LinkTokens(link_secret), SignedLinks(link_secret)
         self.public_url, self.sender = public_url.rstrip("/"), sender
+        self.envelope_from = envelope_sender(sender)  # the MAIL FROM of every mail it renders
         self.departments = catalog.load().departments
 
     def context(self, template, language, context):

@@ -14,7 +14,6 @@ import hashlib
 import io
 import re
 import unicodedata
-import urllib.parse
 import uuid
 import zipfile
 import zlib

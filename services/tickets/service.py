@@ -14,25 +14,21 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from helpdesk import contracts, errors
-from helpdesk.contracts import load
+from helpdesk.contracts import ListFiltersSchema, QueueFiltersSchema, load
 from helpdesk.events import caused_by, stream_name, utcnow
 from helpdesk.linktokens import APPROVE_SOLUTION, REFUSE_SOLUTION, SignedLinks, decision_subject
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
 from helpdesk.extensions import CatalogProvider, EventStore, Health, RpcProxy, StreamOwner, rpc
-
 from helpdesk import idempotency
+from helpdesk.ticket_schemas import TicketSchema
 
 from . import access, answers, attachments, domain, limits, projection, queries, timeline
-from helpdesk.contracts import ListFiltersSchema, QueueFiltersSchema
-from helpdesk.ticket_schemas import TicketSchema
 
 MAX_ATTEMPTS = 10
 
 
 def ticket_stream(ticket_id):
     return stream_name("ticket", ticket_id)
-
-
 
 
 def parse_id(value, what="ticket"):

@@ -1,14 +1,15 @@
 """Delivery against a real SMTP server: a permanent refusal is recorded with its reason and not
 retried; a server that is down is retried later; nothing is sent twice."""
 import contextlib
-import socket
 import uuid
 
 import eventlet
 import pytest
 from aiosmtpd.controller import Controller
 
+from helpdesk import testing
 from helpdesk.migrate import migrate_all
+from helpdesk.testing import free_port
 from services.notifier import outbox
 from services.notifier.mail import MailOutbox, SmtpSender
 from services.notifier.plans import Mail
@@ -34,17 +35,10 @@ class Server:
         return "250 Message accepted"
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def db():
     """A database of this module's own: the session's running system (the e2e tests') has a
     notifier on the shared one, which claims due mails too and would send these itself."""
-    from helpdesk import testing
     from helpdesk.db import Database
 
     from ..conftest import setting

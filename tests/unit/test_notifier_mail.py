@@ -531,11 +531,7 @@ def test_a_display_name_cannot_carry_a_header_in_any_form():
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert parsed["Bcc"] is None and parsed["Reply-To"] is None
     assert [a.addr_spec for a in parsed["From"].addresses] == ["s@example.net"]
-    for name in ('Ana "la jefa" \\ Pérez', "Ana \"la jefa\" \\ Perez"):
-        parsed = email.message_from_bytes(compose(sender=f"x <s@example.net>", recipient="a@x.es", subject="s",
-                                                  text="b", html="b", event_id=uuid.uuid4(), date=SENT_AT),
-                                          policy=email.policy.default)
-        assert parsed["To"].addresses[0].addr_spec == "a@x.es"
+    for name in ('Ana "la jefa" \\ Pérez', "Ana \"la jefa\" \\ Perez"):  # encoded words; a quoted string
         value = mailbox("s@example.net", name)
         reparsed = email.message_from_string(f"From: {value}\r\n\r\n", policy=email.policy.default)
         assert reparsed["From"].addresses[0].display_name == name
