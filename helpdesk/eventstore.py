@@ -264,3 +264,16 @@ class InMemoryEventStore:
 
     def head(self, cursor=None):
         return len(self._events)
+
+    def mark(self):
+        """Where the log stands, to undo a transaction's appends (helpdesk.application)."""
+        return len(self._events)
+
+    def rollback_to(self, mark):
+        with self._lock:
+            for record in reversed(self._events[mark:]):
+                self._streams[record.stream].pop()
+                if not self._streams[record.stream]:
+                    del self._streams[record.stream]
+                self._ids.discard(record.event_id)
+            del self._events[mark:]

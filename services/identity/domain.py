@@ -10,6 +10,7 @@ import functools
 import math
 import uuid
 
+from helpdesk import refusals
 from helpdesk.events import NewEvent
 from helpdesk.events import fold as events_fold
 from helpdesk.timezones import FALLBACK as DEFAULT_TIME_ZONE
@@ -27,13 +28,7 @@ from helpdesk.linktokens import RESET_PASSWORD, VERIFY_EMAIL  # noqa: E402,F401 
 ENDS_OUTSTANDING_LINKS = frozenset({"EmailChanged", "PasswordChanged"})
 
 
-class RuleBroken(Exception):
-    """A rule the input breaks: the `field`, a catalogue `code` and its `params` (helpdesk.i18n
-    words it in the caller's language)."""
-
-    def __init__(self, field, code, **params):
-        super().__init__(field, code, params)
-        self.field, self.code, self.params = field, code, params
+RuleBroken = refusals.RuleBroken  # re-exported: the domain raises it, the application layer translates
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,32 +1,9 @@
-"""Identity's tables: the projections of its events, and its private state (secrets, throttle).
-Every function takes the caller's cursor, so one transaction covers the events and these rows."""
-from helpdesk.linktokens import digest
+"""Identity's tables in SQL: the projections of its events, and its private state (secrets,
+throttle). Every function takes the caller's cursor, so one transaction covers the events and
+these rows; repositories.py presents them to the handlers."""
 from helpdesk.projections import Rebuild
 
 from . import domain
-
-LINK_EVENTS = {"EmailVerificationRequested": domain.VERIFY_EMAIL,
-               "PasswordResetRequested": domain.RESET_PASSWORD}
-
-
-def append(store, cur, stream, events, expected_version, tokens):
-    """Appends identity events, updates the projections, ends the user's outstanding links when an
-    event changes what they protect, and keeps the digest of every link token the events
-    announce: all in the caller's transaction."""
-    if not events:
-        return []
-    recorded = store.append(stream, events, expected_version, cursor=cur)
-    for event in recorded:
-        project(cur, event)
-        if event.type in domain.ENDS_OUTSTANDING_LINKS:
-            void_link_tokens(cur, event.data["user_id"])
-        purpose = LINK_EVENTS.get(event.type)
-        if purpose:
-            data = event.data
-            token = tokens.derive(purpose, data["user_id"], data["nonce"])
-            store_link_token(cur, digest(token), data["user_id"], purpose, data["email"], data["expires_at"])
-    return recorded
-
 
 PROJECTED_CHANGES = {  # event type -> the users columns it sets
     "EmailVerified": lambda data: {"verified": True},

@@ -7,12 +7,11 @@ import uuid
 
 from helpdesk import catalog, config, timezones
 from helpdesk.db import Database
-from helpdesk.events import stream_name
+from helpdesk.events import stream_name, utcnow
 from helpdesk.eventstore import NO_STREAM, PostgresEventStore
-from helpdesk.linktokens import LinkTokens
 
 from . import domain, passwords
-from . import repository as repo
+from .bootstrap import bootstrap
 
 DEMO_PASSWORD = "helpdesk-demo-2026"
 ADMIN_EMAIL = "admin@helpdesk.example"
@@ -32,29 +31,32 @@ def accounts(departments, company_id):
 
 
 def seed(database_url, settings):
-    """Creates the demo data; returns the accounts created (empty when already seeded)."""
+    """Creates the demo data in the database; returns the accounts created (empty when already seeded)."""
     db = Database(database_url, size=1)
-    store = PostgresEventStore(db, "identity")
-    tokens = LinkTokens(settings["LINK_SECRET"])
-    created = []
-    password_hash = passwords.hash_password(DEMO_PASSWORD)
     try:
-        with db.transaction() as cur:
-            if repo.user_id_by_email(cur, ADMIN_EMAIL):
-                return []
-            company_id = str(uuid.uuid4())
-            repo.append(store, cur, stream_name("company", company_id),
-                        domain.register_company(company_id, "Demo S.L.", SYSTEM), NO_STREAM, tokens)
-            for account in accounts(catalog.load(settings).departments, company_id):
-                user_id = uuid.uuid4()
-                command = dict({"language": "es", "time_zone": timezones.default_from(settings),
-                                "is_group": False, "company_admin": False, "departments": []}, **account)
-                repo.append(store, cur, stream_name("user", user_id),
-                            domain.enrol(user_id, command, SYSTEM), NO_STREAM, tokens)
-                repo.set_password_hash(cur, user_id, password_hash)
-                created.append(account)
+        return seed_into(bootstrap(settings, catalog.load(settings), utcnow, PostgresEventStore(db, "identity"), db),
+                         settings)
     finally:
         db.close()
+
+
+def seed_into(identity, settings):
+    """Creates the demo data through `identity` (the handlers, on any store) in one transaction."""
+    created = []
+    password_hash = passwords.hash_password(DEMO_PASSWORD)
+    with identity.uow() as work:
+        if work.directory.user_id_by_email(ADMIN_EMAIL):
+            return []
+        company_id = str(uuid.uuid4())
+        identity.record(work, stream_name("company", company_id),
+                        domain.register_company(company_id, "Demo S.L.", SYSTEM), NO_STREAM)
+        for account in accounts(catalog.load(settings).departments, company_id):
+            user_id = uuid.uuid4()
+            command = dict({"language": "es", "time_zone": timezones.default_from(settings),
+                            "is_group": False, "company_admin": False, "departments": []}, **account)
+            identity.record(work, stream_name("user", user_id), domain.enrol(user_id, command, SYSTEM), NO_STREAM)
+            work.credentials.set_password_hash(user_id, password_hash)
+            created.append(account)
     return created
 
 

@@ -1,28 +1,14 @@
-"""Identity entrypoints: load the command, decide with the domain, append with the projections and
-private state in one transaction, and answer without ever revealing whether an address exists."""
-import datetime as dt
-import secrets
-import uuid
-
+"""Identity entrypoints: nameko RPC in, the handlers (handlers.py) do the work."""
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from helpdesk import contracts, errors, timezones
-from helpdesk.contracts import load
-from helpdesk.events import stream_name
-from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
+from helpdesk import errors
+from helpdesk.events import utcnow
 from helpdesk.extensions import CatalogProvider, EventStore, Health, StreamOwner, rpc
-from helpdesk.linktokens import LinkTokens, digest, new_nonce
 
-from . import domain, passwords
-from . import repository as repo
+from .bootstrap import bootstrap
 
 PRUNE_INTERVAL = 3600  # seconds between two prunings of the counters
-KEEP_COUNTS = dt.timedelta(days=1)  # far longer than any window that reads them (an hour at most)
-
-
-def user_stream(user_id):
-    return stream_name("user", user_id)
 
 
 class IdentityService(Health, StreamOwner):
@@ -31,386 +17,86 @@ class IdentityService(Health, StreamOwner):
     config = Config()
     catalog = CatalogProvider()
 
+    @property
+    def app(self):
+        return bootstrap(self.config, self.catalog, utcnow, self.store, self.store.db)
+
     @timer(interval=PRUNE_INTERVAL)
     def prune(self):
-        """Throttle counts and failed logins are read only within their windows (an hour at most):
-        older ones are deleted, so the tables no longer grow with every attempt ever made."""
-        with self.store.db.transaction() as cur:
-            return repo.prune_counters(cur, domain.utcnow() - KEEP_COUNTS)
+        return self.app.prune()
 
-    # -- plumbing -----------------------------------------------------------------------------
-    @property
-    def settings(self):
-        return self.config.get("IDENTITY") or {}
-
-    def _ttl(self, key, unit, default):
-        return dt.timedelta(**{unit: float(self.settings.get(key, default))})
-
-    @property
-    def login_policy(self):
-        defaults, settings = domain.LoginPolicy(), self.settings
-        return domain.LoginPolicy(
-            free_failures=int(settings.get("login_free_failures", defaults.free_failures)),
-            first_delay=self._ttl("login_first_delay_seconds", "seconds", defaults.first_delay.total_seconds()),
-            max_delay=self._ttl("login_max_delay_seconds", "seconds", defaults.max_delay.total_seconds()),
-            window=self._ttl("login_window_minutes", "minutes", defaults.window.total_seconds() / 60),
-            failures_per_ip=int(settings.get("login_failures_per_ip", defaults.failures_per_ip)),
-            ip_window=self._ttl("login_ip_window_minutes", "minutes", defaults.ip_window.total_seconds() / 60),
-        )
-
-    @property
-    def default_time_zone(self):
-        """Recorded for registrations that name no zone, and read for accounts whose events name none."""
-        return timezones.default_from(self.config)
-
-    def _user(self, cur, user_id):
-        return domain.fold(self.store.read_stream(user_stream(user_id), cursor=cur), self.default_time_zone)
-
-    def _append(self, cur, stream, events, expected_version):
-        try:
-            return repo.append(self.store, cur, stream, events, expected_version,
-                               LinkTokens(self.config["LINK_SECRET"]))
-        except WrongExpectedVersion as exc:
-            raise errors.Conflict("account_changed_meanwhile", current_version=exc.actual)
-
-    def _decide(self, cur, user, decision):
-        try:
-            events = decision()
-        except domain.RuleBroken as exc:
-            raise errors.invalid(exc.field, exc.code, **exc.params)
-        return self._append(cur, user_stream(user.user_id), events, user.version)
-
-    def _throttled(self, cur, key, limit, window, now):
-        return repo.retry_after(cur, key, int(limit), window, now)
-
-    def _spend(self, cur, key, limit, window, now):
-        """Counts one attempt for `key` and returns None; when its quota is spent, counts nothing
-        and returns the seconds until it may try again."""
-        wait = self._throttled(cur, key, limit, window, now)
-        if wait is None:
-            repo.count_attempt(cur, key, now)
-        return wait
-
-    @staticmethod
-    def _consume_link(cur, token, purpose):
-        found = repo.consume_link_token(cur, digest(token), purpose)
-        if found is None:
-            raise errors.invalid("token", "link_invalid_or_used")
-        return found
-
-    def _acting_admin(self, cur, principal):
-        actor = self._user(cur, (principal or {}).get("user_id"))
-        if actor is None or actor.role != domain.ADMIN:
-            raise errors.Forbidden("only_admins")
-        return actor
-
-    # -- registration and verification --------------------------------------------------------
     @rpc(expected_exceptions=errors.EXPECTED)
     def register(self, command, ip="unknown"):
-        """Always answers the same way; an existing address gets a notice mail, not an error."""
-        command = load(contracts.RegisterSchema, command)
-        command.setdefault("time_zone", self.default_time_zone)
-        try:
-            domain.check_password(command["password"], command["email"])
-        except domain.RuleBroken as exc:
-            raise errors.invalid(exc.field, exc.code, **exc.params)
-        now = domain.utcnow()
-        password_hash = passwords.hash_password(command["password"])  # paid either way: timing
-        with self.store.db.transaction() as cur:
-            wait = self._spend(cur, f"register-ip:{ip}", 20, dt.timedelta(hours=1), now)
-            if wait:
-                raise errors.TooManyRequests("too_many_registrations", retry_after=wait)
-            existing = repo.user_id_by_email(cur, command["email"])
-            if existing is not None:
-                user = self._user(cur, existing)
-                self._append(cur, user_stream(existing), domain.registration_repeated(user), user.version)
-                return None
-            user_id = uuid.uuid4()
-            events = domain.register(user_id, command, now, new_nonce(),
-                                     self._ttl("verification_hours", "hours", 48))
-            self._append(cur, user_stream(user_id), events, NO_STREAM)
-            repo.set_password_hash(cur, user_id, password_hash)
-        return None
+        return self.app.register(command, ip)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def resend_verification(self, command, ip="unknown"):
-        command = load(contracts.EmailOnlySchema, command)
-        now = domain.utcnow()
-        with self.store.db.transaction() as cur:
-            user_id = repo.user_id_by_email(cur, command["email"])
-            if user_id is None:
-                return None
-            if self._spend(cur, f"resend:{user_id}", 3, dt.timedelta(hours=1), now):
-                return None  # silently: a 429 here would reveal the account
-            user = self._user(cur, user_id)
-            self._decide(cur, user, lambda: domain.request_verification(
-                user, now, new_nonce(), self._ttl("verification_hours", "hours", 48)))
-        return None
+        return self.app.resend_verification(command, ip)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def verify_email(self, command, ip="unknown", user_agent=""):
-        """Confirms an address. The first confirmation of a new account also logs it in (the
-        mailed, single-use link proves the address, as a reset link does): register → verify →
-        logged in. A confirmed change of address starts no session."""
-        command = load(contracts.TokenSchema, command)
-        with self.store.db.transaction() as cur:
-            user_id, email = self._consume_link(cur, command["token"], domain.VERIFY_EMAIL)
-            user = self._user(cur, user_id)
-            if email.lower() != user.email.lower() and repo.email_taken(cur, email, user_id):
-                raise errors.Conflict("address_taken_meanwhile")
-            self._decide(cur, user, lambda: domain.verify_email(user, email))
-            if user.verified or not user.active:
-                return {"email": email}
-            session = self._new_session(cur, self._user(cur, user_id), domain.utcnow(), ip, user_agent)
-        return {"email": email, "session": session}
+        return self.app.verify_email(command, ip, user_agent)
 
-    # -- sessions ----------------------------------------------------------------------------
     @rpc(expected_exceptions=errors.EXPECTED)
     def login(self, command, ip="unknown", user_agent=""):
-        """Failures slow down the clients that fail (domain.login_retry_after); an unknown
-        address is throttled, hashed and answered exactly like a wrong password. Each attempt is
-        counted as a failure before the password is checked, and forgotten if it was right, so
-        attempts sent at once cannot all slip through before the first is counted."""
-        command = load(contracts.LoginSchema, command)
-        now, policy = domain.utcnow(), self.login_policy
-        account = digest(command["email"].lower())  # the address tried, whether or not it exists
-        with self.store.db.transaction() as cur:
-            repo.lock_login_account(cur, account)
-            failures = repo.login_failures(cur, account, ip, now - max(policy.window, policy.ip_window))
-            wait = domain.login_retry_after(policy, now, *failures)
-            if not wait:
-                repo.count_login_failure(cur, account, ip, now)
-            user_id = repo.user_id_by_email(cur, command["email"])
-            stored_hash = repo.password_hash(cur, user_id) if user_id else None
-        if wait:
-            raise errors.TooManyRequests("too_many_logins", retry_after=wait)
-        # An unknown address pays the same hash cost as a wrong password.
-        matches = passwords.verify(stored_hash or passwords.DUMMY_HASH, command["password"])
-        if not (user_id and stored_hash and matches):
-            raise errors.Unauthorized("wrong_email_or_password")
-        with self.store.db.transaction() as cur:
-            repo.clear_login_failures(cur, account, ip)  # the right password, whatever comes next
-        with self.store.db.transaction() as cur:
-            user = self._user(cur, user_id)
-            if not user.active:
-                raise errors.Forbidden("account_disabled", code="account_disabled")
-            if not user.verified:
-                raise errors.Forbidden("email_not_verified", code="email_not_verified")
-            if passwords.needs_rehash(stored_hash):
-                repo.set_password_hash(cur, user_id, passwords.hash_password(command["password"]))
-            return self._new_session(cur, user, now, ip, user_agent)
-
-    def _new_session(self, cur, user, now, ip, user_agent):
-        token = secrets.token_urlsafe(32)  # 256 random bits; only its digest is stored
-        expires_at = now + self._ttl("session_hours", "hours", 12)
-        repo.start_session(cur, digest(token), user.user_id, expires_at, ip, user_agent)
-        return {"token": token, "expires_at": expires_at.isoformat(), "user": user.principal()}
+        return self.app.login(command, ip, user_agent)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def authenticate(self, token):
-        """The principal behind a session token; Unauthorized for any token that is not live."""
-        if not isinstance(token, str) or not 20 <= len(token) <= 200:
-            raise errors.Unauthorized("session_invalid")
-        with self.store.db.transaction() as cur:
-            user_id = repo.session_user(cur, digest(token))
-            user = self._user(cur, user_id) if user_id else None
-            if user is None or not user.active:
-                raise errors.Unauthorized("session_invalid")
-            return user.principal()
+        return self.app.authenticate(token)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def logout(self, token):
-        if isinstance(token, str):
-            with self.store.db.transaction() as cur:
-                repo.revoke_session(cur, digest(token))
-        return None
+        return self.app.logout(token)
 
-    # -- passwords ---------------------------------------------------------------------------
     @rpc(expected_exceptions=errors.EXPECTED)
     def forgot_password(self, command, ip="unknown"):
-        """Always answers the same way. Per IP: 429; per account: silently no more mails."""
-        command = load(contracts.EmailOnlySchema, command)
-        now, hour = domain.utcnow(), dt.timedelta(hours=1)
-        with self.store.db.transaction() as cur:
-            wait = self._spend(cur, f"reset-ip:{ip}", self.settings.get("resets_per_ip_hour", 10), hour, now)
-            if wait:
-                raise errors.TooManyRequests("too_many_requests", retry_after=wait)
-            user_id = repo.user_id_by_email(cur, command["email"])
-            if user_id is None:
-                return None
-            if self._spend(cur, f"reset-account:{user_id}",
-                               self.settings.get("resets_per_account_hour", 3), hour, now):
-                return None  # silently, likewise
-            user = self._user(cur, user_id)
-            self._decide(cur, user, lambda: domain.request_password_reset(
-                user, now, new_nonce(), self._ttl("reset_minutes", "minutes", 30)))
-        return None
+        return self.app.forgot_password(command, ip)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def reset_password(self, command):
-        command = load(contracts.ResetPasswordSchema, command)
-        with self.store.db.transaction() as cur:
-            user = self._user(cur, self._consume_link(cur, command["token"], domain.RESET_PASSWORD)[0])
-            events = self._decide(cur, user, lambda: domain.change_password(user, command["password"], "reset")
-                                  + ([] if user.verified else domain.verify_email(user, user.email)))
-            repo.set_password_hash(cur, user.user_id, passwords.hash_password(command["password"]))
-            repo.revoke_sessions(cur, user.user_id)  # its PasswordChanged ended every other link
-        return {"changed": bool(events)}
+        return self.app.reset_password(command)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def change_password(self, principal, command, ip="unknown", user_agent=""):
-        """Every session of the user ends, this one included; the answer carries a new one."""
-        command = load(contracts.ChangePasswordSchema, command)
-        with self.store.db.transaction() as cur:
-            user = self._user(cur, principal["user_id"])
-            stored_hash = repo.password_hash(cur, user.user_id)
-        if not passwords.verify(stored_hash, command["current_password"]):
-            raise errors.invalid("current_password", "wrong_current_password")
-        reason = "first_login" if user.must_change_password else "user"
-        if command["new_password"] == command["current_password"]:
-            raise errors.invalid("new_password", "password_unchanged")
-        new_hash = passwords.hash_password(command["new_password"])
-        with self.store.db.transaction() as cur:
-            self._decide(cur, user, lambda: domain.change_password(user, command["new_password"], reason))
-            repo.set_password_hash(cur, user.user_id, new_hash)
-            repo.revoke_sessions(cur, user.user_id)
-            return self._new_session(cur, self._user(cur, user.user_id), domain.utcnow(), ip, user_agent)
+        return self.app.change_password(principal, command, ip, user_agent)
 
-    # -- profile -----------------------------------------------------------------------------
     @rpc(expected_exceptions=errors.EXPECTED)
     def get_profile(self, principal):
-        with self.store.db.transaction() as cur:
-            user = self._user(cur, principal["user_id"])
-        return dict(user.principal(), phone=user.phone, verified=user.verified)
+        return self.app.get_profile(principal)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def update_profile(self, principal, command):
-        command = load(contracts.ProfileUpdateSchema, command)
-        with self.store.db.transaction() as cur:
-            user = self._user(cur, principal["user_id"])
-            self._decide(cur, user, lambda: domain.update_profile(user, command))
-        return self.get_profile(principal)
+        return self.app.update_profile(principal, command)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def request_email_change(self, principal, command):
-        """The new address gets a verification link; the change happens when it is followed."""
-        command = load(contracts.EmailChangeSchema, command)
-        with self.store.db.transaction() as cur:
-            user = self._user(cur, principal["user_id"])
-            stored_hash = repo.password_hash(cur, user.user_id)
-        if not passwords.verify(stored_hash, command["password"]):
-            raise errors.invalid("password", "wrong_current_password")
-        with self.store.db.transaction() as cur:
-            if repo.email_taken(cur, command["new_email"], user.user_id):
-                return None  # same answer as success: addresses are not revealed
-            self._decide(cur, user, lambda: domain.request_email_change(
-                user, command["new_email"], domain.utcnow(), new_nonce(),
-                self._ttl("verification_hours", "hours", 48)))
-        return None
+        return self.app.request_email_change(principal, command)
 
-    # -- administration ----------------------------------------------------------------------
     @rpc(expected_exceptions=errors.EXPECTED)
     def create_company(self, principal, command):
-        command = load(contracts.CreateCompanySchema, command)
-        with self.store.db.transaction() as cur:
-            actor = self._acting_admin(cur, principal)
-            if repo.company_by_name(cur, command["name"]):
-                raise errors.Conflict("company_exists", {"name": command["name"]})
-            company_id = uuid.uuid4()
-            self._append(cur, stream_name("company", company_id),
-                         domain.register_company(company_id, command["name"], str(actor.user_id)), NO_STREAM)
-        return {"company_id": str(company_id), "name": command["name"]}
+        return self.app.create_company(principal, command)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def list_companies(self, principal):
-        with self.store.db.transaction() as cur:
-            self._acting_admin(cur, principal)
-            return repo.list_companies(cur)
+        return self.app.list_companies(principal)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def create_user(self, principal, command):
-        """An account created by staff; the user is mailed a one-time password."""
-        command = load(contracts.CreateUserSchema, command)
-        command.setdefault("time_zone", self.default_time_zone)
-        unknown = set(command["departments"]) - set(self.catalog.departments)
-        if unknown:
-            raise errors.invalid("departments", "unknown_departments", departments=sorted(unknown))
-        company_id = command.get("company_id")
-        if company_id:
-            command["company_id"] = str(company_id)
-        user_id = uuid.uuid4()
-        nonce = new_nonce()
-        initial = LinkTokens(self.config["LINK_SECRET"]).initial_password(str(user_id), nonce)
-        initial_hash = passwords.hash_password(initial)
-        with self.store.db.transaction() as cur:
-            actor = self._acting_admin(cur, principal)
-            if company_id and not repo.company_exists(cur, company_id):
-                raise errors.invalid("company_id", "no_such_company")
-            if repo.email_taken(cur, command["email"]):
-                raise errors.Conflict("account_exists")
-            try:
-                events = domain.create_user(user_id, command, nonce, str(actor.user_id))
-            except domain.RuleBroken as exc:
-                raise errors.invalid(exc.field, exc.code, **exc.params)
-            recorded = self._append(cur, user_stream(user_id), events, NO_STREAM)
-            repo.set_password_hash(cur, user_id, initial_hash)
-        return domain.fold(recorded).principal()
+        return self.app.create_user(principal, command)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def list_users(self, principal, company_id=None):
-        company_id = load(contracts.UserFiltersSchema, {"company_id": company_id} if company_id else {}).get(
-            "company_id")
-        with self.store.db.transaction() as cur:
-            self._acting_admin(cur, principal)
-            return repo.list_users(cur, company_id)
+        return self.app.list_users(principal, company_id)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def update_user(self, principal, user_id, command):
-        """Admins change an agent's departments, or deactivate / reactivate an account."""
-        command = load(contracts.UpdateUserSchema, command)
-        unknown = set(command.get("departments", ())) - set(self.catalog.departments)
-        if unknown:
-            raise errors.invalid("departments", "unknown_departments", departments=sorted(unknown))
-        with self.store.db.transaction() as cur:
-            actor = self._acting_admin(cur, principal)
-            try:
-                user = self._user(cur, uuid.UUID(str(user_id)))
-            except ValueError:
-                user = None
-            if user is None:
-                raise errors.NotFound("no_user", {"id": str(user_id)})
-            if "departments" in command:
-                self._decide(cur, user, lambda: domain.change_departments(user, command["departments"], str(actor.user_id)))
-                user = self._user(cur, user.user_id)
-            if "active" in command:
-                self._decide(cur, user, lambda: domain.set_active(user, command["active"], str(actor.user_id)))
-                if not command["active"]:
-                    repo.revoke_sessions(cur, user.user_id)
-            user = self._user(cur, user.user_id)
-        return dict(user.principal(), active=user.active)
+        return self.app.update_user(principal, user_id, command)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def get_principal(self, user_id):
-        """Another service's question: who is this user (to open a ticket for them, to assign to
-        them)? Deactivated accounts are not found."""
-        try:
-            user_id = uuid.UUID(str(user_id))
-        except ValueError:
-            raise errors.NotFound("no_user", {"id": str(user_id)})
-        with self.store.db.transaction() as cur:
-            user = self._user(cur, user_id)
-        if user is None or not user.active:
-            raise errors.NotFound("no_user", {"id": str(user_id)})
-        return user.principal()
+        return self.app.get_principal(user_id)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def principal_by_email(self, email, include_deactivated=False):
-        """Another service's question: whose address is this (an email that reached us)? A
-        deactivated account is not found, unless `include_deactivated` (the inbound mail refuses
-        its mail): then the answer says `active`."""
-        with self.store.db.transaction() as cur:
-            user_id = repo.user_id_by_email(cur, str(email))
-            user = self._user(cur, user_id) if user_id else None
-        if user is None or not (user.active or include_deactivated):
-            raise errors.NotFound("no_such_user")
-        return dict(user.principal(), active=user.active) if include_deactivated else user.principal()
+        return self.app.principal_by_email(email, include_deactivated)

@@ -8,6 +8,7 @@ statuses an event may happen and which status it leads to. Tests check every dec
 import dataclasses
 import uuid
 
+from helpdesk import refusals
 from helpdesk.events import NewEvent
 from helpdesk.events import fold as events_fold
 
@@ -48,34 +49,9 @@ TRANSITIONS = {
 INTERNAL_EVENTS = frozenset({"InternalNoteAdded", "ProviderFaultMarked"})
 
 
-class Refusal(Exception):
-    """A refusal as a catalogue key `message` and its `params`, never English: the gateway words
-    it in the caller's language (helpdesk.i18n)."""
-
-    def __init__(self, message, **params):
-        super().__init__(message, params)
-        self.message, self.params = message, params
-
-
-class RuleBroken(Refusal):
-    """A command that breaks a business rule; `field` names the offending input, `code` the rule."""
-
-    def __init__(self, field, code, **params):
-        super().__init__(code, **params)
-        self.field, self.code = field, code
-
-
-class Forbidden(Refusal):
-    """The command is not this actor's to give."""
-
-
-class IllegalTransition(Refusal):
-    """The command does not fit the ticket's status. `code` names the case callers act on
-    (e.g. "ticket_closed": the notifier then opens a new ticket for an email reply)."""
-
-    def __init__(self, message, code="conflict", **params):
-        super().__init__(message, **params)
-        self.code = code
+# Refusals (helpdesk.refusals), re-exported: the domain raises them, the application layer translates.
+Refusal, RuleBroken, Forbidden, IllegalTransition = (
+    refusals.Refusal, refusals.RuleBroken, refusals.Forbidden, refusals.IllegalTransition)
 
 
 @dataclasses.dataclass(frozen=True)

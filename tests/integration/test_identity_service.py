@@ -65,13 +65,14 @@ def mailed_links(identity, email):
     """The tokens of every link identity announced for `email`, derived as the notifier does."""
     from helpdesk.linktokens import LinkTokens
     from services.identity import repository
+    from services.identity.handlers import LINK_EVENTS
 
     tokens = LinkTokens(CONFIG["LINK_SECRET"])
     with identity.store.db.transaction() as cur:
         user_id = repository.user_id_by_email(cur, email)
     events = identity.store.read_stream(f"user-{user_id}")
-    return [tokens.derive(repository.LINK_EVENTS[e.type], e.data["user_id"], e.data["nonce"])
-            for e in events if e.type in repository.LINK_EVENTS]
+    return [tokens.derive(LINK_EVENTS[e.type], e.data["user_id"], e.data["nonce"])
+            for e in events if e.type in LINK_EVENTS]
 
 
 def verified_account(identity, label):
