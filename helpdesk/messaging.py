@@ -11,8 +11,10 @@ Subscription queues are declared by `helpdesk.migrate` at deploy time as well as
 at start-up, so events published before a consumer first starts are kept, not dropped.
 """
 import contextlib
+import dataclasses
 import json
 import threading
+import time
 
 import kombu
 
@@ -73,16 +75,65 @@ def declare_subscription(connection, consumer, source, retry_delays):
     return main, retries, dlq
 
 
-class Publisher:
-    """Publishes persistent messages and waits for the broker's confirm before returning.
+@dataclasses.dataclass(frozen=True)
+class Message:
+    """One message for `Publisher.publish_many`. `properties`: further AMQP properties."""
 
-    One connection, one channel, serialized by a lock (green under eventlet): a returned
-    `publish()` means the broker has taken responsibility for the message.
+    body: object
+    routing_key: str
+    exchange: str = ""
+    headers: dict | None = None
+    message_id: str | None = None
+    content_type: str = "application/json"
+    properties: dict = dataclasses.field(default_factory=dict)
+
+
+class MessageNacked(Exception):
+    """The broker refused responsibility for a message of the window (a basic.nack)."""
+
+
+class _Confirms:
+    """What the broker has confirmed on one channel in confirm mode. RabbitMQ numbers the
+    messages of such a channel 1, 2, … in publish order and acks or nacks them, possibly several
+    at once (`multiple`: every tag up to this one), in any order."""
+
+    def __init__(self, channel):
+        channel.confirm_select()
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        self.published = 0
+        self.unconfirmed = set()
+        self.nacked = 0
+
+    def sent(self):
+        self.published += 1
+        self.unconfirmed.add(self.published)
+
+    def _settle(self, delivery_tag, multiple):
+        settled = {tag for tag in self.unconfirmed if tag <= delivery_tag} if multiple else (
+            {delivery_tag} & self.unconfirmed)
+        self.unconfirmed -= settled
+        return len(settled)
+
+    def _on_ack(self, delivery_tag, multiple):
+        self._settle(delivery_tag, multiple)
+
+    def _on_nack(self, delivery_tag, multiple):
+        self.nacked += self._settle(delivery_tag, multiple)
+
+
+class Publisher:
+    """Publishes persistent messages and waits for the broker's confirms before returning.
+
+    One connection, one channel in confirm mode, serialized by a lock (green under eventlet): a
+    returned `publish()` or `publish_many()` means the broker has taken responsibility for every
+    message. `publish_many` sends a whole window and then waits once for its confirms: one round
+    trip per window instead of one per message (issue 11); a nack or a timeout fails the window.
 
     It outlives the broker: any failure drops the connection (its state is unknown), and a
     call that meets a connection that died while idle (a broker restart, a closed connection)
-    is tried once more on a fresh one before it fails. A publish tried twice may reach the
-    broker twice; every consumer here dedupes by message id.
+    is tried once more on a fresh one before it fails (not a nack: the broker said no). A publish tried twice may reach the
+    broker twice (a window, all of it); every consumer here dedupes by message id.
     """
 
     def __init__(self, amqp_uri, confirm_timeout=10):
@@ -91,16 +142,23 @@ class Publisher:
         self._lock = threading.Lock()
         self._connection = None
         self._producer = None
+        self._confirms = None
 
     def _ensure(self):
         if self._connection is None:
-            self._connection = kombu.Connection(self.amqp_uri, transport_options={
-                "confirm_publish": True,
+            connection = kombu.Connection(self.amqp_uri, transport_options={
                 # connecting: a few quick tries, not kombu's default of seconds per call, so that
                 # an outage fails a call (451, 503) fast instead of holding it
                 "max_retries": 2, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5,
             })
-            self._producer = kombu.Producer(self._connection)
+            try:
+                channel = connection.default_channel
+                self._confirms = _Confirms(channel)
+            except Exception:
+                with contextlib.suppress(Exception):
+                    connection.release()
+                raise
+            self._connection, self._producer = connection, kombu.Producer(channel)
         return self._producer
 
     def _run(self, action):
@@ -109,9 +167,9 @@ class Publisher:
             reused = self._connection is not None
             try:
                 return action(self._ensure())
-            except Exception:
+            except Exception as exc:
                 self._reset()
-                if not reused:
+                if not reused or isinstance(exc, MessageNacked):  # a nack is an answer, not a dead connection
                     raise
             try:  # the connection had died while idle: once more, on a new one
                 return action(self._ensure())
@@ -132,28 +190,46 @@ class Publisher:
     def publish(self, body, *, routing_key, exchange="", headers=None, message_id=None,
                 content_type="application/json", **properties):
         """`properties`: further AMQP properties (type, timestamp, …)."""
-        if not isinstance(body, (bytes, str)):
-            body = json.dumps(body, default=str)
-        self._run(lambda producer: producer.publish(
-            body,
-            exchange=exchange,
-            routing_key=routing_key,
-            headers=headers or {},
-            message_id=message_id,
-            delivery_mode=PERSISTENT,
-            content_type=content_type,
-            content_encoding="utf-8",
-            retry=True,
-            retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
-            timeout=self.confirm_timeout,
-            **properties,
-        ))
+        self.publish_many([Message(body, routing_key, exchange, headers, message_id, content_type, properties)])
+
+    def publish_many(self, messages):
+        """Publishes `messages` in order, then waits for all their confirms (`confirm_timeout`)."""
+        if messages:
+            self._run(lambda producer: self._publish_window(producer, messages))
+
+    def _publish_window(self, producer, messages):
+        confirms = self._confirms
+        for message in messages:
+            body = message.body
+            if not isinstance(body, (bytes, str)):
+                body = json.dumps(body, default=str)
+            producer.publish(
+                body,
+                exchange=message.exchange,
+                routing_key=message.routing_key,
+                headers=message.headers or {},
+                message_id=message.message_id,
+                delivery_mode=PERSISTENT,
+                content_type=message.content_type,
+                content_encoding="utf-8",
+                timeout=self.confirm_timeout,
+                **message.properties,
+            )
+            confirms.sent()
+        deadline = time.monotonic() + self.confirm_timeout
+        while confirms.unconfirmed:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{len(confirms.unconfirmed)} of {len(messages)} messages unconfirmed")
+            self._connection.drain_events(timeout=remaining)
+        if confirms.nacked:
+            raise MessageNacked(f"the broker nacked {confirms.nacked} of {len(messages)} messages")
 
     def _reset(self):
         if self._connection is not None:
             with contextlib.suppress(Exception):  # closing a broken connection may fail too
                 self._connection.release()
-        self._connection = self._producer = None
+        self._connection = self._producer = self._confirms = None
 
     def close(self):
         with self._lock:

@@ -1,7 +1,8 @@
 """The outbox relay: the `events` table is the outbox; this publishes it, in order, at least once.
 
-A batch is read after the checkpoint, each event is published with a publisher confirm, and only
-then is the checkpoint advanced. A crash between the two republishes the tail of the batch, which
+A batch is read after the checkpoint and published in windows (`confirm_window` events): a window
+is sent whole, its publisher confirms are awaited once, and only then is the checkpoint advanced
+past it. A nack, a lost connection or a crash between the two republishes that window, which
 consumers absorb (they dedupe by event id). One relay per service is active at a time: it holds a
 session-level advisory lock; other instances stand by until the lock frees. The relay sleeps on
 LISTEN and is woken by the NOTIFY that `append` sends at commit, so the happy path has no poll
@@ -16,7 +17,7 @@ from psycopg2 import sql
 from .db import connect
 from .events import ENVELOPE
 from .eventstore import notify_channel
-from .messaging import events_exchange
+from .messaging import Message, events_exchange
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,10 @@ class Relay:
     """
 
     def __init__(self, store, publisher, service, batch_size=500, name="events", exchange=None,
-                 categories=None, message=None):
+                 categories=None, message=None, confirm_window=100):
         self.store, self.publisher, self.service = store, publisher, service
         self.batch_size, self.name, self.categories = batch_size, name, categories
+        self.confirm_window = confirm_window
         self.exchange = exchange or events_exchange(service)
         self.message = message or self.envelope
         self._declared = False
@@ -64,15 +66,18 @@ class Relay:
             self.publisher.declare(self.exchange)  # publishing to a missing exchange loses nothing but fails
             self._declared = True
         read = self.store.read_all(self.checkpoint(), limit=self.batch_size)
-        for event in read:
-            if self.categories and event.category not in self.categories:
-                continue
-            body, routing_key, properties = self.message(event)
-            self.publisher.publish(body, exchange=self.exchange.name, routing_key=routing_key,
-                                   message_id=str(event.event_id), **properties)
-        if read:
-            self.advance(read[-1].global_position)
+        for start in range(0, len(read), self.confirm_window):
+            window = read[start:start + self.confirm_window]
+            self.publisher.publish_many([self._message_of(event) for event in window
+                                         if not self.categories or event.category in self.categories])
+            self.advance(window[-1].global_position)
         return len(read)
+
+    def _message_of(self, event):
+        body, routing_key, properties = self.message(event)
+        properties = dict(properties)
+        return Message(body, routing_key, self.exchange.name, headers=properties.pop("headers", None),
+                       message_id=str(event.event_id), properties=properties)
 
     def advance(self, position):
         with self.store.db.transaction() as cur:

@@ -6,14 +6,18 @@ The broker is reached through a TCP relay the test controls, so "the broker went
 real cut of every open socket, then refused connections, without touching the shared broker."""
 import contextlib
 import socket
+import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import eventlet
 import kombu
 import pytest
 
-from helpdesk import testing
-from helpdesk.messaging import Publisher
+from helpdesk import messaging, testing
+from helpdesk.events import NewEvent
+from helpdesk.eventstore import PostgresEventStore
+from helpdesk.messaging import Publisher, events_exchange
+from helpdesk.relay import Relay
 
 QUEUE = "publisher.recovery"
 
@@ -112,3 +116,32 @@ def test_check_fails_for_a_queue_the_broker_does_not_have(vhost):
     publisher.declare(kombu.Queue(QUEUE, durable=True))
     publisher.check(QUEUE)  # and the failed check left nothing broken behind
     publisher.close()
+
+
+def test_a_window_cut_off_while_it_is_sent_is_not_checkpointed_and_goes_out_whole_once_back(
+        vhost, relay_and_uri, db, schema, monkeypatch):
+    relay, through_relay = relay_and_uri
+    store = PostgresEventStore(db, schema)
+    for i in range(6):
+        store.append(f"thing-{uuid.uuid4()}", [NewEvent("Happened", {"i": i})])
+    testing.bind_queue(vhost[1], events_exchange("svc"), "watch")
+    outbox = Relay(store, Publisher(through_relay, confirm_timeout=2), "svc")
+    sent, lost = messaging._Confirms.sent, []
+
+    def broker_lost_at_the_third(confirms):
+        sent(confirms)
+        if confirms.published == 3 and not lost:
+            lost.append(True)
+            relay.down = True
+            relay.cut()
+
+    monkeypatch.setattr(messaging._Confirms, "sent", broker_lost_at_the_third)
+    with pytest.raises(Exception):
+        outbox.publish_pending()
+    assert outbox.checkpoint() == 0
+    relay.down = False
+    assert outbox.publish_pending() == 6
+    assert outbox.checkpoint() == store.head()
+    arrived = [body["data"]["i"] for body in testing.drain(vhost[1], "watch", 20, timeout=1)]
+    assert arrived[-6:] == list(range(6)) and set(arrived[:-6]) <= set(range(3))  # what reached it first, again
+    outbox.publisher.close()

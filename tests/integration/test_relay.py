@@ -1,13 +1,14 @@
 """The outbox relay against real PostgreSQL and RabbitMQ."""
 import uuid
 
+import kombu
 import pytest
 
 from helpdesk import testing
 from helpdesk.events import ENVELOPE, NewEvent
 from helpdesk.eventstore import PostgresEventStore
 from helpdesk.inbox import Inbox
-from helpdesk.messaging import Publisher, events_exchange
+from helpdesk.messaging import MessageNacked, Publisher, events_exchange
 from helpdesk.relay import Relay, RelayRunner, run_in_thread
 
 SERVICE = "svc"
@@ -68,6 +69,53 @@ def test_killed_between_publish_and_checkpoint_loses_nothing_and_duplicates_are_
         inbox.deliver(event, lambda cur, e: applied.append(e.event_id))
     assert sorted(map(str, applied)) == sorted(str(e.event_id) for e in store.read_all(0))
     assert inbox.position(streams[0]) == store.stream_version(streams[0])
+
+
+class Windows:
+    """The publisher, noting each window it is given and the checkpoint at that moment."""
+
+    def __init__(self, publisher):
+        self.publisher, self.seen, self.relay = publisher, [], None
+
+    def __getattr__(self, name):
+        return getattr(self.publisher, name)
+
+    def publish_many(self, messages):
+        self.seen.append((len(messages), self.relay.checkpoint()))
+        self.publisher.publish_many(messages)
+
+
+def test_a_batch_goes_out_in_confirmed_windows_and_the_checkpoint_follows_each_window(setup):
+    store, publisher, uri = setup
+    append_many(store, 25)
+    positions = [e.global_position for e in store.read_all(0)]
+    windows = Windows(publisher)
+    relay = windows.relay = Relay(store, windows, SERVICE, confirm_window=10)
+    assert relay.publish_pending() == 25
+    assert windows.seen == [(10, 0), (10, positions[9]), (5, positions[19])]
+    assert relay.checkpoint() == positions[-1]
+    assert [b["data"]["i"] for b in testing.drain(uri, "watch", 26, timeout=1)] == list(range(25))
+
+
+def test_a_window_the_broker_nacks_is_not_checkpointed_and_goes_out_again_whole(setup):
+    """A queue that refuses what does not fit (reject-publish) makes RabbitMQ nack: a real nack."""
+    store, publisher, uri = setup
+    full = kombu.Queue("full", exchange=events_exchange(SERVICE), routing_key="#", durable=True,
+                       queue_arguments={"x-max-length": 2, "x-overflow": "reject-publish"})
+    with kombu.Connection(uri) as connection:
+        full(connection.channel()).declare()
+    append_many(store, 5)
+    relay = Relay(store, publisher, SERVICE)
+    with pytest.raises(MessageNacked):
+        relay.publish_pending()
+    assert relay.checkpoint() == 0
+    with kombu.Connection(uri) as connection:
+        full(connection.channel()).delete()
+    assert relay.publish_pending() == 5
+    assert relay.checkpoint() == store.head()
+    bodies = testing.drain(uri, "watch", 11, timeout=1)
+    # the nacked window reached "watch" (only "full" refused it), then came again, all of it
+    assert [b["data"]["i"] for b in bodies] == list(range(5)) * 2
 
 
 def test_runner_is_woken_by_notify_not_by_polling(setup, database_url):
