@@ -8,8 +8,6 @@ from those times, compare them with the real time too.
 import datetime as dt
 import time
 
-from nameko.extensions import DependencyProvider
-
 
 class Clock:
     def __init__(self, start=None):
@@ -23,11 +21,3 @@ class Clock:
     def now(self):
         offset = self._offset or 0.0
         return dt.datetime.fromtimestamp(time.time() + offset, dt.timezone.utc)
-
-
-class ClockProvider(DependencyProvider):
-    def setup(self):
-        self.clock = Clock(self.container.config.get("FAKE_NOW"))
-
-    def get_dependency(self, worker_ctx):
-        return self.clock

@@ -32,6 +32,7 @@ from . import catalog
 from . import db as dbmod
 from .events import ENVELOPE
 from .eventstore import PostgresEventStore
+from .inbox import DEFAULT_BATCH_SIZE
 from .inbox import Inbox as InboxCore
 from .messaging import (
     ERROR_HEADER,
@@ -53,6 +54,7 @@ def consumer_settings(config):
     return {
         "retry_delays": list(settings.get("retry_delays") or DEFAULT_RETRY_DELAYS),
         "gap_timeout": float(settings.get("gap_timeout", 5)),
+        "batch_size": int(settings.get("batch_size") or DEFAULT_BATCH_SIZE),
     }
 
 
@@ -200,6 +202,25 @@ class Database(DependencyProvider):
         return self.shared.database
 
 
+class Application(DependencyProvider):
+    """A service's handlers (helpdesk.application), wired once per process by
+    `wire(config, database)` on first use, for services whose handlers hold no per-worker part."""
+
+    shared = SharedDatabase()
+
+    def __init__(self, wire, **kwargs):
+        self.wire = wire
+        self._application = None
+        self._lock = threading.Lock()
+        super().__init__(**kwargs)
+
+    def get_dependency(self, worker_ctx):
+        with self._lock:
+            if self._application is None:
+                self._application = self.wire(self.container.config, self.shared.database)
+            return self._application
+
+
 class EventStore(DependencyProvider):
     """The service's event store (schema = service name). `publish=True` runs its relay;
     `relays` adds more: dicts of Relay's keyword arguments (name, exchange, categories, message)."""
@@ -328,7 +349,9 @@ subscribe = EventSubscriber.decorator
 
 
 class Inbox(DependencyProvider):
-    """Exactly-once, ordered application of `source`'s events inside this service's schema."""
+    """Exactly-once, ordered application of `source`'s events inside this service's schema; the
+    subscriber's concurrent workers commit their deliveries in batches (CONSUMER.batch_size, 1: each
+    alone; see helpdesk.inbox)."""
 
     shared = SharedDatabase()
 
@@ -337,13 +360,14 @@ class Inbox(DependencyProvider):
         super().__init__(**kwargs)
 
     def setup(self):
-        config = self.container.config
+        settings = consumer_settings(self.container.config)
         self.inbox = InboxCore(
             self.shared.database,
             schema=self.container.service_name,
             consumer=f"{self.container.service_name}.{self.source}",
             fetch_stream=self._fetch_stream,
-            gap_timeout=consumer_settings(config)["gap_timeout"],
+            gap_timeout=settings["gap_timeout"],
+            batch_size=settings["batch_size"],
         )
 
     def _fetch_stream(self, stream, from_position):
