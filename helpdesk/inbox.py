@@ -9,8 +9,20 @@ cursor):
 Nothing is acknowledged to the broker before this transaction commits (the caller acks after).
 A gap that stays open longer than `gap_timeout` is healed by `heal()`, which reads the missing
 events from the owning service (`fetch_stream`, the owner's `read_stream` RPC).
+
+Group commit (issue 11): workers delivering at the same time share one transaction. The first to
+arrive applies every delivery waiting (up to `batch_size`, in arrival order) and commits once;
+those arriving meanwhile wait and form the next batch, so a lone event waits for nobody and a
+busy consumer commits once per batch instead of once per event. Each `deliver` still returns
+only after the commit that holds its event, so its caller acks after the commit as before. If
+any event of a batch fails, the whole batch is rolled back and every delivery of it is done
+again in a transaction of its own: the failing one raises to its own caller (retry, DLQ), the
+others apply once. (Their `apply` ran in the rolled-back batch too: its database writes are
+gone, any other effect must be idempotent, as it must for any retry.)
 """
 import logging
+import threading
+import time
 
 import psycopg2.extras
 from psycopg2 import sql
@@ -20,13 +32,30 @@ from .events import ENVELOPE
 log = logging.getLogger(__name__)
 
 APPLIED, DUPLICATE, PARKED = "applied", "duplicate", "parked"
+DEFAULT_BATCH_SIZE = 50
+
+
+class _Delivery:
+    """One `deliver` call in a batch. Once `done`: its `outcome`, or the `error` of a batch of
+    itself alone, or neither (its batch of several failed: it is to be delivered alone)."""
+
+    __slots__ = ("event", "apply", "done", "outcome", "error")
+
+    def __init__(self, event, apply):
+        self.event, self.apply = event, apply
+        self.done, self.outcome, self.error = False, None, None
 
 
 class Inbox:
-    def __init__(self, db, schema, consumer, fetch_stream=None, gap_timeout=5.0):
+    def __init__(self, db, schema, consumer, fetch_stream=None, gap_timeout=5.0,
+                 batch_size=DEFAULT_BATCH_SIZE):
         self.db, self.schema, self.consumer = db, schema, consumer
         self.fetch_stream = fetch_stream
         self.gap_timeout = gap_timeout
+        self.batch_size = batch_size
+        self._waiting = []  # deliveries not yet in a batch, in arrival order
+        self._leading = False  # a delivery is committing batches: one batch at a time, never two waiting on each other's rows
+        self._changed = threading.Condition()  # guards both; notified as deliveries are done
 
         def table(name):
             return sql.Identifier(schema, name)
@@ -61,9 +90,55 @@ class Inbox:
         ).format(table("inbox_streams"))
 
     def deliver(self, event, apply):
-        """Applies `event` (and any parked successors) at most once, in order. Returns the outcome."""
+        """Applies `event` (and any parked successors) at most once, in order, and returns the
+        outcome once it is committed; in a batch with concurrent deliveries if `batch_size` > 1."""
+        if self.batch_size <= 1:
+            return self._deliver_alone(event, apply)
+        delivery = _Delivery(event, apply)
+        with self._changed:
+            self._waiting.append(delivery)
+            while self._leading and not delivery.done:
+                self._changed.wait()
+            leading = self._leading = not delivery.done
+        if leading:
+            try:
+                time.sleep(0)  # lets the workers already running reach deliver() and join the batch
+                while not delivery.done:
+                    self._commit_batch()
+            finally:
+                with self._changed:
+                    self._leading = False
+                    self._changed.notify_all()
+        if delivery.error is not None:
+            raise delivery.error
+        if delivery.outcome is None:  # its batch failed: alone now, so that a failure is its own
+            return self._deliver_alone(event, apply)
+        return delivery.outcome
+
+    def _deliver_alone(self, event, apply):
         with self.db.transaction() as cur:
             return self._deliver(cur, event, apply)
+
+    def _commit_batch(self):
+        """Delivers the first `batch_size` waiting deliveries in one transaction."""
+        with self._changed:
+            batch, self._waiting[:self.batch_size] = self._waiting[:self.batch_size], []
+        outcomes, error = [None] * len(batch), None
+        try:
+            with self.db.transaction() as cur:
+                applied = [self._deliver(cur, delivery.event, delivery.apply) for delivery in batch]
+            outcomes = applied
+        except Exception as exc:
+            if len(batch) == 1:
+                error = exc
+            else:
+                log.warning("%s: a batch of %d failed (%s); delivering each alone", self.consumer,
+                            len(batch), exc)
+        finally:  # also when the worker is killed: the others then deliver alone
+            with self._changed:
+                for delivery, outcome in zip(batch, outcomes):
+                    delivery.outcome, delivery.error, delivery.done = outcome, error, True
+                self._changed.notify_all()
 
     def _deliver(self, cur, event, apply):
         key = (self.consumer, event.stream)
