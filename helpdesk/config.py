@@ -12,9 +12,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = ROOT / "config.yaml"
 
 
-def load(path=None):
+def load(path=None, env=None):
+    """The settings; `env` (name -> value) stands in for the process's environment where given,
+    so one process can hold several configurations (services/system.py)."""
     from nameko.cli.main import setup_yaml_parser  # registers the ${VAR:default} resolver
 
     setup_yaml_parser()
-    with open(path or os.environ.get("HELPDESK_CONFIG", DEFAULT_PATH)) as handle:
-        return yaml.safe_load(handle)
+    saved = dict(os.environ)
+    try:
+        os.environ.update(env or {})
+        with open(path or os.environ.get("HELPDESK_CONFIG", DEFAULT_PATH)) as handle:
+            return yaml.safe_load(handle)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

@@ -22,6 +22,13 @@ def client_ip(request, trusted_proxies):
     return address
 
 
+def trusted_proxies_from(config):
+    """TRUSTED_PROXIES: a list, or addresses separated by commas."""
+    raw = config.get("TRUSTED_PROXIES") or ""
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    return frozenset(item.strip() for item in items if item and item.strip())
+
+
 class Caller:
     def __init__(self, request, identity, trusted_proxies=frozenset(), sessions=None):
         self.request, self.identity = request, identity
@@ -77,9 +84,7 @@ class Auth(DependencyProvider):
     rpc_reply_listener = ReplyListener()
 
     def setup(self):
-        raw = self.container.config.get("TRUSTED_PROXIES") or ""
-        items = raw if isinstance(raw, list) else str(raw).split(",")
-        self.trusted_proxies = frozenset(item.strip() for item in items if item and item.strip())
+        self.trusted_proxies = trusted_proxies_from(self.container.config)
         ttl = self.container.config.get("GATEWAY_SESSION_CACHE_SECONDS")
         self.sessions = SessionCache(ttl=DEFAULT_TTL if ttl in (None, "") else float(ttl))
 

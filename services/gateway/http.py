@@ -218,15 +218,12 @@ class ApiEndpoint(HttpRequestHandler):
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
-        """nameko's handle_request, but handing response_from_exception the caller's language,
-        which only the request tells (the session's profile, noted by Auth, or Accept-Language):
-        nameko's own passes the error alone."""
+        """nameko's handle_request, through `answer`: the checks every request passes, and the
+        caller's language for errors, which only the request tells (nameko's own passes the error
+        alone)."""
         request.shallow = False
-        try:
-            if cross_site_write(request, self.container.config.get("PUBLIC_URL", "")):
-                raise ApiError(403, "cross_origin_request", "cross_origin_request")
-            if not self.public and session_token(request) is None:
-                raise ApiError(401, "unauthenticated", "log_in_first")
+
+        def run():
             context_data = self.server.context_data_from_headers(request)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
@@ -234,15 +231,32 @@ class ApiEndpoint(HttpRequestHandler):
             self.container.spawn_worker(self, args, kwargs, context_data=context_data,
                                         handle_result=partial(self.handle_result, event))
             return self.response_from_result(event.wait())
-        except Exception as exc:
-            return self.response_from_exception(exc, caller_language(request))
+        return answer(request, self.public, self.container.config.get("PUBLIC_URL", ""), run)
 
     def response_from_exception(self, exc, language=i18n.DEFAULT_LANGUAGE):
-        """Every error's answer: its status and code (api_error), worded in `language`."""
-        error = api_error(exc)
-        body = error_body(language, error.error, error.message, error.params, error.fields)
-        body.update(error.extra)
-        return json_response(body, error.status, headers=error.headers)
+        return error_response(exc, language)
+
+
+def answer(request, public, public_url, run):
+    """The one way a request is answered, by nameko's endpoint and the in-process gateway
+    (inprocess.py): a cross-site write is refused, a closed endpoint wants credentials before
+    anything runs, then `run()`; any error is answered as `error_response` in the caller's language."""
+    try:
+        if cross_site_write(request, public_url):
+            raise ApiError(403, "cross_origin_request", "cross_origin_request")
+        if not public and session_token(request) is None:
+            raise ApiError(401, "unauthenticated", "log_in_first")
+        return run()
+    except Exception as exc:
+        return error_response(exc, caller_language(request))
+
+
+def error_response(exc, language=i18n.DEFAULT_LANGUAGE):
+    """Every error's answer: its status and code (api_error), worded in `language`."""
+    error = api_error(exc)
+    body = error_body(language, error.error, error.message, error.params, error.fields)
+    body.update(error.extra)
+    return json_response(body, error.status, headers=error.headers)
 
 
 SERVICE_ERROR_STATUS = {

@@ -1,0 +1,156 @@
+"""Every service in one process, on in-memory stores: the gateway's HTTP API (in process, the
+same endpoints), identity, tickets and routing, with no broker, no database and no processes.
+The service layer's tests (tests/service) run through it in milliseconds.
+
+Events reach the consumers in global order, synchronously, through the wire's envelope: when a
+call returns, everything it caused has happened (`settle`), routing's commands included. The SLA
+and notifier services are not part of it yet (their handlers still live in their nameko
+classes): the gateway answers as it does while they are down (a ticket without due times)."""
+import json
+
+from kombu.utils import json as wire_json
+from nameko.exceptions import UnknownService
+from werkzeug.test import Client
+
+from helpdesk import catalog, config, testing
+from helpdesk.clock import Clock
+from helpdesk.events import ENVELOPE, utcnow
+from helpdesk.eventstore import InMemoryEventStore
+
+from .gateway.inprocess import InProcessGateway
+from .identity.bootstrap import bootstrap as identity_bootstrap
+from .identity.seed import DEMO_PASSWORD, seed_into
+from .routing.bootstrap import bootstrap as routing_bootstrap
+from .tickets.bootstrap import bootstrap as tickets_bootstrap
+
+PUBLIC_URL = "http://helpdesk.test"
+# what the end-to-end harness sets (helpdesk.testing.RunningSystem), so both see the same system
+TEST_ENVIRONMENT = {"LINK_SECRET": testing.LINK_SECRET, "TRUSTED_PROXIES": "127.0.0.1", "FAKE_NOW": testing.FAKE_NOW,
+                    "PUBLIC_URL": PUBLIC_URL, **testing.GENEROUS_LIMITS}
+
+
+class Port:
+    """A service's handlers as its RPC proxy answers them: arguments and answers through JSON as
+    nameko's serializer sends them, the services' errors raised as they are; the system settles
+    after every call."""
+
+    def __init__(self, system, handlers):
+        self._system, self._handlers = system, handlers
+
+    def __getattr__(self, name):
+        method = getattr(self._handlers, name)
+
+        def call(*args):
+            try:
+                result = method(*wire_json.loads(wire_json.dumps(args)))
+            finally:
+                self._system.settle()
+            return wire_json.loads(wire_json.dumps(result))
+        return call
+
+
+class Absent:
+    """A service that is not part of the system: every call finds nobody, as RPC to a stopped one."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, method):
+        def call(*args, **kwargs):
+            raise UnknownService(self._name)
+        return call
+
+
+class System:
+    def __init__(self, environment=None, seed=True):
+        self.config = config.load(env={**TEST_ENVIRONMENT, **(environment or {})})
+        provider_catalog = catalog.load(self.config)
+        self.stores = {"identity": InMemoryEventStore("identity"), "tickets": InMemoryEventStore("tickets")}
+        self.identity = identity_bootstrap(self.config, provider_catalog, utcnow, self.stores["identity"])
+        identity = Port(self, self.identity)
+        self.tickets = tickets_bootstrap(self.config, provider_catalog, identity, utcnow, self.stores["tickets"])
+        self.routing = routing_bootstrap(self.config, provider_catalog, Clock(self.config.get("FAKE_NOW")),
+                                         store=InMemoryEventStore("routing"))
+        self.ports = {"identity": identity, "tickets": Port(self, self.tickets), "routing": Port(self, self.routing),
+                      "sla": Absent("sla"), "notifier": Absent("notifier"),
+                      "notifier_inbound": Absent("notifier_inbound")}
+        self.gateway = InProcessGateway(self.config, self.ports)
+        self.consumers = {"tickets": [self._to_routing(self.routing.apply_ticket_event)],
+                          "identity": [self._to_routing(self.routing.apply_identity_event)]}
+        self.positions = {source: 0 for source in self.consumers}
+        self._settling = False
+        if seed:
+            seed_into(self.identity, self.config)
+            self.settle()
+
+    def _to_routing(self, apply):
+        def consume(event):
+            with self.routing.uow() as work:
+                apply(work, event)
+        return consume
+
+    def settle(self):
+        """Delivers every event not yet delivered, in global order per source, then sends routing's
+        commands, until nothing moves. Called again while it runs (a command's own events), it
+        leaves them to the loop already running."""
+        if self._settling:
+            return
+        self._settling = True
+        try:
+            moved = True
+            while moved:
+                moved = False
+                for source, consumers in self.consumers.items():
+                    for event in self.stores[source].read_all(self.positions[source]):
+                        on_the_wire = ENVELOPE.load(json.loads(json.dumps(dict(ENVELOPE.dump(event), source=source),
+                                                                          default=str)))
+                        for consume in consumers:
+                            consume(on_the_wire)
+                        self.positions[source] = event.global_position
+                        moved = True
+                moved = self.routing.send_pending(self.ports["tickets"]) > 0 or moved
+        finally:
+            self._settling = False
+
+    def client(self, ip="127.0.0.1"):
+        return Api(self, ip)
+
+
+class Answer:
+    """What an HTTP client reads of a response (the shape of requests' Response the tests use)."""
+
+    def __init__(self, response):
+        self.status_code, self.headers = response.status_code, response.headers
+        self.content = response.get_data()
+        self.text = self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class Api:
+    """A client of the in-process HTTP API, speaking from its own client address (through the
+    trusted-proxy header, as the end-to-end tests' client does), with a bearer token once logged in."""
+
+    def __init__(self, system, ip, token=None):
+        self.system, self.ip, self.token = system, ip, token
+        self._client = Client(system.gateway, use_cookies=False)
+
+    def call(self, method, path, body=None, token=None, headers=None):
+        headers = dict(headers or {})
+        headers["X-Forwarded-For"] = self.ip
+        token = token if token is not None else self.token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = None
+        if body is not None:
+            data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+            headers.setdefault("Content-Type", "application/json")
+        return Answer(self._client.open(path, method=method, data=data, headers=headers,
+                                        environ_base={"REMOTE_ADDR": "127.0.0.1"}))
+
+    def login(self, email, password=DEMO_PASSWORD):
+        response = self.call("POST", "/api/v1/auth/login", {"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        self.token = response.json()["token"]
+        return self
