@@ -1,6 +1,8 @@
 """Routing entrypoints: ticket and identity events in through the inbox (exactly once, in order),
 the handlers (handlers.py) decide, and the commands they noted go to the tickets service after the
 inbox's transaction committed."""
+import logging
+
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
@@ -10,6 +12,8 @@ from helpdesk.extensions import (Application, Database, Health, Inbox, RpcProxy,
                                  subscribe)
 
 from .bootstrap import bootstrap
+
+log = logging.getLogger(__name__)
 
 
 def wire(config, database):
@@ -31,10 +35,18 @@ class RoutingService(Health):
     def _on_identity_event(self, cur, event):
         self.app.apply_identity_event(self.app.uow.joined(cur), event)
 
+    def _send(self):
+        """The noted commands, after the commit. A failure to send (tickets or the broker away)
+        is not the event's: it was applied, its commands stay noted, and the resend timer sends them."""
+        try:
+            self.app.send_pending(self.tickets)
+        except Exception as exc:  # noqa: BLE001 (any failure leaves the commands for the timer)
+            log.warning("routing: commands left for the resend timer: %s: %s", type(exc).__name__, exc)
+
     @subscribe("tickets")
     def on_ticket_event(self, event):
         self.ticket_events.deliver(event, self._on_ticket_event)
-        self.app.send_pending(self.tickets)
+        self._send()
 
     @subscribe("identity")
     def on_identity_event(self, event):
@@ -50,7 +62,7 @@ class RoutingService(Health):
         self.ticket_events.heal(self._on_ticket_event)
         self.identity_events.heal(self._on_identity_event)
         self.app.assign_waiting()
-        self.app.send_pending(self.tickets)
+        self._send()
 
     @configured_timer("ROUTING_RESEND_INTERVAL", 5)
     def send_left_over(self):

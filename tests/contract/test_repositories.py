@@ -1,0 +1,374 @@
+"""The units of work and the repositories of each service, run against both backends (PostgreSQL
+and in memory): the in-process system (services/system.py) is only as true as this contract."""
+import datetime as dt
+import uuid
+
+import pytest
+
+from helpdesk import catalog, testing
+from helpdesk.application import InMemoryUnitOfWork, PostgresUnitOfWork
+from helpdesk.db import Database
+from helpdesk.events import stream_name, utcnow
+from helpdesk.eventstore import NO_STREAM, InMemoryEventStore, PostgresEventStore
+from helpdesk.migrate import migrate_all
+from services.identity import repositories as identity_repositories
+from services.routing import repositories as routing_repositories
+from services.tickets import attachments, domain, queries
+from services.tickets import repositories as tickets_repositories
+
+from ..conftest import setting
+
+CATALOG = catalog.load()
+REPOSITORIES = {
+    "tickets": (tickets_repositories.POSTGRES, lambda: tickets_repositories.in_memory(utcnow)),
+    "identity": (identity_repositories.POSTGRES, lambda: identity_repositories.in_memory(utcnow)),
+    "routing": (routing_repositories.POSTGRES, routing_repositories.in_memory),
+}
+
+
+@pytest.fixture(scope="module")
+def database():
+    """A database of its own: the rows these tests write must not reach a running system's lists."""
+    admin = setting("DATABASE_URL")
+    url = testing.create_database(admin, prefix="helpdesk_contract")
+    migrate_all(url, ["tickets", "identity", "routing"])
+    db = Database(url, size=2)
+    yield db
+    db.close()
+    testing.drop_database(admin, url)
+
+
+@pytest.fixture(params=["postgres", "memory"])
+def units(request):
+    """units(service) -> a fresh unit of work of that service on this backend."""
+    def make(service):
+        postgres, in_memory = REPOSITORIES[service]
+        if request.param == "memory":
+            return InMemoryUnitOfWork(InMemoryEventStore(service), in_memory())
+        db = request.getfixturevalue("database")
+        store = PostgresEventStore(db, service) if service != "routing" else None
+        return PostgresUnitOfWork(db, store, postgres)
+    return make
+
+
+def customer(**extra):
+    return dict({"user_id": str(uuid.uuid4()), "email": f"c-{uuid.uuid4().hex[:8]}@example.com", "name": "Cliente",
+                 "role": "customer", "company_id": None, "is_group": False, "company_admin": False,
+                 "departments": [], "language": "es"}, **extra)
+
+
+def opened(work, requester, title="Sin conexión", department="networks", cc=(), reference=None):
+    """A ticket opened in `work`, saved in the summaries as the handlers save it."""
+    ticket_id = uuid.uuid4()
+    command = {"ticket_id": ticket_id, "department": department, "title": title,
+               "description": "Desde las 9:00 no hay tráfico.", "cc": list(cc)}
+    events = domain.open_ticket(command, requester, CATALOG, reference=reference or f"#{work.numbers.next():06d}")
+    recorded = work.events.append(stream_name("ticket", ticket_id), events, NO_STREAM)
+    ticket = domain.fold(recorded)
+    work.summaries.save(ticket, recorded[0].global_position)
+    return ticket
+
+
+# -- the unit of work ---------------------------------------------------------------------------
+
+def test_an_error_undoes_the_events_and_the_rows_of_its_transaction(units):
+    uow = units("tickets")
+    requester = customer()
+    with pytest.raises(RuntimeError):
+        with uow() as work:
+            ticket = opened(work, requester)
+            work.rates.add("opens:x", ["a"], utcnow())
+            raise RuntimeError("after the writes")
+    with uow() as work:
+        assert work.events.read_stream(stream_name("ticket", ticket.ticket_id)) == []
+        assert work.summaries.arrival_of(ticket.ticket_id) is None
+        assert work.summaries.list_tickets(requester)["items"] == []
+        assert work.rates.recent("opens:x", utcnow() - dt.timedelta(hours=1)) == []
+
+
+def test_what_a_transaction_committed_is_seen_by_the_next(units):
+    uow = units("tickets")
+    requester = customer()
+    with uow() as work:
+        ticket = opened(work, requester)
+    with uow() as work:
+        assert [e.type for e in work.events.read_stream(stream_name("ticket", ticket.ticket_id))] == ["TicketOpened"]
+        assert [i["ticket_id"] for i in work.summaries.list_tickets(requester)["items"]] == [str(ticket.ticket_id)]
+
+
+# -- tickets ------------------------------------------------------------------------------------
+
+def test_a_saved_summary_keeps_its_first_arrival(units):
+    uow = units("tickets")
+    with uow() as work:
+        ticket = opened(work, customer())
+        first = work.summaries.arrival_of(ticket.ticket_id)
+        work.summaries.save(ticket, first + 1000)
+        assert work.summaries.arrival_of(ticket.ticket_id) == first
+
+
+def test_lists_show_each_principal_the_tickets_it_may_see_newest_first(units):
+    uow = units("tickets")
+    company = str(uuid.uuid4())
+    ana, colleague = customer(company_id=company), customer(company_id=company)
+    group = customer(company_id=company, is_group=True)
+    copied = customer()
+    with uow() as work:
+        first = opened(work, ana, "Primero")
+        opened(work, ana, "Segundo", department="sales", cc=[copied["email"].upper()])
+        opened(work, colleague, "De un compañero")
+
+    def seen(principal, **filters):
+        with uow() as work:
+            return [i["title"] for i in work.summaries.list_tickets(principal, **filters)["items"]]
+
+    assert seen(ana) == ["Segundo", "Primero"]
+    assert seen(colleague) == ["De un compañero"]
+    assert seen(group) == ["De un compañero", "Segundo", "Primero"]
+    assert seen(group, scope="mine") == []
+    assert seen(copied) == ["Segundo"]
+    agent = {"user_id": str(uuid.uuid4()), "email": "a@helpdesk.example", "role": "agent", "departments": ["sales"]}
+    assert "Segundo" in seen(agent) and "Primero" not in seen(agent)
+    assert seen(ana, department="networks") == ["Primero"]
+    assert seen(ana, status="open") == ["Segundo", "Primero"] and seen(ana, status="closed") == []
+    assert seen(ana, text="segun") == ["Segundo"]
+    assert seen(ana, text=first.reference.lstrip("#")) == ["Primero"]
+    assert seen(ana, text="50%_") == []
+
+
+def test_lists_and_queues_page_with_cursors_that_stay_stable(units):
+    uow = units("tickets")
+    ana = customer()
+    with uow() as work:
+        titles = [opened(work, ana, f"T{n}", department="billing").title for n in range(5)]
+    with uow() as work:
+        page = work.summaries.list_tickets(ana, limit=2)
+        rest = work.summaries.list_tickets(ana, limit=2, cursor=page["next_cursor"])
+        last = work.summaries.list_tickets(ana, limit=2, cursor=rest["next_cursor"])
+        assert [i["title"] for i in page["items"] + rest["items"] + last["items"]] == titles[::-1]
+        assert last["next_cursor"] is None
+        queue = work.summaries.queue("billing", limit=100)["items"]
+        mine = [i["title"] for i in queue if i["title"] in titles]
+        assert mine == titles  # oldest first
+        assert all(set(i) == set(queries.SUMMARY_COLUMNS) for i in queue)
+        assert work.summaries.queue("billing", statuses=["closed"])["items"] == []
+        with pytest.raises(queries.BadCursor):
+            work.summaries.list_tickets(ana, cursor="!!not-ours")
+
+
+def test_attachments_are_found_only_on_their_ticket(units):
+    uow = units("tickets")
+    content = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    meta = attachments.inspect("captura.pdf", content)
+    ticket_id, other = uuid.uuid4(), uuid.uuid4()
+    with uow() as work:
+        work.attachments.save(ticket_id, meta, content, internal=True)
+        with pytest.raises(ValueError):
+            work.attachments.save(ticket_id, meta, content + b"x")
+    with uow() as work:
+        found, internal, stored = work.attachments.load(ticket_id, meta.attachment_id)
+        assert (found.filename, found.content_type, found.size, found.sha256) == (
+            meta.filename, meta.content_type, meta.size, meta.sha256)
+        assert internal is True and stored == content
+        assert work.attachments.load(other, meta.attachment_id) is None
+        assert work.attachments.load(ticket_id, "not-a-uuid") is None
+
+
+def test_remembered_answers_are_recalled_and_replaced(units):
+    uow = units("tickets")
+    user = str(uuid.uuid4())
+    with uow() as work:
+        assert work.answers.recall(user, "k1") is None
+        work.answers.remember(user, "k1", "f1", {"ticket_id": "t", "n": 1})
+    with uow() as work:
+        assert tuple(work.answers.recall(user, "k1")) == ("f1", {"ticket_id": "t", "n": 1})
+        work.answers.remember(user, "k1", "f2", {"n": 2})
+        assert tuple(work.answers.recall(user, "k1")) == ("f2", {"n": 2})
+        assert work.answers.recall(str(uuid.uuid4()), "k1") is None
+        assert work.answers.forget_expired() == 0
+
+
+def test_rate_usage_forgets_what_left_the_window_and_counts_an_item_once(units):
+    uow = units("tickets")
+    now, key = utcnow(), f"opens:{uuid.uuid4()}"
+    with uow() as work:
+        work.rates.add(key, ["old"], now - dt.timedelta(hours=2))
+        work.rates.add(key, ["a", "b"], now)
+        work.rates.add(key, ["a"], now)
+    with uow() as work:
+        assert sorted(item for item, _ in work.rates.recent(key, now - dt.timedelta(hours=1))) == ["a", "b"]
+        assert sorted(item for item, _ in work.rates.recent(key, now - dt.timedelta(hours=3))) == ["a", "b"]
+
+
+def test_ticket_numbers_only_grow(units):
+    uow = units("tickets")
+    with uow() as work:
+        first = work.numbers.next()
+        assert work.numbers.next() > first
+
+
+# -- identity -----------------------------------------------------------------------------------
+
+def registered(work, email, company_id=None, role="customer"):
+    from services.identity import domain as identity
+
+    user_id = uuid.uuid4()
+    command = {"email": email, "name": "Nombre", "role": role, "company_id": company_id, "language": "es",
+               "time_zone": "Europe/Madrid", "is_group": False, "company_admin": False,
+               "departments": ["networks"] if role == "agent" else []}
+    for event in work.events.append(stream_name("user", user_id), identity.enrol(user_id, command, "test"), NO_STREAM):
+        work.directory.project(event)
+    return user_id
+
+
+def test_the_directory_answers_by_address_whatever_its_case(units):
+    uow = units("identity")
+    email = f"Ana-{uuid.uuid4().hex[:6]}@Example.com"
+    with uow() as work:
+        user_id = registered(work, email, role="agent")
+    with uow() as work:
+        assert work.directory.user_id_by_email(email.lower()) == user_id
+        assert work.directory.email_taken(email.upper())
+        assert not work.directory.email_taken(email, except_user=user_id)
+        assert work.directory.user_id_by_email("nobody@example.com") is None
+
+
+def test_users_follow_their_events_and_list_by_company(units):
+    from services.identity import domain as identity
+
+    uow = units("identity")
+    company_id = uuid.uuid4()
+    tag = uuid.uuid4().hex[:6]
+    with uow() as work:
+        for event in work.events.append(stream_name("company", company_id),
+                                        identity.register_company(company_id, f"Empresa {tag}", "test"), NO_STREAM):
+            work.directory.project(event)
+        user_id = registered(work, f"b-{tag}@example.com", company_id=str(company_id))
+        registered(work, f"a-{tag}@example.com", company_id=str(company_id))
+        user = identity.fold(work.events.read_stream(stream_name("user", user_id)))
+        for event in work.events.append(stream_name("user", user_id),
+                                        identity.set_active(user, False, "test"), user.version):
+            work.directory.project(event)
+    with uow() as work:
+        assert work.directory.company_by_name(f"EMPRESA {tag}") == company_id
+        assert work.directory.company_exists(str(company_id)) and not work.directory.company_exists(str(uuid.uuid4()))
+        assert {"company_id": str(company_id), "name": f"Empresa {tag}"} in work.directory.list_companies()
+        users = work.directory.list_users(str(company_id))
+        assert [u["email"] for u in users] == [f"a-{tag}@example.com", f"b-{tag}@example.com"]
+        assert [u["active"] for u in users] == [True, False]
+        assert users[1]["user_id"] == str(user_id) and users[1]["company_id"] == str(company_id)
+
+
+def test_credentials_are_kept_and_replaced(units):
+    uow = units("identity")
+    user_id = uuid.uuid4()
+    with uow() as work:
+        assert work.credentials.password_hash(user_id) is None
+        work.credentials.set_password_hash(user_id, "first")
+        work.credentials.set_password_hash(user_id, "second")
+        assert work.credentials.password_hash(user_id) == "second"
+
+
+def test_link_tokens_are_single_use_for_their_purpose_and_expire(units):
+    uow = units("identity")
+    user_id, later = uuid.uuid4(), utcnow() + dt.timedelta(hours=1)
+    with uow() as work:
+        work.links.store("live", user_id, "verify_email", "a@example.com", later)
+        work.links.store("old", user_id, "verify_email", "a@example.com", utcnow() - dt.timedelta(seconds=1))
+        work.links.store("other", user_id, "reset_password", "a@example.com", later)
+    with uow() as work:
+        assert work.links.consume("live", "reset_password") is None
+        assert tuple(work.links.consume("live", "verify_email")) == (user_id, "a@example.com")
+        assert work.links.consume("live", "verify_email") is None
+        assert work.links.consume("old", "verify_email") is None
+        work.links.void(user_id)
+        assert work.links.consume("other", "reset_password") is None
+
+
+def test_sessions_end_when_revoked_or_expired(units):
+    uow = units("identity")
+    user_id, later = uuid.uuid4(), utcnow() + dt.timedelta(hours=1)
+    with uow() as work:
+        for digest in ("s1", "s2", "s3"):
+            work.sessions.start(digest, user_id, later, "10.0.0.1", "agent")
+        work.sessions.start("gone", user_id, utcnow() - dt.timedelta(seconds=1), "10.0.0.1", "agent")
+    with uow() as work:
+        assert work.sessions.user_of("s1") == user_id
+        assert work.sessions.user_of("gone") is None
+        work.sessions.revoke("s1")
+        assert work.sessions.user_of("s1") is None and work.sessions.user_of("s2") == user_id
+        work.sessions.revoke_all(user_id)
+        assert work.sessions.user_of("s3") is None
+
+
+def test_counters_throttle_within_their_window_and_are_pruned(units):
+    uow = units("identity")
+    now, key, account = utcnow(), f"k-{uuid.uuid4()}", f"acct-{uuid.uuid4()}"
+    with uow() as work:
+        for _ in range(3):
+            work.counters.count_attempt(key, now)
+        assert work.counters.retry_after(key, 3, dt.timedelta(hours=1), now) is not None
+        assert work.counters.retry_after(key, 4, dt.timedelta(hours=1), now) is None
+        work.counters.count_login_failure(account, "10.1.1.1", now)
+        work.counters.count_login_failure(account, "10.1.1.2", now)
+        of_account, of_account_here, of_client = work.counters.login_failures(account, "10.1.1.1", now - dt.timedelta(minutes=5))
+        assert (len(of_account), len(of_account_here), len(of_client)) == (2, 1, 1)
+        work.counters.clear_login_failures(account, "10.1.1.1")
+        assert [len(x) for x in work.counters.login_failures(account, "10.1.1.1", now - dt.timedelta(minutes=5))] == [1, 0, 0]
+        assert work.counters.prune(now + dt.timedelta(seconds=1)) >= 4
+        assert work.counters.retry_after(key, 3, dt.timedelta(hours=1), now) is None
+
+
+# -- routing ------------------------------------------------------------------------------------
+
+class Event:
+    def __init__(self, type, **data):
+        self.type, self.data = type, data
+
+
+def test_routing_knows_who_waits_and_who_works_what(units):
+    uow = units("routing")
+    agent, other = str(uuid.uuid4()), str(uuid.uuid4())
+    first, second = uuid.uuid4(), uuid.uuid4()
+    with uow() as work:
+        work.tickets.project_agent(Event("UserRegistered", user_id=agent, email="a@x.es", name="A", role="agent",
+                                         departments=["networks"]))
+        work.tickets.project_agent(Event("UserRegistered", user_id=other, email="b@x.es", name="B", role="agent",
+                                         departments=["networks"]))
+        work.tickets.project_agent(Event("UserDeactivated", user_id=other))
+        work.tickets.project_agent(Event("UserRegistered", user_id=str(uuid.uuid4()), email="c@x.es", name="C",
+                                         role="customer", departments=[]))
+        work.tickets.add_ticket(second, {"department": "networks", "urgency": "high"}, 20)
+        work.tickets.add_ticket(first, {"department": "networks"}, 10)
+        work.tickets.add_ticket(first, {"department": "sales"}, 30)  # a redelivery changes nothing
+    with uow() as work:
+        assert [str(a) for a, _ in work.tickets.agents_of("networks")] == [agent]
+        waiting = [(str(t), d) for t, d in work.tickets.waiting(limit=100) if t in (first, second)]
+        assert waiting == [(str(first), "networks"), (str(second), "networks")]
+        assert work.tickets.needs_agent(first)
+        work.tickets.set_assignee(first, agent)
+        work.tickets.remember_assignment("networks", agent)
+        assert not work.tickets.needs_agent(first) and work.tickets.assignee(first) == agent
+        assert work.tickets.open_counts().get(agent) == 1
+        assert work.tickets.last_assigned("networks") == agent
+        work.tickets.set_open(first, False)
+        assert work.tickets.open_counts().get(agent) is None
+        work.tickets.requeue(second, "sales")
+        assert [d for t, d in work.tickets.waiting(limit=100) if t == second] == ["sales"]
+
+
+def test_outgoing_commands_leave_in_order_once_done(units):
+    uow = units("routing")
+    commands = [uuid.uuid4() for _ in range(3)]
+    ticket = uuid.uuid4()
+    with uow() as work:
+        for n, command_id in enumerate(commands):
+            work.outgoing.add(command_id, ticket, "assign", {"agent_id": f"a{n}"}, {"event_id": "e", "correlation_id": "c"})
+        work.outgoing.add(commands[0], ticket, "assign", {"agent_id": "again"}, None)  # the same command: kept once
+    with uow() as work:
+        pending = [p for p in work.outgoing.pending(100) if p[0] in map(str, commands)]
+        assert [(p[0], p[1], p[2], p[3]) for p in pending] == [
+            (str(c), str(ticket), "assign", {"agent_id": f"a{n}"}) for n, c in enumerate(commands)]
+        assert pending[0][4] == {"event_id": "e", "correlation_id": "c"}
+        work.outgoing.done(commands[0])
+        assert [p[0] for p in work.outgoing.pending(100) if p[0] in map(str, commands)] == list(map(str, commands[1:]))
