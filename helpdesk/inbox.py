@@ -99,7 +99,9 @@ class Inbox:
             self._waiting.append(delivery)
             while self._leading and not delivery.done:
                 self._changed.wait()
-            leading = self._leading = not delivery.done
+            leading = not delivery.done
+            if leading:
+                self._leading = True
         if leading:
             try:
                 time.sleep(0)  # lets the workers already running reach deliver() and join the batch

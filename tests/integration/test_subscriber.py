@@ -3,6 +3,7 @@ then the dead-letter queue, and the replay command bringing a message back once 
 import datetime as dt
 import uuid
 
+import kombu
 import pytest
 from nameko.containers import ServiceContainer
 from nameko.timer import timer
@@ -11,7 +12,7 @@ from helpdesk import dlq, testing
 from helpdesk.events import ENVELOPE, RecordedEvent
 from helpdesk.events import NewEvent
 from helpdesk.extensions import Database, EventStore, Inbox, StreamOwner, subscribe
-from helpdesk.messaging import Publisher, dead_letter_queue_name, events_exchange
+from helpdesk.messaging import Message, Publisher, dead_letter_queue_name, declare_subscription, events_exchange
 from helpdesk.migrate import LIBRARY_SQL, migrate_schema
 
 SOURCE = "source"
@@ -131,3 +132,66 @@ def test_a_gap_that_stays_open_is_healed_from_the_owner_over_rpc(source_service,
     publish(dict(ENVELOPE.dump(recorded[2]), source=SOURCE))  # 0 and 1 never arrive
     # gap_timeout is 1 s: the consumer waits for them, then reads them from the owner
     assert testing.wait_until(lambda: state["applied"] == [0, 1, 2], timeout=15), state
+
+
+@pytest.fixture
+def recording_consumer(database_url, db, vhost):
+    """A service consuming SOURCE's events into a table (with the id of the transaction that wrote
+    each row); its handler fails on events whose data says `poison`."""
+    name = f"consumer_{uuid.uuid4().hex[:8]}"
+    migrate_schema(database_url, name, [("helpdesk.inbox", LIBRARY_SQL / "inbox")])
+    with db.transaction() as cur:
+        cur.execute(f'CREATE TABLE "{name}".applied (stream text, n int, seq bigint GENERATED ALWAYS AS IDENTITY,'
+                    ' txid bigint DEFAULT txid_current())')
+
+    class Service:
+        inbox = Inbox(SOURCE)
+
+        @subscribe(SOURCE)
+        def on_event(self, event):
+            self.inbox.deliver(event, self.apply)
+
+        def apply(self, cur, event):
+            if event.data.get("poison"):
+                raise RuntimeError("handler bug: poison")
+            cur.execute(f'INSERT INTO "{name}".applied (stream, n) VALUES (%s, %s)', (event.stream, event.data["n"]))
+
+    Service.name = name
+    config = {"AMQP_URI": vhost[1], "DATABASE_URL": database_url, "max_workers": 10,
+              "CONSUMER": {"retry_delays": [0.1, 0.2], "gap_timeout": 60, "batch_size": 50}}
+    container = ServiceContainer(Service, config)
+    publisher = Publisher(vhost[1])
+
+    def rows():
+        with db.transaction() as cur:
+            cur.execute(f'SELECT stream, n, txid FROM "{name}".applied ORDER BY seq')
+            return cur.fetchall()
+
+    yield name, container, publisher, rows
+    container.stop()
+    publisher.close()
+
+
+def test_a_burst_is_committed_in_batches_in_stream_order_and_a_poison_event_is_dead_lettered_alone(
+        recording_consumer, rabbit, vhost):
+    name, container, publisher, rows = recording_consumer
+    streams = [f"thing-{uuid.uuid4()}" for _ in range(4)]
+    burst = [envelope(stream, position, n=position) for position in range(10) for stream in streams]
+    poisoned = f"thing-{uuid.uuid4()}"
+    burst.insert(17, envelope(poisoned, 0, n=0, poison=True))
+    # waiting in the queue before the consumer starts, as after a deploy or an outage
+    with kombu.Connection(vhost[1]) as connection:
+        declare_subscription(connection, name, SOURCE, [0.1, 0.2])
+    publisher.publish_many([Message(body, "Happened", events_exchange(SOURCE).name) for body in burst])
+    container.start()
+
+    dead = dead_letter_queue_name(f"{name}.from.{SOURCE}")
+    assert testing.wait_until(lambda: len(rows()) == 40 and rabbit.queue_depth(vhost[0], dead) == 1, timeout=20)
+    applied = rows()
+    by_stream = {}
+    for stream, n, _ in applied:
+        by_stream.setdefault(stream, []).append(n)
+    assert by_stream == {stream: list(range(10)) for stream in streams}  # each once, in stream order
+    assert len({txid for _, _, txid in applied}) < 20  # far fewer commits than events
+    (shown,) = dlq.show(vhost[1], f"{name}.from.{SOURCE}")
+    assert "poison" in shown["error"] and shown["retries"] == 2 + 1
