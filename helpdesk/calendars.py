@@ -356,8 +356,12 @@ def load_calendars(path=None):
     file at the root)."""
     path = path or DEFAULT_PATH
     with open(path, encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle) or {}
-    calendars = raw.get("calendars") if isinstance(raw, dict) else None
+        return calendars_from(yaml.safe_load(handle), path)
+
+
+def calendars_from(raw, path=DEFAULT_PATH):
+    """{name: BusinessCalendar} from sla.yaml's contents, read once by whoever also reads its targets."""
+    calendars = (raw or {}).get("calendars") if isinstance(raw or {}, dict) else None
     if not isinstance(calendars, dict) or not calendars:
         raise ValueError(f"{path}: needs a `calendars` mapping of name -> calendar")
     return {str(name): BusinessCalendar.from_config(name, spec) for name, spec in calendars.items()}

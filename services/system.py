@@ -1,11 +1,11 @@
 """Every service in one process, on in-memory stores: the gateway's HTTP API (in process, the
-same endpoints), identity, tickets and routing, with no broker, no database and no processes.
-The service layer's tests (tests/service) run through it in milliseconds.
+same endpoints), identity, tickets, routing and SLA, with no broker, no database and no
+processes. The service layer's tests (tests/service) run through it in milliseconds.
 
 Events reach the consumers in global order, synchronously, through the wire's envelope: when a
-call returns, everything it caused has happened (`settle`), routing's commands included. The SLA
-and notifier services are not part of it yet (their handlers still live in their nameko
-classes): the gateway answers as it does while they are down (a ticket without due times)."""
+call returns, everything it caused has happened (`settle`), routing's commands included. The
+notifier is not part of it (its mail goes out over SMTP: tests/e2e); the gateway answers as it
+does while the notifier is down."""
 import json
 
 from kombu.utils import json as wire_json
@@ -21,6 +21,7 @@ from .gateway.inprocess import InProcessGateway
 from .identity.bootstrap import bootstrap as identity_bootstrap
 from .identity.seed import DEMO_PASSWORD, seed_into
 from .routing.bootstrap import bootstrap as routing_bootstrap
+from .sla.bootstrap import bootstrap as sla_bootstrap
 from .tickets.bootstrap import bootstrap as tickets_bootstrap
 
 PUBLIC_URL = "http://helpdesk.test"
@@ -61,33 +62,37 @@ class Absent:
         return call
 
 
+def consumer(handlers, apply):
+    """A consumer's `apply(work, event)`, each event in a transaction of its own."""
+    def consume(event):
+        with handlers.uow() as work:
+            apply(work, event)
+    return consume
+
+
 class System:
     def __init__(self, environment=None, seed=True):
         self.config = config.load(env={**TEST_ENVIRONMENT, **(environment or {})})
         provider_catalog = catalog.load(self.config)
-        self.stores = {"identity": InMemoryEventStore("identity"), "tickets": InMemoryEventStore("tickets")}
+        self.stores = {name: InMemoryEventStore(name) for name in ("identity", "tickets", "sla")}
         self.identity = identity_bootstrap(self.config, provider_catalog, utcnow, self.stores["identity"])
         identity = Port(self, self.identity)
         self.tickets = tickets_bootstrap(self.config, provider_catalog, identity, utcnow, self.stores["tickets"])
         self.routing = routing_bootstrap(self.config, provider_catalog, Clock(self.config.get("FAKE_NOW")),
                                          store=InMemoryEventStore("routing"))
+        self.sla = sla_bootstrap(self.config, utcnow, self.stores["sla"])
         self.ports = {"identity": identity, "tickets": Port(self, self.tickets), "routing": Port(self, self.routing),
-                      "sla": Absent("sla"), "notifier": Absent("notifier"),
+                      "sla": Port(self, self.sla), "notifier": Absent("notifier"),
                       "notifier_inbound": Absent("notifier_inbound")}
         self.gateway = InProcessGateway(self.config, self.ports)
-        self.consumers = {"tickets": [self._to_routing(self.routing.apply_ticket_event)],
-                          "identity": [self._to_routing(self.routing.apply_identity_event)]}
+        self.consumers = {"tickets": [consumer(self.routing, self.routing.apply_ticket_event),
+                                      consumer(self.sla, self.sla.apply_ticket_event)],
+                          "identity": [consumer(self.routing, self.routing.apply_identity_event)]}
         self.positions = {source: 0 for source in self.consumers}
         self._settling = False
         if seed:
             seed_into(self.identity, self.config)
             self.settle()
-
-    def _to_routing(self, apply):
-        def consume(event):
-            with self.routing.uow() as work:
-                apply(work, event)
-        return consume
 
     def settle(self):
         """Delivers every event not yet delivered, in global order per source, then sends routing's

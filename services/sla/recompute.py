@@ -18,7 +18,7 @@ from helpdesk.db import Database
 from helpdesk.events import ENVELOPE
 
 from . import clocks, store
-from .service import SlaSettings
+from .handlers import SlaSettings
 
 
 def replay(events, settings):
@@ -58,7 +58,7 @@ def read_ticket_log(rpc_config, batch=1000):
 
 
 def recompute(settings_config, events, write=False):
-    settings = SlaSettings.standalone(settings_config)
+    settings = SlaSettings(settings_config)
     replayed = replay(events, settings)
     db = Database(settings_config["DATABASE_URL"], size=1)
     try:

@@ -13,6 +13,7 @@ from helpdesk.eventstore import NO_STREAM, InMemoryEventStore, PostgresEventStor
 from helpdesk.migrate import migrate_all
 from services.identity import repositories as identity_repositories
 from services.routing import repositories as routing_repositories
+from services.sla import repositories as sla_repositories
 from services.tickets import attachments, domain, queries
 from services.tickets import repositories as tickets_repositories
 
@@ -23,6 +24,7 @@ REPOSITORIES = {
     "tickets": (tickets_repositories.POSTGRES, lambda: tickets_repositories.in_memory(utcnow)),
     "identity": (identity_repositories.POSTGRES, lambda: identity_repositories.in_memory(utcnow)),
     "routing": (routing_repositories.POSTGRES, routing_repositories.in_memory),
+    "sla": (sla_repositories.POSTGRES, sla_repositories.in_memory),
 }
 
 
@@ -31,7 +33,7 @@ def database():
     """A database of its own: the rows these tests write must not reach a running system's lists."""
     admin = setting("DATABASE_URL")
     url = testing.create_database(admin, prefix="helpdesk_contract")
-    migrate_all(url, ["tickets", "identity", "routing"])
+    migrate_all(url, ["tickets", "identity", "routing", "sla"])
     db = Database(url, size=2)
     yield db
     db.close()
@@ -46,7 +48,7 @@ def units(request):
         if request.param == "memory":
             return InMemoryUnitOfWork(InMemoryEventStore(service), in_memory())
         db = request.getfixturevalue("database")
-        store = PostgresEventStore(db, service) if service != "routing" else None
+        store = PostgresEventStore(db, service) if service != "routing" else None  # routing keeps no events
         return PostgresUnitOfWork(db, store, postgres)
     return make
 
@@ -372,3 +374,36 @@ def test_outgoing_commands_leave_in_order_once_done(units):
         assert pending[0][4] == {"event_id": "e", "correlation_id": "c"}
         work.outgoing.done(commands[0])
         assert [p[0] for p in work.outgoing.pending(100) if p[0] in map(str, commands)] == list(map(str, commands[1:]))
+
+
+# -- sla ----------------------------------------------------------------------------------------
+
+def test_clocks_are_found_by_ticket_and_by_when_they_alert(units):
+    from helpdesk import config
+    from services.sla import clocks, usage
+    from services.sla.handlers import SlaSettings
+
+    uow = units("sla")
+    settings = SlaSettings(config.load())
+    requester = customer()
+    tickets = InMemoryUnitOfWork(InMemoryEventStore("tickets"), tickets_repositories.in_memory(utcnow))
+    with tickets() as work:
+        ticket = opened(work, requester, department="support_24h")
+        (opening,) = work.events.read_stream(stream_name("ticket", ticket.ticket_id))
+    clock = clocks.apply(None, opening, settings.calendar_of, settings.targets)
+    calendar, fraction = settings.calendar_of(clock.department), settings.targets.warning_fraction
+    with uow() as work:
+        work.clocks.save(clock, calendar, fraction)
+        episode, _ = usage.apply(None, opening, settings.calendar_of(usage.SUPPORT_24H))
+        work.episodes.save(episode)
+    with uow() as work:
+        assert work.clocks.load(ticket.ticket_id) == clock
+        assert work.episodes.load(ticket.ticket_id) == episode
+        next_alert = clocks.next_alert_at(clock, calendar, fraction)
+        assert str(ticket.ticket_id) not in map(str, work.clocks.alerting(next_alert - dt.timedelta(seconds=1)))
+        assert str(ticket.ticket_id) in map(str, work.clocks.alerting(next_alert))
+        [(ticket_id, loaded, response_due, resolution_due)] = work.clocks.due_times([str(ticket.ticket_id)])
+        assert (str(ticket_id), loaded) == (str(ticket.ticket_id), clock)
+        assert response_due == clocks.due_at(clock.timers[clocks.RESPONSE], calendar)
+        assert resolution_due == clocks.due_at(clock.timers[clocks.RESOLUTION], calendar)
+        assert work.clocks.due_times([str(uuid.uuid4())]) == []
