@@ -3,9 +3,9 @@ same endpoints), identity, tickets, routing and SLA, with no broker, no database
 processes. The service layer's tests (tests/service) run through it in milliseconds.
 
 Events reach the consumers in global order, synchronously, through the wire's envelope: when a
-call returns, everything it caused has happened (`settle`), routing's commands included. The
-notifier is not part of it (its mail goes out over SMTP: tests/e2e); the gateway answers as it
-does while the notifier is down."""
+call returns, everything it caused has happened (`settle`), routing's commands and the
+notifier's planned mails included (`mails()`). Nothing is sent: mail over SMTP, inbound mail
+and the broker's and database's failures are the end-to-end tests' (tests/e2e)."""
 import json
 
 from kombu.utils import json as wire_json
@@ -20,6 +20,7 @@ from helpdesk.eventstore import InMemoryEventStore
 from .gateway.inprocess import InProcessGateway
 from .identity.bootstrap import bootstrap as identity_bootstrap
 from .identity.seed import DEMO_PASSWORD, seed_into
+from .notifier.bootstrap import bootstrap as notifier_bootstrap
 from .routing.bootstrap import bootstrap as routing_bootstrap
 from .sla.bootstrap import bootstrap as sla_bootstrap
 from .tickets.bootstrap import bootstrap as tickets_bootstrap
@@ -81,13 +82,19 @@ class System:
         self.routing = routing_bootstrap(self.config, provider_catalog, Clock(self.config.get("FAKE_NOW")),
                                          store=InMemoryEventStore("routing"))
         self.sla = sla_bootstrap(self.config, utcnow, self.stores["sla"])
+        self.notifier = notifier_bootstrap(self.config, utcnow, store=InMemoryEventStore("notifier"))
         self.ports = {"identity": identity, "tickets": Port(self, self.tickets), "routing": Port(self, self.routing),
-                      "sla": Port(self, self.sla), "notifier": Absent("notifier"),
+                      "sla": Port(self, self.sla), "notifier": Port(self, self.notifier),
                       "notifier_inbound": Absent("notifier_inbound")}
         self.gateway = InProcessGateway(self.config, self.ports)
-        self.consumers = {"tickets": [consumer(self.routing, self.routing.apply_ticket_event),
-                                      consumer(self.sla, self.sla.apply_ticket_event)],
-                          "identity": [consumer(self.routing, self.routing.apply_identity_event)]}
+        self.consumers = {
+            "tickets": [consumer(self.routing, self.routing.apply_ticket_event),
+                        consumer(self.sla, self.sla.apply_ticket_event),
+                        consumer(self.notifier, self.notifier.apply_ticket_event)],
+            "identity": [consumer(self.routing, self.routing.apply_identity_event),
+                         consumer(self.notifier, self.notifier.apply_identity_event)],
+            "sla": [consumer(self.notifier, self.notifier.plan_mails)],
+        }
         self.positions = {source: 0 for source in self.consumers}
         self._settling = False
         if seed:
@@ -116,6 +123,11 @@ class System:
                 moved = self.routing.send_pending(self.ports["tickets"]) > 0 or moved
         finally:
             self._settling = False
+
+    def mails(self, recipient=None):
+        """The mails the notifier planned (plans.Mail), in the order planned; to `recipient` only if given."""
+        planned = self.notifier.uow.repositories["outbox"].rows.values()
+        return [mail for mail in planned if recipient is None or mail.recipient.lower() == recipient.lower()]
 
     def client(self, ip="127.0.0.1"):
         return Api(self, ip)

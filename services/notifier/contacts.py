@@ -94,7 +94,3 @@ class Directory:
                          (ticket_id,))
         row = self.cur.fetchone()
         return dict(zip(columns, row)) if row else None
-
-
-def find(cur, user_id):
-    return Directory(cur).contact(user_id)

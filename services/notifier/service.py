@@ -1,19 +1,21 @@
-"""Notifier entrypoints: events in, mails planned in the same transaction, then rendered and sent."""
-import uuid
-
+"""Notifier entrypoints: events in through the inbox, mails planned by the handlers (handlers.py)
+in the same transaction, then rendered and sent after it committed."""
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from helpdesk import errors, timezones
-from helpdesk.events import utcnow
-from helpdesk.linktokens import UNSUBSCRIBE, SignedLinks, unsubscribe_subject
 from helpdesk.clock import Clock
-from helpdesk.extensions import Database, Health, Inbox, rpc, subscribe
+from helpdesk.events import utcnow
+from helpdesk.extensions import Application, Database, Health, Inbox, rpc, subscribe
 
-from . import contacts, plans
+from .bootstrap import bootstrap
 from .mail import MailOutbox, SmtpSender
 from .render import Renderer
+
+
+def wire(config, database):
+    return bootstrap(config, utcnow, database=database)
 
 
 class Mailing(DependencyProvider):
@@ -44,6 +46,7 @@ class NotifierService(Health):
     sla_events = Inbox("sla")
     mailing = Mailing()
     outbox = MailOutbox()
+    app = Application(wire)
 
     @subscribe("tickets")
     def on_ticket_event(self, event):
@@ -62,20 +65,7 @@ class NotifierService(Health):
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def unsubscribe(self, ticket_id, address, token):
-        """A copied address's one-click opt-out (List-Unsubscribe) from one ticket's mail: the
-        signature over (ticket, address) is the credential. Repeating it changes nothing."""
-        try:
-            ticket_id = uuid.UUID(str(ticket_id))
-        except ValueError:
-            raise errors.invalid("token", "unsubscribe_link_invalid")
-        address = str(address or "").strip().lower()
-        subject = unsubscribe_subject(ticket_id, address)
-        if not address or not SignedLinks(self.config["LINK_SECRET"]).verify(token, UNSUBSCRIBE, subject, utcnow()):
-            raise errors.invalid("token", "unsubscribe_link_invalid")
-        with self.db.transaction() as cur:
-            cur.execute("INSERT INTO notifier.mail_opt_outs (ticket_id, address, opted_out_at) VALUES (%s, %s, now())"
-                        " ON CONFLICT DO NOTHING", (str(ticket_id), address))
-        return {"ticket_id": str(ticket_id), "address": address}
+        return self.app.unsubscribe(ticket_id, address, token)
 
     @timer(interval=1)
     def housekeeping(self):
@@ -86,16 +76,13 @@ class NotifierService(Health):
         self._send_due()
 
     def _apply_ticket_event(self, cur, event):
-        contacts.project_ticket(cur, event)
-        self._plan_mails(cur, event)
+        self.app.apply_ticket_event(self.app.uow.joined(cur), event)
 
     def _apply_identity_event(self, cur, event):
-        contacts.project(cur, event)
-        self._plan_mails(cur, event)
+        self.app.apply_identity_event(self.app.uow.joined(cur), event)
 
     def _plan_mails(self, cur, event):
-        for mail in plans.mails_for(event, contacts.Directory(cur)):
-            self.outbox.add(cur, event.event_id, mail)
+        self.app.plan_mails(self.app.uow.joined(cur), event)
 
     def _send_due(self):
         self.outbox.send_due(self.db, self.mailing.sender, self.mailing.renderer)

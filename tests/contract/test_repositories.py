@@ -12,6 +12,7 @@ from helpdesk.events import stream_name, utcnow
 from helpdesk.eventstore import NO_STREAM, InMemoryEventStore, PostgresEventStore
 from helpdesk.migrate import migrate_all
 from services.identity import repositories as identity_repositories
+from services.notifier import repositories as notifier_repositories
 from services.routing import repositories as routing_repositories
 from services.sla import repositories as sla_repositories
 from services.tickets import attachments, domain, queries
@@ -25,6 +26,7 @@ REPOSITORIES = {
     "identity": (identity_repositories.POSTGRES, lambda: identity_repositories.in_memory(utcnow)),
     "routing": (routing_repositories.POSTGRES, routing_repositories.in_memory),
     "sla": (sla_repositories.POSTGRES, sla_repositories.in_memory),
+    "notifier": (notifier_repositories.POSTGRES, notifier_repositories.in_memory),
 }
 
 
@@ -33,7 +35,7 @@ def database():
     """A database of its own: the rows these tests write must not reach a running system's lists."""
     admin = setting("DATABASE_URL")
     url = testing.create_database(admin, prefix="helpdesk_contract")
-    migrate_all(url, ["tickets", "identity", "routing", "sla"])
+    migrate_all(url, ["tickets", "identity", "routing", "sla", "notifier"])
     db = Database(url, size=2)
     yield db
     db.close()
@@ -48,7 +50,7 @@ def units(request):
         if request.param == "memory":
             return InMemoryUnitOfWork(InMemoryEventStore(service), in_memory())
         db = request.getfixturevalue("database")
-        store = PostgresEventStore(db, service) if service != "routing" else None  # routing keeps no events
+        store = PostgresEventStore(db, service) if service in ("tickets", "identity", "sla") else None
         return PostgresUnitOfWork(db, store, postgres)
     return make
 
@@ -407,3 +409,45 @@ def test_clocks_are_found_by_ticket_and_by_when_they_alert(units):
         assert response_due == clocks.due_at(clock.timers[clocks.RESPONSE], calendar)
         assert resolution_due == clocks.due_at(clock.timers[clocks.RESOLUTION], calendar)
         assert work.clocks.due_times([str(uuid.uuid4())]) == []
+
+
+# -- notifier -----------------------------------------------------------------------------------
+
+def test_the_notifiers_directory_follows_people_and_tickets(units):
+    uow = units("notifier")
+    tag, company = uuid.uuid4().hex[:6], str(uuid.uuid4())
+    agent, group, supervisor = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    ticket_id = str(uuid.uuid4())
+
+    def person(user_id, email, role, **extra):
+        return Event("UserRegistered", **dict({
+            "user_id": user_id, "email": email, "name": "N", "language": "es", "company_id": None,
+            "is_group": False, "role": role, "departments": [], "time_zone": "Europe/Madrid"}, **extra))
+    with uow() as work:
+        work.directory.project(person(agent, f"Agent-{tag}@x.es", "agent", departments=[f"d{tag}"]))
+        work.directory.project(person(group, f"group-{tag}@x.es", "customer", company_id=company, is_group=True))
+        work.directory.project(person(supervisor, f"sup-{tag}@x.es", "supervisor"))
+        work.directory.project(Event("ProfileUpdated", user_id=agent, name="Agente", language="en", time_zone=None))
+        work.directory.project(Event("UserDeactivated", user_id=supervisor))
+        work.directory.project_ticket(Event("TicketOpened", ticket_id=ticket_id, reference="#000042", title="T",
+                                            requester_id=group, requester_email=f"group-{tag}@x.es",
+                                            company_id=company, cc=["a@x.es"], department=f"d{tag}"))
+        work.directory.project_ticket(Event("TicketAssigned", ticket_id=ticket_id, agent_id=agent))
+        work.directory.project_ticket(Event("CcChanged", ticket_id=ticket_id, cc=["b@x.es"]))
+        work.directory.opt_out(ticket_id, "b@x.es")
+        work.directory.opt_out(ticket_id, "b@x.es")
+    with uow() as work:
+        found = work.directory.contact(agent)
+        assert (found["name"], found["language"], found["time_zone"], found["active"]) == (
+            "Agente", "en", "Europe/Madrid", True)
+        assert work.directory.contact_by_email(f"agent-{tag}@X.ES")["user_id"] == uuid.UUID(agent)
+        assert [c["user_id"] for c in work.directory.agents_of(f"d{tag}")] == [uuid.UUID(agent)]
+        assert [c["user_id"] for c in work.directory.group_users(company)] == [uuid.UUID(group)]
+        assert work.directory.group_users(company)[0]["company_id"] == uuid.UUID(company)
+        assert uuid.UUID(supervisor) not in [c["user_id"] for c in work.directory.supervisors()]
+        assert work.directory.contact(supervisor)["active"] is False
+        assert work.directory.contact("system:routing") is None
+        ticket = work.directory.ticket(ticket_id)
+        assert (ticket["reference"], ticket["assignee_id"], list(ticket["cc"]), ticket["department"]) == (
+            "#000042", agent, ["b@x.es"], f"d{tag}")
+        assert work.directory.opted_out(ticket_id) == {"b@x.es"}
