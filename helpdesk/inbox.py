@@ -54,7 +54,7 @@ class Inbox:
         self.gap_timeout = gap_timeout
         self.batch_size = batch_size
         self._waiting = []  # deliveries not yet in a batch, in arrival order
-        self._leading = False  # a delivery is committing batches: one batch at a time, never two waiting on each other's rows
+        self._leading = False  # a delivery is committing batches (one at a time: no two wait on each other's rows)
         self._changed = threading.Condition()  # guards both; notified as deliveries are done
 
         def table(name):

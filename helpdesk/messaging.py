@@ -110,8 +110,10 @@ class _Confirms:
         self.unconfirmed.add(self.published)
 
     def _settle(self, delivery_tag, multiple):
-        settled = {tag for tag in self.unconfirmed if tag <= delivery_tag} if multiple else (
-            {delivery_tag} & self.unconfirmed)
+        if multiple:
+            settled = {tag for tag in self.unconfirmed if tag <= delivery_tag}
+        else:
+            settled = {delivery_tag} & self.unconfirmed
         self.unconfirmed -= settled
         return len(settled)
 
@@ -132,8 +134,9 @@ class Publisher:
 
     It outlives the broker: any failure drops the connection (its state is unknown), and a
     call that meets a connection that died while idle (a broker restart, a closed connection)
-    is tried once more on a fresh one before it fails (not a nack: the broker said no). A publish tried twice may reach the
-    broker twice (a window, all of it); every consumer here dedupes by message id.
+    is tried once more on a fresh one before it fails (not a nack: the broker said no). A
+    publish tried twice may reach the broker twice (a window, all of it); every consumer here
+    dedupes by message id.
     """
 
     def __init__(self, amqp_uri, confirm_timeout=10):
@@ -154,7 +157,7 @@ class Publisher:
             try:
                 channel = connection.default_channel
                 self._confirms = _Confirms(channel)
-            except Exception:
+            except Exception:  # not kept, so not released by _reset: release it here
                 with contextlib.suppress(Exception):
                     connection.release()
                 raise
