@@ -31,7 +31,7 @@ def percentile(values, q):
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def open_load(make_session, open_one, clients, seconds, pause=0.0):
+def open_load(make_session, open_one, clients, seconds, pause=0.0, rate=None):
     """`clients` threads, each its own session (`make_session()`, before the clock), open tickets
     for `seconds` with `open_one(session) -> (reference or None, response)`. Returns the Sample,
     {reference: wall time of the 201}, the other answers, and the wall time the load began."""
@@ -51,38 +51,49 @@ def open_load(make_session, open_one, clients, seconds, pause=0.0):
         return op
 
     try:
-        sample = run_load(make_op, clients, seconds, pause)
+        sample = run_load(make_op, clients, seconds, pause, rate)
     finally:
         for session in sessions:
             session.close()
     return sample, opened, failures, time.time() - sample.seconds
 
 
-def run_load(make_op, threads, seconds, pause=0.0):
+def run_load(make_op, threads, seconds, pause=0.0, rate=None):
     """Calls `op()` in a loop in each of `threads` threads for `seconds`, timing every call.
 
     `make_op(i)` is called first, outside the clock, so each thread can hold its own connection
     or HTTP session (as real clients do) and setup cost never counts. All threads start together
     and stop at the same deadline; an exception in any thread is raised here. `pause` (untimed,
-    after each call) paces a client, to see latencies of a system that is not saturated."""
+    after each call) paces a client, to see latencies of a system that is not saturated. `rate`
+    (calls per second, all threads together) schedules the calls instead: thread i's k-th call
+    is due at start + (k * threads + i) / rate, so the arrivals keep their pace whatever the
+    answers take (a thread that falls behind calls again at once)."""
     ops = [make_op(i) for i in range(threads)]
     timings = [[] for _ in ops]
     errors = []
     start = threading.Barrier(threads + 1)
     deadline = [0.0]
 
-    def loop(op, out):
+    def loop(index, op, out):
         start.wait()
+        calls = 0
         try:
             while time.perf_counter() < deadline[0]:
+                if rate:
+                    due = deadline[0] - seconds + (calls * threads + index) / rate
+                    if due >= deadline[0]:
+                        break
+                    time.sleep(max(0.0, due - time.perf_counter()))
                 began = time.perf_counter()
                 op()
                 out.append(time.perf_counter() - began)
+                calls += 1
                 time.sleep(pause)
         except BaseException as exc:  # noqa: B036 - handed to the main thread below
             errors.append(exc)
 
-    workers = [threading.Thread(target=loop, args=pair, daemon=True) for pair in zip(ops, timings)]
+    workers = [threading.Thread(target=loop, args=(i, op, out), daemon=True)
+               for i, (op, out) in enumerate(zip(ops, timings))]
     for worker in workers:
         worker.start()
     began = time.perf_counter()

@@ -60,14 +60,15 @@ class PostgresEventStore:
         self._version_sql = sql.SQL(
             "SELECT coalesce(max(stream_position), -1) FROM {} WHERE stream_name = %s"
         ).format(events)
+        # One round trip each: the append lock with the stream's version, and the insert with
+        # its NOTIFY (a data-modifying CTE runs whether or not its rows are read).
+        self._lock_and_version_sql = self._lock_sql + sql.SQL("; ") + self._version_sql
         self._insert_sql = sql.SQL(
-            "INSERT INTO {} (event_id, stream_name, stream_position, type, schema_version,"
-            " data, metadata, occurred_at) VALUES %s"
-            " RETURNING global_position, stream_position"
-        ).format(events)
-        self._notify_sql = sql.SQL("SELECT pg_notify({}, %s)").format(
-            sql.Literal(notify_channel(schema))
-        )
+            "WITH inserted AS (INSERT INTO {} (event_id, stream_name, stream_position, type, schema_version,"
+            " data, metadata, occurred_at) VALUES %s RETURNING global_position, stream_position),"
+            " notified AS (SELECT pg_notify({}, max(global_position)::text) FROM inserted)"
+            " SELECT global_position, stream_position FROM inserted, notified ORDER BY stream_position"
+        ).format(events, sql.Literal(notify_channel(schema)))
         columns = sql.SQL(
             "SELECT event_id, type, schema_version, stream_name, stream_position,"
             " global_position, occurred_at, data, metadata FROM {} "
@@ -98,8 +99,7 @@ class PostgresEventStore:
         return self._append(cursor, stream, events, expected_version)
 
     def _append(self, cur, stream, events, expected_version):
-        cur.execute(self._lock_sql)
-        cur.execute(self._version_sql, (stream,))
+        cur.execute(self._lock_and_version_sql, (stream,))
         current = cur.fetchone()[0]
         _check_expected(stream, expected_version, current)
         rows = [
@@ -124,7 +124,6 @@ class PostgresEventStore:
                 raise DuplicateEvent(stream, expected_version) from exc
             # backstop: the lock makes a taken stream position unreachable
             raise WrongExpectedVersion(stream, expected_version, "concurrently changed") from exc
-        cur.execute(self._notify_sql, (str(positions[-1][0]),))
         return [
             RecordedEvent(
                 event_id=event.event_id,

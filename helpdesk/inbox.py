@@ -85,6 +85,9 @@ class Inbox:
             "SELECT DISTINCT stream_name FROM {} WHERE consumer = %s"
             " AND parked_at < now() - make_interval(secs => %s)"
         ).format(table("inbox_parked"))
+        # one round trip each: claim and lock the stream's row; advance it and take what was parked next
+        self._claim_and_lock_sql = self._claim_sql + sql.SQL("; ") + self._lock_sql
+        self._advance_and_unpark_sql = self._advance_sql + sql.SQL("; ") + self._unpark_sql
         self._position_sql = sql.SQL(
             "SELECT position FROM {} WHERE consumer = %s AND stream_name = %s"
         ).format(table("inbox_streams"))
@@ -144,8 +147,7 @@ class Inbox:
 
     def _deliver(self, cur, event, apply):
         key = (self.consumer, event.stream)
-        cur.execute(self._claim_sql, key)
-        cur.execute(self._lock_sql, key)
+        cur.execute(self._claim_and_lock_sql, key + key)
         position = cur.fetchone()[0]
         if event.stream_position <= position:
             return DUPLICATE
@@ -160,15 +162,15 @@ class Inbox:
             if cur.rowcount:  # 0: the same event id seen at another position; never apply twice
                 apply(cur, event)
             position = event.stream_position
-            event = self._take_parked(cur, key, position + 1)
-        cur.execute(self._advance_sql, (position, *key))
+            event = self._advance_and_take_parked(cur, key, position)
         return APPLIED
 
-    def _take_parked(self, cur, key, next_position):
-        """Removes parked events up to `next_position`; returns the one at it, if parked."""
-        cur.execute(self._unpark_sql, (*key, next_position))
+    def _advance_and_take_parked(self, cur, key, position):
+        """Moves the stream's position to `position`, removes parked events up to the next one,
+        and returns that next one if it was parked."""
+        cur.execute(self._advance_and_unpark_sql, (position, *key, *key, position + 1))
         for stream_position, envelope in cur.fetchall():
-            if stream_position == next_position:
+            if stream_position == position + 1:
                 return ENVELOPE.load(envelope)
         return None
 

@@ -44,9 +44,13 @@ class Relay:
             "INSERT INTO {} (name, position) VALUES (%s, 0) ON CONFLICT (name) DO NOTHING"
         ).format(checkpoints)
         self._read_sql = sql.SQL("SELECT position FROM {} WHERE name = %s").format(checkpoints)
+        # A checkpoint's commit does not wait for the WAL flush: one lost in a crash republishes
+        # its events, which consumers absorb as any duplicate (they dedupe by event id).
         self._write_sql = sql.SQL(
-            "UPDATE {} SET position = %s, updated_at = now() WHERE name = %s AND position < %s"
+            "SET LOCAL synchronous_commit TO OFF;"
+            " UPDATE {} SET position = %s, updated_at = now() WHERE name = %s AND position < %s"
         ).format(checkpoints)
+        self._known = None  # the checkpoint as this relay last read or moved it: it is the only writer
 
     def envelope(self, event):
         body = ENVELOPE.dump(event)
@@ -65,13 +69,22 @@ class Relay:
         if not self._declared:
             self.publisher.declare(self.exchange)  # publishing to a missing exchange loses nothing but fails
             self._declared = True
-        read = self.store.read_all(self.checkpoint(), limit=self.batch_size)
-        for start in range(0, len(read), self.confirm_window):
-            window = read[start:start + self.confirm_window]
-            self.publisher.publish_many([self._message_of(event) for event in window
-                                         if not self.categories or event.category in self.categories])
-            self.advance(window[-1].global_position)
+        try:
+            after = self._known if self._known is not None else self.checkpoint()
+            read = self.store.read_all(after, limit=self.batch_size)
+            for start in range(0, len(read), self.confirm_window):
+                window = read[start:start + self.confirm_window]
+                self.publisher.publish_many([self._message_of(event) for event in window
+                                             if not self.categories or event.category in self.categories])
+                self.advance(window[-1].global_position)
+        except BaseException:
+            self.forget()  # read it again: a failed advance may or may not have committed
+            raise
         return len(read)
+
+    def forget(self):
+        """Reads the checkpoint from the table again next time (a new term as leader, a failure)."""
+        self._known = None
 
     def _message_of(self, event):
         body, routing_key, properties = self.message(event)
@@ -82,6 +95,7 @@ class Relay:
     def advance(self, position):
         with self.store.db.transaction() as cur:
             cur.execute(self._write_sql, (position, self.name, position))
+        self._known = max(position, self._known or 0)
 
 
 def lag(store):
@@ -154,6 +168,7 @@ class RelayRunner:
                     return
                 self.is_leader = True
                 cur.execute(self._listen_sql)
+            self.relay.forget()  # another leader may have moved it since this one last led
             log.info("relay %s of %s is active", self.relay.name, self.relay.service)
             while not self.stopping.is_set():
                 published = self.relay.publish_pending()

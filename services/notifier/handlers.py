@@ -18,16 +18,19 @@ class Notifier:
         self.uow, self.link_secret, self.clock = uow, link_secret, clock
 
     def apply_ticket_event(self, work, event):
+        """Applies one ticket event; how many mails it planned (as for the others below)."""
         work.directory.project_ticket(event)
-        self.plan_mails(work, event)
+        return self.plan_mails(work, event)
 
     def apply_identity_event(self, work, event):
         work.directory.project(event)
-        self.plan_mails(work, event)
+        return self.plan_mails(work, event)
 
     def plan_mails(self, work, event):
-        for mail in plans.mails_for(event, work.directory):
+        mails = plans.mails_for(event, work.directory)
+        for mail in mails:
             work.outbox.add(event.event_id, mail)
+        return len(mails)
 
     def unsubscribe(self, ticket_id, address, token):
         """A copied address's one-click opt-out (List-Unsubscribe) from one ticket's mail: the

@@ -6,6 +6,7 @@ import logging
 import re
 import smtplib
 import threading
+import time
 import unicodedata
 from email.utils import format_datetime
 
@@ -193,19 +194,58 @@ def envelope_sender(sender):
 
 
 class SmtpSender:
-    """Opens one SMTP connection per batch of due mails, lazily: none when nothing is due."""
+    """One SMTP connection, opened lazily (none when nothing is due) and kept between batches
+    while it answers a NOOP: the notifier sends one event's mails at a time, and a connection per
+    event cost a TCP handshake, an EHLO and a QUIT per ticket on both sides. One batch uses it at
+    a time (MailOutbox's turn); a connection older than `keep_seconds` is closed, not reused."""
 
-    def __init__(self, host, port, security="none", username=None, password=None, timeout=30):
+    def __init__(self, host, port, security="none", username=None, password=None, timeout=30, keep_seconds=60.0):
         self.host, self.port, self.security = host, int(port), security
         self.username, self.password, self.timeout = username, password, timeout
+        self.keep_seconds = keep_seconds
+        self._kept, self._kept_since = None, 0.0
+        self._lock = threading.Lock()
 
     @contextlib.contextmanager
     def session(self):
-        batch = _SmtpBatch(self)
+        batch = _SmtpBatch(self, self._take_kept())
         try:
             yield batch
         finally:
-            batch.close()
+            self._keep(batch)
+
+    def _take_kept(self):
+        with self._lock:
+            smtp, self._kept = self._kept, None
+        if smtp is None:
+            return None
+        if time.monotonic() - self._kept_since > self.keep_seconds:
+            _quit(smtp)
+            return None
+        try:
+            code, _ = smtp.noop()
+        except (smtplib.SMTPException, OSError):
+            code = None
+        if code != 250:  # the server closed it meanwhile: the batch connects anew
+            _quit(smtp)
+            return None
+        return smtp
+
+    def _keep(self, batch):
+        if batch.smtp is None:
+            return
+        with self._lock:
+            if self._kept is None:
+                self._kept, batch.smtp = batch.smtp, None
+                if not batch.reused:
+                    self._kept_since = time.monotonic()
+        batch.close()
+
+    def close(self):
+        with self._lock:
+            smtp, self._kept = self._kept, None
+        if smtp is not None:
+            _quit(smtp)
 
     def connect(self):
         smtp_class = smtplib.SMTP_SSL if self.security == "tls" else smtplib.SMTP
@@ -217,14 +257,19 @@ class SmtpSender:
         return smtp
 
 
+def _quit(smtp):
+    with contextlib.suppress(smtplib.SMTPException, OSError):  # the server may be gone already
+        smtp.quit()
+
+
 class _SmtpBatch:
-    def __init__(self, sender):
-        self.sender, self.smtp = sender, None
+    def __init__(self, sender, smtp=None):
+        self.sender, self.smtp, self.reused = sender, smtp, smtp is not None
 
     def send(self, raw, sender, recipient):
         """`raw`: the mail's bytes (compose); `sender`: the envelope's MAIL FROM."""
         if self.smtp is None:
-            self.smtp = self.sender.connect()
+            self.smtp, self.reused = self.sender.connect(), False
         try:
             self.smtp.sendmail(sender, [recipient], raw)
         except (smtplib.SMTPServerDisconnected, OSError):
@@ -233,8 +278,7 @@ class _SmtpBatch:
 
     def close(self):
         if self.smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):  # the server may be gone already
-                self.smtp.quit()
+            _quit(self.smtp)
             self.smtp = None
 
 

@@ -33,6 +33,9 @@ class Mailing(DependencyProvider):
                                  config.get("INBOUND_DOMAIN"), clock=Clock(),
                                  default_time_zone=timezones.default_from(config))
 
+    def stop(self):
+        self.sender.close()
+
     def get_dependency(self, worker_ctx):
         return self
 
@@ -48,20 +51,22 @@ class NotifierService(Health):
     outbox = MailOutbox()
     app = Application(wire)
 
+    planned = 0  # mails this worker's event planned: sent after the commit (the timer sends the rest)
+
     @subscribe("tickets")
     def on_ticket_event(self, event):
         self.ticket_events.deliver(event, self._apply_ticket_event)
-        self._send_due()
+        self._send_planned()
 
     @subscribe("identity")
     def on_identity_event(self, event):
         self.identity_events.deliver(event, self._apply_identity_event)
-        self._send_due()
+        self._send_planned()
 
     @subscribe("sla")
     def on_sla_event(self, event):
         self.sla_events.deliver(event, self._plan_mails)
-        self._send_due()
+        self._send_planned()
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def unsubscribe(self, ticket_id, address, token):
@@ -76,13 +81,17 @@ class NotifierService(Health):
         self._send_due()
 
     def _apply_ticket_event(self, cur, event):
-        self.app.apply_ticket_event(self.app.uow.joined(cur), event)
+        self.planned += self.app.apply_ticket_event(self.app.uow.joined(cur), event)
 
     def _apply_identity_event(self, cur, event):
-        self.app.apply_identity_event(self.app.uow.joined(cur), event)
+        self.planned += self.app.apply_identity_event(self.app.uow.joined(cur), event)
 
     def _plan_mails(self, cur, event):
-        self.app.plan_mails(self.app.uow.joined(cur), event)
+        self.planned += self.app.plan_mails(self.app.uow.joined(cur), event)
+
+    def _send_planned(self):
+        if self.planned:
+            self._send_due()
 
     def _send_due(self):
         self.outbox.send_due(self.db, self.mailing.sender, self.mailing.renderer)

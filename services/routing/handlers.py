@@ -63,6 +63,12 @@ class Routing:
         work.tickets.project_agent(event)
 
     def apply_ticket_event(self, work, event):
+        """Applies one ticket event; True when it noted commands to send."""
+        before = work.outgoing.noted
+        self._apply_ticket_event(work, event)
+        return work.outgoing.noted > before
+
+    def _apply_ticket_event(self, work, event):
         data, ticket_id = event.data, event.data.get("ticket_id")
         if event.type == "TicketOpened":
             work.tickets.add_ticket(ticket_id, data, event.global_position)
@@ -101,6 +107,8 @@ class Routing:
         now = self.clock.now()
         on_shift = [agent_id for agent_id, email in work.tickets.agents_of(department)
                     if self.settings.shift_calendar(email, department).is_open(now)]
+        if not on_shift:
+            return  # nobody on shift: it waits in the queue
         agent = rules.choose_agent(self.settings.rules.strategies[department], on_shift,
                                    work.tickets.open_counts(), work.tickets.last_assigned(department))
         if agent is None:

@@ -29,8 +29,10 @@ class RoutingService(Health):
     ticket_events = Inbox("tickets")
     identity_events = Inbox("identity")
 
+    noted = False  # this worker's event noted commands: send them after the commit
+
     def _on_ticket_event(self, cur, event):
-        self.app.apply_ticket_event(self.app.uow.joined(cur), event)
+        self.noted = self.app.apply_ticket_event(self.app.uow.joined(cur), event) or self.noted
 
     def _on_identity_event(self, cur, event):
         self.app.apply_identity_event(self.app.uow.joined(cur), event)
@@ -46,7 +48,8 @@ class RoutingService(Health):
     @subscribe("tickets")
     def on_ticket_event(self, event):
         self.ticket_events.deliver(event, self._on_ticket_event)
-        self._send()
+        if self.noted:
+            self._send()
 
     @subscribe("identity")
     def on_identity_event(self, event):

@@ -11,9 +11,10 @@ from helpdesk.idempotency import RETENTION_HOURS
 
 def recall(cur, user_id, key):
     """(fingerprint, answer) remembered for (user, key) within the retention, or None."""
-    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"idempotency {user_id} {key}",))
-    cur.execute("SELECT fingerprint, answer FROM tickets.remembered_answers WHERE user_id = %s AND idempotency_key = %s"
-                " AND remembered_at > now() - make_interval(hours => %s)", (user_id, key, RETENTION_HOURS))
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s));"  # with the lookup: one round trip
+                " SELECT fingerprint, answer FROM tickets.remembered_answers WHERE user_id = %s AND idempotency_key = %s"
+                " AND remembered_at > now() - make_interval(hours => %s)",
+                (f"idempotency {user_id} {key}", user_id, key, RETENTION_HOURS))
     return cur.fetchone()
 
 

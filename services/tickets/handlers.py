@@ -203,12 +203,17 @@ class Tickets:
         if limits.exempt(principal):
             return
         now = self.clock()
-        for limit, key, items in sorted(usage.keys(principal, self.limits), key=lambda found: found[1]):
-            work.lock(f"rate {key}")  # sorted: no deadlock
-            new, wait = limits.decide(limit, work.rates.recent(key, now - limit.window), items, now)
+        keyed = sorted(usage.keys(principal, self.limits), key=lambda found: found[1])
+        if not keyed:
+            return
+        counted = work.rates.counted({key: now - limit.window for limit, key, _ in keyed})
+        new_counts = []
+        for limit, key, items in keyed:
+            new, wait = limits.decide(limit, counted[key], items, now)
             if wait is not None:
                 raise errors.TooManyRequests("rate_limited", {"limit": limit.name}, retry_after=wait)
-            work.rates.add(key, new, now)
+            new_counts += [(key, item, now) for item in new]
+        work.rates.add(new_counts)
 
     def _name_of(self, address):
         """The account name behind an address (an email reply's sender), or None."""

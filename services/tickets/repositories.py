@@ -7,6 +7,8 @@ import hashlib
 import itertools
 import uuid
 
+import psycopg2.extras
+
 from helpdesk.application import InMemoryTable
 from helpdesk.idempotency import RETENTION_HOURS
 
@@ -68,16 +70,28 @@ class RateUsage:
     def __init__(self, cur):
         self.cur = cur
 
-    def recent(self, key, since):
-        """The (item, at) counted under `key` after `since`; older ones are forgotten on the way."""
-        self.cur.execute("DELETE FROM tickets.rate_usage WHERE key = %s AND at <= %s", (key, since))
-        self.cur.execute("SELECT item, at FROM tickets.rate_usage WHERE key = %s", (key,))
-        return self.cur.fetchall()
+    def counted(self, windows):
+        """{key: [(item, at)]}: what was counted under each key after its `since` ({key: since}).
+        Each key stays locked until the transaction ends (taken in key order, so two commands never
+        deadlock); older counts are forgotten on the way. One round trip."""
+        keys = sorted(windows)
+        locks = "".join("SELECT pg_advisory_xact_lock(hashtext(%s));" for _ in keys)
+        expired = ", ".join("(%s, %s::timestamptz)" for _ in keys)
+        self.cur.execute(
+            locks + f"DELETE FROM tickets.rate_usage r USING (VALUES {expired}) AS w(key, since)"
+            " WHERE r.key = w.key AND r.at <= w.since;"
+            " SELECT key, item, at FROM tickets.rate_usage WHERE key = ANY(%s)",
+            [f"rate {key}" for key in keys] + [value for key in keys for value in (key, windows[key])] + [keys])
+        found = {key: [] for key in keys}
+        for key, item, at in self.cur.fetchall():
+            found[key].append((item, at))
+        return found
 
-    def add(self, key, items, at):
-        for item in items:
-            self.cur.execute("INSERT INTO tickets.rate_usage (key, item, at) VALUES (%s, %s, %s)"
-                             " ON CONFLICT DO NOTHING", (key, item, at))
+    def add(self, counts):
+        """Counts each (key, item, at); an item already counted under its key is not counted again."""
+        if counts:
+            psycopg2.extras.execute_values(
+                self.cur, "INSERT INTO tickets.rate_usage (key, item, at) VALUES %s ON CONFLICT DO NOTHING", counts)
 
 
 class Numbers:
@@ -210,14 +224,17 @@ class InMemoryAnswers(InMemoryTable):
 
 
 class InMemoryRateUsage(InMemoryTable):
-    def recent(self, key, since):
-        kept = tuple((item, at) for item, at in self.rows.get(key, ()) if at > since)
-        self.rows[key] = kept
-        return list(kept)
+    def counted(self, windows):
+        found = {}
+        for key, since in windows.items():
+            self.rows[key] = tuple((item, at) for item, at in self.rows.get(key, ()) if at > since)
+            found[key] = list(self.rows[key])
+        return found
 
-    def add(self, key, items, at):
-        known = {item for item, _ in self.rows.get(key, ())}
-        self.rows[key] = self.rows.get(key, ()) + tuple((item, at) for item in items if item not in known)
+    def add(self, counts):
+        for key, item, at in counts:
+            if item not in {known for known, _ in self.rows.get(key, ())}:
+                self.rows[key] = self.rows.get(key, ()) + ((item, at),)
 
 
 class InMemoryNumbers(InMemoryTable):

@@ -81,13 +81,13 @@ def test_an_error_undoes_the_events_and_the_rows_of_its_transaction(units):
     with pytest.raises(RuntimeError):
         with uow() as work:
             ticket = opened(work, requester)
-            work.rates.add("opens:x", ["a"], utcnow())
+            work.rates.add([("opens:x", "a", utcnow())])
             raise RuntimeError("after the writes")
     with uow() as work:
         assert work.events.read_stream(stream_name("ticket", ticket.ticket_id)) == []
         assert work.summaries.arrival_of(ticket.ticket_id) is None
         assert work.summaries.list_tickets(requester)["items"] == []
-        assert work.rates.recent("opens:x", utcnow() - dt.timedelta(hours=1)) == []
+        assert work.rates.counted({"opens:x": utcnow() - dt.timedelta(hours=1)}) == {"opens:x": []}
 
 
 def test_what_a_transaction_committed_is_seen_by_the_next(units):
@@ -194,14 +194,19 @@ def test_remembered_answers_are_recalled_and_replaced(units):
 
 def test_rate_usage_forgets_what_left_the_window_and_counts_an_item_once(units):
     uow = units("tickets")
-    now, key = utcnow(), f"opens:{uuid.uuid4()}"
+    now, key, other = utcnow(), f"opens:{uuid.uuid4()}", f"opens:{uuid.uuid4()}"
     with uow() as work:
-        work.rates.add(key, ["old"], now - dt.timedelta(hours=2))
-        work.rates.add(key, ["a", "b"], now)
-        work.rates.add(key, ["a"], now)
+        work.rates.add([(key, "old", now - dt.timedelta(hours=2)), (key, "a", now), (key, "b", now),
+                        (other, "a", now)])
+        work.rates.add([(key, "a", now)])
+        work.rates.add([])
     with uow() as work:
-        assert sorted(item for item, _ in work.rates.recent(key, now - dt.timedelta(hours=1))) == ["a", "b"]
-        assert sorted(item for item, _ in work.rates.recent(key, now - dt.timedelta(hours=3))) == ["a", "b"]
+        counted = work.rates.counted({key: now - dt.timedelta(hours=1), other: now - dt.timedelta(hours=1)})
+        assert sorted(item for item, _ in counted[key]) == ["a", "b"]
+        assert [item for item, _ in counted[other]] == ["a"]
+        assert sorted(item for item, _ in work.rates.counted({key: now - dt.timedelta(hours=3)})[key]) == ["a", "b"]
+        fresh = f"opens:{uuid.uuid4()}"
+        assert work.rates.counted({fresh: now}) == {fresh: []}
 
 
 def test_ticket_numbers_only_grow(units):

@@ -1,6 +1,7 @@
 """Delivery against a real SMTP server: a permanent refusal is recorded with its reason and not
 retried; a server that is down is retried later; nothing is sent twice."""
 import contextlib
+import socket
 import uuid
 
 import eventlet
@@ -151,3 +152,23 @@ def test_one_mail_at_a_time_is_in_flight_however_many_workers_send(db, notifier_
     ours = sorted(r for r in server.received if r.startswith(f"turn-{tag}-"))
     assert ours == sorted([f"turn-{tag}-{n}@example.com" for n in range(12)] + [f"turn-{tag}-late@example.com"])
     assert server.most_in_flight == 1
+
+
+def test_one_connection_carries_the_mails_of_successive_batches_and_a_dropped_one_is_replaced(smtp):
+    """The sender keeps its connection between batches while it answers a NOOP (a connection per
+    event cost a handshake, an EHLO and a QUIT per ticket); one the server dropped is replaced."""
+    server, sender = smtp
+    for n in range(3):
+        with sender.session() as batch:
+            batch.send(f"Subject: {n}\r\n\r\nbody {n}\r\n".encode(), "helpdesk@example.com", f"to{n}@example.com")
+    kept = sender._kept
+    assert kept is not None
+    with sender.session() as batch:
+        assert batch.smtp is kept and batch.reused
+    kept.sock.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
+    with sender.session() as batch:
+        assert batch.smtp is None  # the NOOP failed: a new connection for this batch
+        batch.send(b"Subject: again\r\n\r\nbody\r\n", "helpdesk@example.com", "again@example.com")
+    sender.close()
+    assert sender._kept is None
+    assert server.received == ["to0@example.com", "to1@example.com", "to2@example.com", "again@example.com"]

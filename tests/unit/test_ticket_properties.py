@@ -515,8 +515,8 @@ def opened(requester, department="networks", cc=(), reference="#000001"):
         global_position=1, occurred_at=event.occurred_at, data=event.data))
 
 
-@pytest.mark.parametrize("first,second", itertools.product(
-    (*CUSTOMERS, NO_COMPANY_1, NO_COMPANY_2), repeat=2), ids=lambda p: p["user_id"])
+@pytest.mark.parametrize("first,second", list(itertools.product(
+    (*CUSTOMERS, NO_COMPANY_1, NO_COMPANY_2), repeat=2)), ids=lambda p: p["user_id"])
 def test_merge_joins_only_tickets_of_one_customer_or_one_company(first, second):
     """`merge` refuses tickets of different customers of different companies. Self-registered
     customers have no company (identity.domain.register): their tickets are not one company's."""
@@ -532,9 +532,9 @@ def test_merge_joins_only_tickets_of_one_customer_or_one_company(first, second):
     assert merged == same, f"{first['name']}'s ticket merged into {second['name']}'s: {merged}"
 
 
-@pytest.mark.parametrize("address,login", itertools.product(
+@pytest.mark.parametrize("address,login", list(itertools.product(
     ["jefe@partner.example", "Jefe@Partner.example", "JEFE@PARTNER.EXAMPLE"],
-    ["jefe@partner.example", "Jefe@Partner.example"]))
+    ["jefe@partner.example", "Jefe@Partner.example"])))
 def test_a_copied_address_sees_the_ticket_whatever_the_case_it_was_typed_in(address, login):
     """CC addresses are kept as typed (contracts.CcField); the list query compares them lower-cased
     (projection.row, queries.visibility), so the ticket a CC'd customer finds in their list must
