@@ -206,7 +206,7 @@ class Tickets:
         keyed = sorted(usage.keys(principal, self.limits), key=lambda found: found[1])
         if not keyed:
             return
-        counted = work.rates.counted({key: now - limit.window for limit, key, _ in keyed})
+        counted = work.rates.counted({key: (now - limit.window, items, limit.maximum) for limit, key, items in keyed})
         new_counts = []
         for limit, key, items in keyed:
             new, wait = limits.decide(limit, counted[key], items, now)

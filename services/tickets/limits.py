@@ -73,20 +73,35 @@ def usage_of_cc_change(previous, cc):
     return Usage({"cc_addresses_per_account": [a.lower() for a in cc if a.lower() not in known]})
 
 
-def decide(limit, recent, items, now):
-    """(new items to record, seconds to wait or None). `recent`: (item, at) counted under the key
-    within the window before `now`. A refusal's wait is until enough of the recent items leave
-    the window for these to fit (the whole window when they could never fit)."""
-    start = now - limit.window
-    recent = sorted((at, item) for item, at in recent if at > start)
-    seen = {item for _, item in recent}
-    new = list(dict.fromkeys(item for item in items if item not in seen))
-    excess = len(recent) + len(new) - limit.maximum
+@dataclasses.dataclass(frozen=True)
+class Counted:
+    """What a decision needs of a key's usage within the window, and no more (the table holds
+    every item of the window): how many items, which of the command's items are among them, and
+    the times of the oldest `len(items) + max(0, total - maximum)` of them, in order."""
+    total: int
+    seen: frozenset
+    oldest: tuple
+
+    @classmethod
+    def of(cls, recent, items, start, maximum):
+        """From the (item, at) counted under the key; those at or before `start` are out of the window."""
+        recent = sorted((at, item) for item, at in recent if at > start)
+        wanted = len(items) + max(0, len(recent) - maximum)
+        return cls(len(recent), frozenset(item for _, item in recent) & set(items),
+                   tuple(at for at, _ in recent[:wanted]))
+
+
+def decide(limit, counted, items, now):
+    """(new items to record, seconds to wait or None). `counted`: the key's Counted within the
+    window before `now`. A refusal's wait is until enough of the recent items leave the window
+    for these to fit (the whole window when they could never fit)."""
+    new = list(dict.fromkeys(item for item in items if item not in counted.seen))
+    excess = counted.total + len(new) - limit.maximum
     if excess <= 0:
         return new, None
     if len(new) > limit.maximum:
         return new, _seconds(limit.window)
-    leaves_at = recent[excess - 1][0] + limit.window
+    leaves_at = counted.oldest[excess - 1] + limit.window
     return new, max(1, _seconds(leaves_at - now))
 
 

@@ -12,7 +12,7 @@ import psycopg2.extras
 from helpdesk.application import InMemoryTable
 from helpdesk.idempotency import RETENTION_HOURS
 
-from . import answers, attachments, domain, projection, queries
+from . import answers, attachments, domain, limits, projection, queries
 from .access import SEE_ALL
 
 
@@ -70,22 +70,27 @@ class RateUsage:
     def __init__(self, cur):
         self.cur = cur
 
-    def counted(self, windows):
-        """{key: [(item, at)]}: what was counted under each key after its `since` ({key: since}).
-        Each key stays locked until the transaction ends (taken in key order, so two commands never
-        deadlock); older counts are forgotten on the way. One round trip."""
-        keys = sorted(windows)
+    def counted(self, queries):
+        """{key: limits.Counted}: each key's usage within its window, for the command's items
+        ({key: (since, items, maximum)}), summed up in the database (a busy key holds an hour of
+        items). Each key stays locked until the transaction ends (taken in key order, so two
+        commands never deadlock); older counts are forgotten on the way. One round trip."""
+        keys = sorted(queries)
         locks = "".join("SELECT pg_advisory_xact_lock(hashtext(%s));" for _ in keys)
         expired = ", ".join("(%s, %s::timestamptz)" for _ in keys)
-        self.cur.execute(
-            locks + f"DELETE FROM tickets.rate_usage r USING (VALUES {expired}) AS w(key, since)"
-            " WHERE r.key = w.key AND r.at <= w.since;"
-            " SELECT key, item, at FROM tickets.rate_usage WHERE key = ANY(%s)",
-            [f"rate {key}" for key in keys] + [value for key in keys for value in (key, windows[key])] + [keys])
-        found = {key: [] for key in keys}
-        for key, item, at in self.cur.fetchall():
-            found[key].append((item, at))
-        return found
+        summary = " UNION ALL ".join(
+            "SELECT %s, (SELECT count(*) FROM tickets.rate_usage WHERE key = %s),"
+            " ARRAY(SELECT item FROM tickets.rate_usage WHERE key = %s AND item = ANY(%s)),"
+            " ARRAY(SELECT at FROM tickets.rate_usage WHERE key = %s ORDER BY at LIMIT %s"
+            "  + greatest(0, (SELECT count(*) FROM tickets.rate_usage WHERE key = %s) - %s))" for _ in keys)
+        args = [f"rate {key}" for key in keys] + [value for key in keys for value in (key, queries[key][0])]
+        for key in keys:
+            _, items, maximum = queries[key]
+            args += [key, key, key, list(items), key, len(items), key, maximum]
+        self.cur.execute(locks + f"DELETE FROM tickets.rate_usage r USING (VALUES {expired}) AS w(key, since)"
+                         " WHERE r.key = w.key AND r.at <= w.since; " + summary, args)
+        return {key: limits.Counted(total, frozenset(seen), tuple(oldest))
+                for key, total, seen, oldest in self.cur.fetchall()}
 
     def add(self, counts):
         """Counts each (key, item, at); an item already counted under its key is not counted again."""
@@ -224,11 +229,11 @@ class InMemoryAnswers(InMemoryTable):
 
 
 class InMemoryRateUsage(InMemoryTable):
-    def counted(self, windows):
+    def counted(self, queries):
         found = {}
-        for key, since in windows.items():
+        for key, (since, items, maximum) in queries.items():
             self.rows[key] = tuple((item, at) for item, at in self.rows.get(key, ()) if at > since)
-            found[key] = list(self.rows[key])
+            found[key] = limits.Counted.of(self.rows[key], items, since, maximum)
         return found
 
     def add(self, counts):

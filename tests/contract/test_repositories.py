@@ -15,7 +15,7 @@ from services.identity import repositories as identity_repositories
 from services.notifier import repositories as notifier_repositories
 from services.routing import repositories as routing_repositories
 from services.sla import repositories as sla_repositories
-from services.tickets import attachments, domain, queries
+from services.tickets import attachments, domain, limits, queries
 from services.tickets import repositories as tickets_repositories
 
 from ..conftest import setting
@@ -87,7 +87,7 @@ def test_an_error_undoes_the_events_and_the_rows_of_its_transaction(units):
         assert work.events.read_stream(stream_name("ticket", ticket.ticket_id)) == []
         assert work.summaries.arrival_of(ticket.ticket_id) is None
         assert work.summaries.list_tickets(requester)["items"] == []
-        assert work.rates.counted({"opens:x": utcnow() - dt.timedelta(hours=1)}) == {"opens:x": []}
+        assert work.rates.counted({"opens:x": (utcnow() - dt.timedelta(hours=1), ["a"], 5)})["opens:x"].total == 0
 
 
 def test_what_a_transaction_committed_is_seen_by_the_next(units):
@@ -192,21 +192,24 @@ def test_remembered_answers_are_recalled_and_replaced(units):
         assert work.answers.forget_expired() == 0
 
 
-def test_rate_usage_forgets_what_left_the_window_and_counts_an_item_once(units):
+def test_rate_usage_is_summed_up_within_the_window_and_counts_an_item_once(units):
     uow = units("tickets")
     now, key, other = utcnow(), f"opens:{uuid.uuid4()}", f"opens:{uuid.uuid4()}"
+    hour = dt.timedelta(hours=1)
     with uow() as work:
-        work.rates.add([(key, "old", now - dt.timedelta(hours=2)), (key, "a", now), (key, "b", now),
-                        (other, "a", now)])
-        work.rates.add([(key, "a", now)])
+        work.rates.add([(key, "old", now - 2 * hour), (key, "a", now - dt.timedelta(minutes=5)), (key, "b", now),
+                        (key, "c", now - dt.timedelta(minutes=9)), (other, "a", now)])
+        work.rates.add([(key, "a", now - dt.timedelta(minutes=5))])
         work.rates.add([])
     with uow() as work:
-        counted = work.rates.counted({key: now - dt.timedelta(hours=1), other: now - dt.timedelta(hours=1)})
-        assert sorted(item for item, _ in counted[key]) == ["a", "b"]
-        assert [item for item, _ in counted[other]] == ["a"]
-        assert sorted(item for item, _ in work.rates.counted({key: now - dt.timedelta(hours=3)})[key]) == ["a", "b"]
+        counted = work.rates.counted({key: (now - hour, ["a", "new"], 2), other: (now - hour, ["x"], 5)})
+        assert counted[key] == limits.Counted(3, frozenset({"a"}), (now - dt.timedelta(minutes=9),
+                                                                    now - dt.timedelta(minutes=5),
+                                                                    now))  # 2 items + 1 over the maximum
+        assert counted[other] == limits.Counted(1, frozenset(), (now,))
+        assert work.rates.counted({key: (now - 3 * hour, ["b"], 10)})[key].total == 3  # "old" was forgotten
         fresh = f"opens:{uuid.uuid4()}"
-        assert work.rates.counted({fresh: now}) == {fresh: []}
+        assert work.rates.counted({fresh: (now, ["x"], 1)}) == {fresh: limits.Counted(0, frozenset(), ())}
 
 
 def test_ticket_numbers_only_grow(units):
