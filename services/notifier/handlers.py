@@ -28,8 +28,7 @@ class Notifier:
 
     def plan_mails(self, work, event):
         mails = plans.mails_for(event, work.directory)
-        for mail in mails:
-            work.outbox.add(event.event_id, mail)
+        work.outbox.add(event.event_id, *mails)
         return len(mails)
 
     def unsubscribe(self, ticket_id, address, token):

@@ -317,7 +317,7 @@ class MailOutbox:
         table = sql.Identifier(schema, "mail_outbox")
         self._add_sql = sql.SQL(
             "INSERT INTO {} (event_id, recipient, template, language, context)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (event_id, recipient) DO NOTHING"
+            " VALUES %s ON CONFLICT (event_id, recipient) DO NOTHING"
         ).format(table)
         # The mails of one event (a ticket's requester, group users, copies, agent) are claimed,
         # sent over the session's SMTP connection and marked in one transaction, whose commit
@@ -338,14 +338,21 @@ class MailOutbox:
         self._sent_sql = sql.SQL(
             "UPDATE {} SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = ANY(%s)"
         ).format(table)
+        # asked with the marks, so that the last event's batch needs no empty claim after it
+        self._more_sql = sql.SQL(
+            "SELECT EXISTS (SELECT 1 FROM {} WHERE status = 'pending' AND next_attempt_at <= now() AND id <> ALL(%s))"
+        ).format(table)
         self._failed_sql = sql.SQL(
             "UPDATE {} SET status = %s, attempts = attempts + 1, last_error = %s,"
             " next_attempt_at = now() + make_interval(secs => %s) WHERE id = %s"
         ).format(table)
 
-    def add(self, cur, event_id, mail):
-        cur.execute(self._add_sql, (event_id, mail.recipient, mail.template, mail.language,
-                                    psycopg2.extras.Json(mail.context)))
+    def add(self, cur, event_id, *mails):
+        """Plans `mails` of `event_id`, in one round trip; a mail planned before is kept as it was."""
+        if mails:
+            psycopg2.extras.execute_values(cur, self._add_sql, [
+                (event_id, mail.recipient, mail.template, mail.language, psycopg2.extras.Json(mail.context))
+                for mail in mails])
 
     def send_due(self, db, sender, renderer, limit=100):
         """Sends due mails, an event's mails per transaction (rows locked while sending), over one
@@ -372,9 +379,13 @@ class MailOutbox:
                 if not rows:
                     break
                 done = [mail_id for mail_id, *mail in rows if self._send_one(cur, smtp, renderer, mail_id, *mail)]
-                if done:
-                    cur.execute(self._sent_sql, (done,))
+                claimed = [row[0] for row in rows]
+                cur.execute((self._sent_sql + sql.SQL("; ") + self._more_sql) if done else self._more_sql,
+                            ((done, claimed) if done else (claimed,)))
+                more = cur.fetchone()[0]
                 sent += len(done)
+            if not more:
+                break
         return sent
 
     def _send_one(self, cur, smtp, renderer, mail_id, event_id, recipient, template, language, context, attempts):

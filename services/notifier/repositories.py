@@ -31,8 +31,8 @@ class Outbox:
     def __init__(self, cur):
         self.cur = cur
 
-    def add(self, event_id, mail):
-        self._outbox.add(self.cur, event_id, mail)
+    def add(self, event_id, *mails):
+        self._outbox.add(self.cur, event_id, *mails)
 
 
 POSTGRES = {"directory": Directory, "outbox": Outbox}
@@ -117,8 +117,9 @@ class InMemoryDirectory(InMemoryTable):
 class InMemoryOutbox(InMemoryTable):
     """(event_id, recipient) -> Mail: what the notifier would send (the in-process system sends nothing)."""
 
-    def add(self, event_id, mail):
-        self.rows.setdefault((str(event_id), mail.recipient), mail)
+    def add(self, event_id, *mails):
+        for mail in mails:
+            self.rows.setdefault((str(event_id), mail.recipient), mail)
 
 
 def in_memory():
