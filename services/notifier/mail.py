@@ -10,6 +10,7 @@ import time
 import unicodedata
 from email.utils import format_datetime
 
+import eventlet
 import psycopg2.extras
 from psycopg2 import sql
 
@@ -194,16 +195,18 @@ def envelope_sender(sender):
 
 
 class SmtpSender:
-    """One SMTP connection, opened lazily (none when nothing is due) and kept between batches
-    while it answers a NOOP: the notifier sends one event's mails at a time, and a connection per
-    event cost a TCP handshake, an EHLO and a QUIT per ticket on both sides. One batch uses it at
-    a time (MailOutbox's turn); a connection older than `keep_seconds` is closed, not reused."""
+    """SMTP connections, opened lazily (none when nothing is due) and kept between batches for
+    `keep_seconds`: the notifier sends one event's mails at a time, each on a connection of its
+    own at the same time (a ticket's requester, group user and agent: one wait, not three), and a
+    connection per mail cost a TCP handshake, an EHLO and a QUIT on both sides. One batch uses
+    them at a time (MailOutbox's turn). A kept connection the server closed meanwhile is noticed
+    at its first command, before anything of the mail went, and replaced."""
 
     def __init__(self, host, port, security="none", username=None, password=None, timeout=30, keep_seconds=60.0):
         self.host, self.port, self.security = host, int(port), security
         self.username, self.password, self.timeout = username, password, timeout
         self.keep_seconds = keep_seconds
-        self._kept, self._kept_since = None, 0.0
+        self._kept = []  # (connection, opened at)
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
@@ -216,35 +219,24 @@ class SmtpSender:
 
     def _take_kept(self):
         with self._lock:
-            smtp, self._kept = self._kept, None
-        if smtp is None:
-            return None
-        if time.monotonic() - self._kept_since > self.keep_seconds:
-            _quit(smtp)
-            return None
-        try:
-            code, _ = smtp.noop()
-        except (smtplib.SMTPException, OSError):
-            code = None
-        if code != 250:  # the server closed it meanwhile: the batch connects anew
-            _quit(smtp)
-            return None
-        return smtp
+            kept, self._kept = self._kept, []
+        fresh = []
+        for smtp, opened_at in kept:
+            if time.monotonic() - opened_at > self.keep_seconds:
+                _quit(smtp)
+            else:
+                fresh.append((smtp, opened_at))
+        return fresh
 
     def _keep(self, batch):
-        if batch.smtp is None:
-            return
         with self._lock:
-            if self._kept is None:
-                self._kept, batch.smtp = batch.smtp, None
-                if not batch.reused:
-                    self._kept_since = time.monotonic()
-        batch.close()
+            self._kept += [(smtp, opened_at) for smtp, opened_at in batch.connections if smtp is not None]
+        batch.connections = []
 
     def close(self):
         with self._lock:
-            smtp, self._kept = self._kept, None
-        if smtp is not None:
+            kept, self._kept = self._kept, []
+        for smtp, _ in kept:
             _quit(smtp)
 
     def connect(self):
@@ -263,23 +255,82 @@ def _quit(smtp):
 
 
 class _SmtpBatch:
-    def __init__(self, sender, smtp=None):
-        self.sender, self.smtp, self.reused = sender, smtp, smtp is not None
+    """The connections of one session: `connections`, [(connection or None, opened at)]."""
 
-    def send(self, raw, sender, recipient):
-        """`raw`: the mail's bytes (compose); `sender`: the envelope's MAIL FROM."""
-        if self.smtp is None:
-            self.smtp, self.reused = self.sender.connect(), False
+    def __init__(self, sender, kept=()):
+        self.sender, self.connections = sender, list(kept)
+
+    def send_all(self, mails):
+        """Sends each (raw bytes, envelope sender, recipient) on a connection of its own, at the
+        same time. Returns, in order, None for each mail the server took and the exception for
+        each it did not."""
+        while len(self.connections) < len(mails):
+            self.connections.append((None, 0.0))
+        if len(mails) == 1:
+            return [self._send_on(0, mails[0])]
+        pool = eventlet.GreenPool(len(mails))
+        return list(pool.imap(self._send_on, range(len(mails)), mails))
+
+    def _send_on(self, index, mail):
+        raw, sender, recipient = mail
+        smtp, opened_at = self.connections[index]
         try:
-            self.smtp.sendmail(sender, [recipient], raw)
-        except (smtplib.SMTPServerDisconnected, OSError):
-            self.close()  # the next mail reconnects
-            raise
+            if smtp is not None:
+                try:
+                    _begin(smtp, raw, sender)
+                except (smtplib.SMTPServerDisconnected, OSError):  # closed while kept: nothing went yet
+                    _quit(smtp)
+                    smtp = None
+            if smtp is None:
+                smtp, opened_at = self.sender.connect(), time.monotonic()
+                self.connections[index] = (smtp, opened_at)
+                _begin(smtp, raw, sender)
+            _finish(smtp, raw, recipient)
+            return None
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            if smtp is not None:
+                _quit(smtp)
+            self.connections[index] = (None, 0.0)  # the next mail reconnects
+            return exc
+        except smtplib.SMTPException as exc:
+            return exc
 
     def close(self):
-        if self.smtp is not None:
-            _quit(self.smtp)
-            self.smtp = None
+        for smtp, _ in self.connections:
+            if smtp is not None:
+                _quit(smtp)
+        self.connections = []
+
+
+def _begin(smtp, raw, sender):
+    """EHLO if not yet, and MAIL FROM: smtplib's sendmail up to its first reply about the mail."""
+    smtp.ehlo_or_helo_if_needed()
+    options = [f"size={len(raw)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+    code, reply = smtp.mail(sender, options)
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+
+
+def _finish(smtp, raw, recipient):
+    """RCPT TO and DATA, refusals raised as smtplib's sendmail raises them."""
+    code, reply = smtp.rcpt(recipient)
+    if code not in (250, 251):
+        _abandon(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+    code, reply = smtp.data(raw)
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _abandon(smtp, code):
+    """A refused mail: the transaction is reset for the next one, or the connection closed when
+    the server is closing it (421)."""
+    if code == 421:
+        smtp.close()
+    else:
+        smtp.rset()
 
 
 class _Turn:
@@ -307,6 +358,16 @@ class _Turn:
 
 
 _TURNS = {}  # outbox schema -> its process-wide _Turn (the notifier and its inbound service share one)
+
+
+def _failure(exc):
+    """(what to record, whether it is for good) of a mail the SMTP server did not take."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # refused at RCPT: the code says for how long
+        code, reply = next(iter(exc.recipients.values()))
+        return f"{code} {reply!r}", 500 <= code < 600
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {exc.smtp_error!r}", 500 <= exc.smtp_code < 600
+    return repr(exc), False
 
 
 class MailOutbox:
@@ -378,7 +439,7 @@ class MailOutbox:
                 rows = cur.fetchall()
                 if not rows:
                     break
-                done = [mail_id for mail_id, *mail in rows if self._send_one(cur, smtp, renderer, mail_id, *mail)]
+                done = self._send_event(cur, smtp, renderer, rows)
                 claimed = [row[0] for row in rows]
                 cur.execute((self._sent_sql + sql.SQL("; ") + self._more_sql) if done else self._more_sql,
                             ((done, claimed) if done else (claimed,)))
@@ -388,24 +449,24 @@ class MailOutbox:
                 break
         return sent
 
-    def _send_one(self, cur, smtp, renderer, mail_id, event_id, recipient, template, language, context, attempts):
-        """True once the SMTP server took the mail; else its failure is recorded (in `cur`)."""
-        try:
-            raw = renderer.render_bytes(template, language, context, recipient, event_id)
-            smtp.send(raw, renderer.envelope_from, recipient)
-        except UnsafeMail as exc:  # never sent; a retry would build the same mail
-            self._record_failure(cur, mail_id, attempts, repr(exc), permanent=True)
-        except smtplib.SMTPRecipientsRefused as exc:  # refused at RCPT: the code says for how long
-            code, reply = next(iter(exc.recipients.values()))
-            self._record_failure(cur, mail_id, attempts, f"{code} {reply!r}", 500 <= code < 600)
-        except smtplib.SMTPResponseException as exc:
-            permanent = 500 <= exc.smtp_code < 600
-            self._record_failure(cur, mail_id, attempts, f"{exc.smtp_code} {exc.smtp_error!r}", permanent)
-        except (smtplib.SMTPException, OSError) as exc:
-            self._record_failure(cur, mail_id, attempts, repr(exc), permanent=False)
-        else:
-            return True
-        return False
+    def _send_event(self, cur, smtp, renderer, rows):
+        """Sends one event's claimed mails at once; the ids of those the server took. Each
+        failure is recorded (in `cur`, here, one after the other)."""
+        rendered = []
+        for mail_id, event_id, recipient, template, language, context, attempts in rows:
+            try:
+                rendered.append((mail_id, attempts, renderer.render_bytes(template, language, context, recipient,
+                                                                          event_id), recipient))
+            except UnsafeMail as exc:  # never sent; a retry would build the same mail
+                self._record_failure(cur, mail_id, attempts, repr(exc), permanent=True)
+        outcomes = smtp.send_all([(raw, renderer.envelope_from, recipient) for _, _, raw, recipient in rendered])
+        done = []
+        for (mail_id, attempts, _, _), outcome in zip(rendered, outcomes):
+            if outcome is None:
+                done.append(mail_id)
+            else:
+                self._record_failure(cur, mail_id, attempts, *_failure(outcome))
+        return done
 
     def _record_failure(self, cur, mail_id, attempts, error, permanent):
         exhausted = attempts + 1 > len(RETRY_DELAYS)

@@ -129,7 +129,11 @@ class SlowServer:
     def session(self):
         yield self
 
-    def send(self, raw, sender, recipient):
+    def send_all(self, mails):
+        pool = eventlet.GreenPool(len(mails))
+        return list(pool.imap(lambda mail: self._send(*mail), mails))
+
+    def _send(self, raw, sender, recipient):
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         eventlet.sleep(0.01)  # between the server's 250 and our commit: what a crash would send twice
@@ -137,13 +141,18 @@ class SlowServer:
         self.in_flight -= 1
 
 
-def test_one_mail_at_a_time_is_in_flight_however_many_workers_send(db, notifier_schema):
+def test_one_events_mails_at_a_time_are_in_flight_however_many_workers_send(db, notifier_schema):
     """Every event handler and the timer call send_due. With each of them sending, each had a
     mail between the server's 250 and the commit, and a database restart sent all of those
-    twice (issue 10's fault test). One sends; the others leave their mail to it."""
+    twice (issue 10's fault test). One sends, an event's mails at once; the others leave their
+    mail to it."""
     tag = uuid.uuid4().hex[:6]
     server = SlowServer()
-    box = queue(db, *(f"turn-{tag}-{n}@example.com" for n in range(12)))
+    box = MailOutbox()
+    with db.transaction() as cur:
+        for n in range(0, 12, 2):  # six events of two mails each
+            box.add(cur, uuid.uuid4(), *(Mail(f"turn-{tag}-{m}@example.com", "es", "account_exists", {"name": "Ana"})
+                                         for m in (n, n + 1)))
     workers = [eventlet.spawn(box.send_due, db, server, RENDERER) for _ in range(6)]
     eventlet.sleep(0.03)  # the first is sending
     late = queue(db, f"turn-{tag}-late@example.com")
@@ -151,24 +160,30 @@ def test_one_mail_at_a_time_is_in_flight_however_many_workers_send(db, notifier_
     assert sum(worker.wait() for worker in workers) >= 13
     ours = sorted(r for r in server.received if r.startswith(f"turn-{tag}-"))
     assert ours == sorted([f"turn-{tag}-{n}@example.com" for n in range(12)] + [f"turn-{tag}-late@example.com"])
-    assert server.most_in_flight == 1
+    assert server.most_in_flight == 2  # the two mails of one event, never those of two
 
 
-def test_one_connection_carries_the_mails_of_successive_batches_and_a_dropped_one_is_replaced(smtp):
-    """The sender keeps its connection between batches while it answers a NOOP (a connection per
-    event cost a handshake, an EHLO and a QUIT per ticket); one the server dropped is replaced."""
+def test_connections_are_kept_between_batches_one_per_mail_of_an_event_and_a_dropped_one_is_replaced(smtp):
+    """The sender keeps its connections between batches (a connection per event cost a handshake,
+    an EHLO and a QUIT per ticket), sends an event's mails at once on one connection each, and
+    replaces a kept connection the server closed, before anything of the mail went."""
     server, sender = smtp
+
+    def mail(n):
+        return (f"Subject: {n}\r\n\r\nbody {n}\r\n".encode(), "helpdesk@example.com", f"to{n}@example.com")
     for n in range(3):
         with sender.session() as batch:
-            batch.send(f"Subject: {n}\r\n\r\nbody {n}\r\n".encode(), "helpdesk@example.com", f"to{n}@example.com")
-    kept = sender._kept
-    assert kept is not None
+            assert batch.send_all([mail(n)]) == [None]
+    assert len(sender._kept) == 1
+    (first, _), = sender._kept
     with sender.session() as batch:
-        assert batch.smtp is kept and batch.reused
-    kept.sock.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
+        assert batch.send_all([mail(3), mail(4), mail(5)]) == [None, None, None]
+        assert batch.connections[0][0] is first  # the kept one, and two more for the others
+    assert len(sender._kept) == 3
+    for smtp_connection, _ in sender._kept:
+        smtp_connection.sock.shutdown(socket.SHUT_RDWR)  # as if the server had closed them while idle
     with sender.session() as batch:
-        assert batch.smtp is None  # the NOOP failed: a new connection for this batch
-        batch.send(b"Subject: again\r\n\r\nbody\r\n", "helpdesk@example.com", "again@example.com")
+        assert batch.send_all([mail(6), mail(7)]) == [None, None]
     sender.close()
-    assert sender._kept is None
-    assert server.received == ["to0@example.com", "to1@example.com", "to2@example.com", "again@example.com"]
+    assert sender._kept == []
+    assert sorted(server.received) == sorted(f"to{n}@example.com" for n in range(8))  # each once
