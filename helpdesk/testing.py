@@ -1,4 +1,5 @@
 """Helpers for tests and benchmarks: throwaway databases, schemas and RabbitMQ vhosts."""
+import json
 import time
 import uuid
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -139,6 +140,20 @@ TRUSTED_AUTHSERV_ID = "mx.test.helpdesk.local"
 # (a test of the limits runs a system of its own with tight ones).
 GENEROUS_LIMITS = {"OPENS_PER_ACCOUNT_HOUR": "100000", "OPENS_PER_COMPANY_HOUR": "100000",
                    "COMMENTS_PER_ACCOUNT_HOUR": "100000", "CC_ADDRESSES_PER_ACCOUNT_DAY": "100000"}
+
+
+def api_request(ip, token=None, body=None, headers=None):
+    """(headers, data) of a test client's API request: from the client address `ip` (through the
+    trusted-proxy header), with a bearer token, and `body` as JSON unless it is bytes or str."""
+    headers = dict(headers or {})
+    headers["X-Forwarded-For"] = ip
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None
+    if body is not None:
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        headers.setdefault("Content-Type", "application/json")
+    return headers, data
 
 
 def free_port(low=None, high=None):

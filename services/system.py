@@ -154,15 +154,7 @@ class Api:
         self._client = Client(system.gateway, use_cookies=False)
 
     def call(self, method, path, body=None, token=None, headers=None):
-        headers = dict(headers or {})
-        headers["X-Forwarded-For"] = self.ip
-        token = token if token is not None else self.token
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        data = None
-        if body is not None:
-            data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-            headers.setdefault("Content-Type", "application/json")
+        headers, data = testing.api_request(self.ip, token if token is not None else self.token, body, headers)
         return Answer(self._client.open(path, method=method, data=data, headers=headers,
                                         environ_base={"REMOTE_ADDR": "127.0.0.1"}))
 

@@ -2,7 +2,6 @@
 server keeping mail as files, a database and a RabbitMQ vhost of its own, and the seed data."""
 import contextlib
 import itertools
-import json
 import re
 
 import pytest
@@ -51,15 +50,7 @@ class Api:
         self.ip = f"10.{next(_addresses) // 250 % 250}.{next(_addresses) % 250}.{next(_addresses) % 250}"
 
     def call(self, method, path, body=None, token=None, headers=None):
-        headers = dict(headers or {})
-        headers["X-Forwarded-For"] = self.ip
-        token = token if token is not None else self.token
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        data = None
-        if body is not None:
-            data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-            headers.setdefault("Content-Type", "application/json")
+        headers, data = testing.api_request(self.ip, token if token is not None else self.token, body, headers)
         return requests.request(method, self.system.url(path), data=data, headers=headers, timeout=20)
 
     def login(self, email, password=DEMO_PASSWORD):
