@@ -334,26 +334,30 @@ def _abandon(smtp, code):
 
 
 class _Turn:
-    """Lets one caller at a time run `send`; a caller that finds it taken asks the one running
-    to go round once more (so that the mail it just planned is not left for the timer) and
-    returns 0 at once."""
+    """Lets at most `lanes` callers at a time run `send` (each claims other events: SKIP LOCKED);
+    a caller that finds every lane taken asks the ones running to go round once more (so that the
+    mail it just planned is not left for the timer) and returns 0 at once."""
+
+    MAX_LANES = 8
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._locks = [threading.Lock() for _ in range(self.MAX_LANES)]
         self._again = False
 
-    def take(self, send):
+    def take(self, send, lanes=1):
         sent = 0
         self._again = True
         while self._again:
-            if not self._lock.acquire(blocking=False):
-                return sent  # the sender at work will see `_again`
+            lock = next((lock for lock in self._locks[:max(1, min(lanes, self.MAX_LANES))]
+                         if lock.acquire(blocking=False)), None)
+            if lock is None:
+                return sent  # the senders at work will see `_again`
             try:
                 while self._again:
                     self._again = False
                     sent += send()
             finally:
-                self._lock.release()
+                lock.release()
         return sent
 
 
@@ -415,17 +419,19 @@ class MailOutbox:
                 (event_id, mail.recipient, mail.template, mail.language, psycopg2.extras.Json(mail.context))
                 for mail in mails])
 
-    def send_due(self, db, sender, renderer, limit=100):
+    def send_due(self, db, sender, renderer, limit=100, lanes=1):
         """Sends due mails, an event's mails per transaction (rows locked while sending), over one
         SMTP connection. Returns how many were sent.
 
-        One caller of a process sends at a time (every event handler and the timer call this):
-        the others leave their mails to it and return at once. So at most one event's mails are
-        ever between the SMTP server's 250 and their commit, what a crash or a database outage
-        can send twice (same Message-IDs: one mail more per recipient). With every worker
-        sending, each had mails there: a database restart mailed several recipients twice
-        (tests/e2e/test_fault_tolerance.py)."""
-        return self._turn.take(lambda: self._send_session(db, sender, renderer, limit))
+        One caller of a process sends at a time (every event handler and the timer call this),
+        or `lanes` of them (NOTIFIER.sending_lanes): the others leave their mails to them and
+        return at once. So at most `lanes` events' mails are ever between the SMTP server's 250
+        and their commit, what a crash or a database outage can send twice (same Message-IDs: one
+        mail more per recipient). With every worker sending, each had mails there: a database
+        restart mailed several recipients twice (tests/e2e/test_fault_tolerance.py). One lane
+        (the default) sends an event at a time; more send more mail per second, for as many
+        events repeated by a crash."""
+        return self._turn.take(lambda: self._send_session(db, sender, renderer, limit), lanes)
 
     def _send_session(self, db, sender, renderer, limit):
         with sender.session() as smtp:

@@ -19,11 +19,13 @@ def wire(config, database):
 
 
 class Mailing(DependencyProvider):
-    """The SMTP sender and the renderer, from config."""
+    """The SMTP sender, the renderer and how many events' mails may be in flight at once
+    (NOTIFIER.sending_lanes, default 1: see MailOutbox.send_due), from config."""
 
     def setup(self):
         config = self.container.config
         smtp = config.get("SMTP") or {}
+        self.lanes = int((config.get("NOTIFIER") or {}).get("sending_lanes") or 1)
         self.sender = SmtpSender(
             smtp.get("host", "127.0.0.1"), smtp.get("port", 25),
             security=smtp.get("security") or "none",
@@ -94,4 +96,4 @@ class NotifierService(Health):
             self._send_due()
 
     def _send_due(self):
-        self.outbox.send_due(self.db, self.mailing.sender, self.mailing.renderer)
+        self.outbox.send_due(self.db, self.mailing.sender, self.mailing.renderer, lanes=self.mailing.lanes)

@@ -141,11 +141,12 @@ class SlowServer:
         self.in_flight -= 1
 
 
-def test_one_events_mails_at_a_time_are_in_flight_however_many_workers_send(db, notifier_schema):
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_one_events_mails_at_a_time_are_in_flight_per_lane_however_many_workers_send(db, notifier_schema, lanes):
     """Every event handler and the timer call send_due. With each of them sending, each had a
     mail between the server's 250 and the commit, and a database restart sent all of those
     twice (issue 10's fault test). One sends, an event's mails at once; the others leave their
-    mail to it."""
+    mail to it. With two lanes (NOTIFIER.sending_lanes), two events' mails at the most."""
     tag = uuid.uuid4().hex[:6]
     server = SlowServer()
     box = MailOutbox()
@@ -153,14 +154,14 @@ def test_one_events_mails_at_a_time_are_in_flight_however_many_workers_send(db, 
         for n in range(0, 12, 2):  # six events of two mails each
             box.add(cur, uuid.uuid4(), *(Mail(f"turn-{tag}-{m}@example.com", "es", "account_exists", {"name": "Ana"})
                                          for m in (n, n + 1)))
-    workers = [eventlet.spawn(box.send_due, db, server, RENDERER) for _ in range(6)]
-    eventlet.sleep(0.03)  # the first is sending
+    workers = [eventlet.spawn(box.send_due, db, server, RENDERER, lanes=lanes) for _ in range(6)]
+    eventlet.sleep(0.03)  # the first are sending
     late = queue(db, f"turn-{tag}-late@example.com")
-    assert late.send_due(db, server, RENDERER) == 0  # busy: left to the one sending, not to the timer
+    assert late.send_due(db, server, RENDERER, lanes=lanes) == 0  # busy: left to those sending, not to the timer
     assert sum(worker.wait() for worker in workers) >= 13
     ours = sorted(r for r in server.received if r.startswith(f"turn-{tag}-"))
     assert ours == sorted([f"turn-{tag}-{n}@example.com" for n in range(12)] + [f"turn-{tag}-late@example.com"])
-    assert server.most_in_flight == 2  # the two mails of one event, never those of two
+    assert server.most_in_flight == 2 * lanes  # the two mails of one event per lane, never more
 
 
 def test_connections_are_kept_between_batches_one_per_mail_of_an_event_and_a_dropped_one_is_replaced(smtp):
