@@ -39,11 +39,14 @@ class Sla:
         if ticket_id is None:
             return
         settings = self.settings
-        clock = clocks.apply(work.clocks.load(ticket_id), event, settings.calendar_of, settings.targets)
+        opening = event.type == "TicketOpened"  # starts both afresh: nothing to read first
+        clock = clocks.apply(None if opening else work.clocks.load(ticket_id), event, settings.calendar_of,
+                             settings.targets)
         if clock is not None:
             work.clocks.save(clock, settings.calendar_of(clock.department), settings.targets.warning_fraction)
-        episode, records = usage.apply(work.episodes.load(ticket_id), event, settings.calendar_of(usage.SUPPORT_24H))
-        if episode is not None:
+        before = None if opening else work.episodes.load(ticket_id)
+        episode, records = usage.apply(before, event, settings.calendar_of(usage.SUPPORT_24H))
+        if episode is not None and episode != before:
             work.episodes.save(episode)
         if records:
             work.events.append(stream_name("usage", ticket_id), caused_by(records, event), None)
