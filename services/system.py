@@ -160,6 +160,7 @@ class Api:
 
     def login(self, email, password=DEMO_PASSWORD):
         response = self.call("POST", "/api/v1/auth/login", {"email": email, "password": password})
-        assert response.status_code == 200, response.text
+        if response.status_code != 200:
+            raise AssertionError(f"login of {email} answered {response.status_code}: {response.text}")
         self.token = response.json()["token"]
         return self
