@@ -95,7 +95,7 @@ class Relay:
     def advance(self, position):
         with self.store.db.transaction() as cur:
             cur.execute(self._write_sql, (position, self.name, position))
-        self._known = max(position, self._known or 0)
+        self._known = position
 
 
 def lag(store):

@@ -2,24 +2,25 @@
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from helpdesk import errors
+from helpdesk import catalog, errors
 from helpdesk.events import utcnow
-from helpdesk.extensions import CatalogProvider, EventStore, Health, StreamOwner, rpc
+from helpdesk.eventstore import PostgresEventStore
+from helpdesk.extensions import Application, EventStore, Health, StreamOwner, rpc
 
 from .bootstrap import bootstrap
 
 PRUNE_INTERVAL = 3600  # seconds between two prunings of the counters
 
 
+def wire(config, database):
+    return bootstrap(config, catalog.load(config), utcnow, PostgresEventStore(database, "identity"), database)
+
+
 class IdentityService(Health, StreamOwner):
     name = "identity"
     store = EventStore()
     config = Config()
-    catalog = CatalogProvider()
-
-    @property
-    def app(self):
-        return bootstrap(self.config, self.catalog, utcnow, self.store, self.store.db)
+    app = Application(wire)
 
     @timer(interval=PRUNE_INTERVAL)
     def prune(self):

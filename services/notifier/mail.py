@@ -196,9 +196,9 @@ def envelope_sender(sender):
 
 class SmtpSender:
     """SMTP connections, opened lazily (none when nothing is due) and kept between batches for
-    `keep_seconds`: the notifier sends one event's mails at a time, each on a connection of its
-    own at the same time (a ticket's requester, group user and agent: one wait, not three), and a
-    connection per mail cost a TCP handshake, an EHLO and a QUIT on both sides. One batch uses
+    `keep_seconds`: the notifier sends one event's mails at a time, on up to four connections at
+    the same time (a ticket's requester, group user and agent: one wait, not three), and a
+    connection per batch cost a TCP handshake, an EHLO and a QUIT on both sides. One batch uses
     them at a time (MailOutbox's turn). A kept connection the server closed meanwhile is noticed
     at its first command, before anything of the mail went, and replaced."""
 
@@ -257,19 +257,31 @@ def _quit(smtp):
 class _SmtpBatch:
     """The connections of one session: `connections`, [(connection or None, opened at)]."""
 
+    PARALLEL = 4  # connections one event's mails share at the most (servers limit them per client)
+
     def __init__(self, sender, kept=()):
         self.sender, self.connections = sender, list(kept)
 
     def send_all(self, mails):
-        """Sends each (raw bytes, envelope sender, recipient) on a connection of its own, at the
-        same time. Returns, in order, None for each mail the server took and the exception for
-        each it did not."""
-        while len(self.connections) < len(mails):
+        """Sends (raw bytes, envelope sender, recipient) mails at the same time, up to PARALLEL
+        connections, each carrying its share one after the other. Returns, in order, None for each
+        mail the server took and the exception for each it did not."""
+        lanes = min(len(mails), self.PARALLEL)
+        while len(self.connections) < lanes:
             self.connections.append((None, 0.0))
-        if len(mails) == 1:
-            return [self._send_on(0, mails[0])]
-        pool = eventlet.GreenPool(len(mails))
-        return list(pool.imap(self._send_on, range(len(mails)), mails))
+        outcomes = [None] * len(mails)
+
+        def send_share(index):
+            for n in range(index, len(mails), lanes):
+                outcomes[n] = self._send_on(index, mails[n])
+        if lanes == 1:
+            send_share(0)
+        else:
+            pool = eventlet.GreenPool(lanes)
+            for index in range(lanes):
+                pool.spawn_n(send_share, index)
+            pool.waitall()
+        return outcomes
 
     def _send_on(self, index, mail):
         raw, sender, recipient = mail
@@ -294,12 +306,6 @@ class _SmtpBatch:
             return exc
         except smtplib.SMTPException as exc:
             return exc
-
-    def close(self):
-        for smtp, _ in self.connections:
-            if smtp is not None:
-                _quit(smtp)
-        self.connections = []
 
 
 def _begin(smtp, raw, sender):

@@ -63,25 +63,19 @@ class Routing:
         work.tickets.project_agent(event)
 
     def apply_ticket_event(self, work, event):
-        """Applies one ticket event; True when it noted commands to send."""
-        before = work.outgoing.noted
-        self._apply_ticket_event(work, event)
-        return work.outgoing.noted > before
-
-    def _apply_ticket_event(self, work, event):
+        """Applies one ticket event; True when it noted a command to send after the commit."""
         data, ticket_id = event.data, event.data.get("ticket_id")
         if event.type == "TicketOpened":
             work.tickets.add_ticket(ticket_id, data, event.global_position)
             department, reason = rules.department_for(data, self.settings.rules, self.catalog)
             if department != data.get("department"):
-                self._command(work, ticket_id, "route", {"department": department, "reason": reason,
-                                                         "seen_department": data.get("department")}, cause=event)
-            else:
-                self._assign(work, ticket_id, department, cause=event)
-        elif event.type in REQUEUEING:
+                return self._command(work, ticket_id, "route", {"department": department, "reason": reason,
+                                                                "seen_department": data.get("department")}, cause=event)
+            return self._assign(work, ticket_id, department, cause=event)
+        if event.type in REQUEUEING:
             work.tickets.requeue(ticket_id, data["department"])
-            self._assign(work, ticket_id, data["department"], cause=event)
-        elif event.type == "TicketAssigned":
+            return self._assign(work, ticket_id, data["department"], cause=event)
+        if event.type == "TicketAssigned":
             work.tickets.set_assignee(ticket_id, data["agent_id"])
         elif event.type == "UrgencyChanged":
             work.tickets.set_urgency(ticket_id, data["urgency"])  # the rules decide on the urgency now
@@ -89,6 +83,7 @@ class Routing:
             work.tickets.set_open(ticket_id, False)
         elif event.type == "SolutionRefused":
             work.tickets.set_open(ticket_id, True)
+        return False
 
     def assign_waiting(self):
         """Offers waiting tickets (oldest first) to whoever is now on shift."""
@@ -101,21 +96,22 @@ class Routing:
     def _assign(self, work, ticket_id, department, cause=None):
         """Gives an unassigned ticket to an agent on shift, by the department's strategy. `cause`:
         the event this reacts to (none when the timer offers a waiting ticket). The assignment is
-        noted at once (the next ticket's choice counts it); a refusal undoes it (send_pending)."""
+        noted at once (the next ticket's choice counts it); a refusal undoes it (send_pending).
+        True when it noted the command."""
         if department is None or not work.tickets.needs_agent(ticket_id):
-            return
+            return False
         now = self.clock.now()
         on_shift = [agent_id for agent_id, email in work.tickets.agents_of(department)
                     if self.settings.shift_calendar(email, department).is_open(now)]
         if not on_shift:
-            return  # nobody on shift: it waits in the queue
+            return False  # nobody on shift: it waits in the queue
         agent = rules.choose_agent(self.settings.rules.strategies[department], on_shift,
                                    work.tickets.open_counts(), work.tickets.last_assigned(department))
         if agent is None:
-            return  # nobody on shift: it waits in the queue
-        self._command(work, ticket_id, "assign", {"agent_id": agent}, cause=cause)
+            return False
         work.tickets.set_assignee(ticket_id, agent)
         work.tickets.remember_assignment(department, agent)
+        return self._command(work, ticket_id, "assign", {"agent_id": agent}, cause=cause)
 
     @staticmethod
     def _command(work, ticket_id, action, command, cause=None):
@@ -123,6 +119,7 @@ class Routing:
         is derived from the event it reacts to, so a reaction decided again is the same command."""
         command_id = uuid.uuid5(cause.event_id, action) if cause is not None else uuid.uuid4()
         work.outgoing.add(command_id, ticket_id, action, command, cause_of(cause) if cause is not None else None)
+        return True
 
     # -- commands out -------------------------------------------------------------------------
     def send_pending(self, tickets, limit=100):

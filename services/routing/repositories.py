@@ -58,14 +58,10 @@ class Tickets:
 
 
 class OutgoingCommands:
-    """`noted`: how many commands this transaction added (so the adapter sends only when there are)."""
-
     def __init__(self, cur):
         self.cur = cur
-        self.noted = 0
 
     def add(self, command_id, ticket_id, action, command, cause):
-        self.noted += 1
         self.cur.execute("INSERT INTO routing.outgoing_commands (command_id, ticket_id, action, command, cause)"
                          " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (command_id) DO NOTHING",
                          (str(command_id), str(ticket_id), action, json.dumps(command),
@@ -166,10 +162,8 @@ class InMemoryOutgoingCommands(InMemoryTable):
     def __init__(self):
         super().__init__()
         self._positions = iter(range(1, 1 << 62))
-        self.noted = 0
 
     def add(self, command_id, ticket_id, action, command, cause):
-        self.noted += 1
         self.rows.setdefault(str(command_id), (next(self._positions), str(ticket_id), action,
                                                json.loads(json.dumps(command)), cause))
 

@@ -102,11 +102,7 @@ class Tickets:
     def list_tickets(self, principal, filters):
         principal = load(contracts.PrincipalSchema, principal)
         filters = load(ListFiltersSchema, filters)
-        try:
-            with self.uow() as work:
-                return work.summaries.list_tickets(principal, **filters)
-        except queries.BadCursor:
-            raise errors.invalid("cursor", "invalid_cursor")
+        return self._page(lambda summaries: summaries.list_tickets(principal, **filters))
 
     def department_queue(self, principal, department, filters):
         principal = load(contracts.PrincipalSchema, principal)
@@ -116,9 +112,13 @@ class Tickets:
         if not domain.is_staff(principal) or (
                 principal["role"] == "agent" and department not in principal["departments"]):
             raise errors.Forbidden("only_department_staff")
+        return self._page(lambda summaries: summaries.queue(department, **filters))
+
+    def _page(self, read):
+        """A page of the summaries `read(summaries)` gives; a cursor this API did not give is a 422."""
         try:
             with self.uow() as work:
-                return work.summaries.queue(department, **filters)
+                return read(work.summaries)
         except queries.BadCursor:
             raise errors.invalid("cursor", "invalid_cursor")
 

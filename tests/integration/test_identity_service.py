@@ -3,9 +3,11 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from helpdesk import catalog, errors
+from helpdesk.events import utcnow
 from helpdesk.eventstore import PostgresEventStore
 from helpdesk.migrate import migrate_all
 from services.identity import passwords
+from services.identity.bootstrap import bootstrap
 from services.identity.service import IdentityService
 
 CONFIG = {"LINK_SECRET": "integration-test-link-secret", "IDENTITY": {}}
@@ -14,8 +16,9 @@ CONFIG = {"LINK_SECRET": "integration-test-link-secret", "IDENTITY": {}}
 @pytest.fixture(scope="module")
 def identity(database_url, db):
     migrate_all(database_url, ["identity"])
-    return worker_factory(IdentityService, store=PostgresEventStore(db, "identity"), config=CONFIG,
-                          catalog=catalog.load())
+    store = PostgresEventStore(db, "identity")
+    return worker_factory(IdentityService, store=store, config=CONFIG,
+                          app=bootstrap(CONFIG, catalog.load(), utcnow, store, db))
 
 
 @pytest.fixture

@@ -166,7 +166,7 @@ def test_one_events_mails_at_a_time_are_in_flight_per_lane_however_many_workers_
 
 def test_connections_are_kept_between_batches_one_per_mail_of_an_event_and_a_dropped_one_is_replaced(smtp):
     """The sender keeps its connections between batches (a connection per event cost a handshake,
-    an EHLO and a QUIT per ticket), sends an event's mails at once on one connection each, and
+    an EHLO and a QUIT per ticket), sends an event's mails at once on up to four connections, and
     replaces a kept connection the server closed, before anything of the mail went."""
     server, sender = smtp
 
@@ -185,6 +185,9 @@ def test_connections_are_kept_between_batches_one_per_mail_of_an_event_and_a_dro
         smtp_connection.sock.shutdown(socket.SHUT_RDWR)  # as if the server had closed them while idle
     with sender.session() as batch:
         assert batch.send_all([mail(6), mail(7)]) == [None, None]
+    with sender.session() as batch:  # more mails than the connections one event may use
+        assert batch.send_all([mail(n) for n in range(8, 14)]) == [None] * 6
+        assert len(batch.connections) == batch.PARALLEL == 4
     sender.close()
     assert sender._kept == []
-    assert sorted(server.received) == sorted(f"to{n}@example.com" for n in range(8))  # each once
+    assert sorted(server.received) == sorted(f"to{n}@example.com" for n in range(14))  # each once
