@@ -42,25 +42,25 @@ def make_inbox(db, store, consumer=None, batch_size=50):
     return inbox, apply
 
 
-def applied_positions(db, store, inbox):
+def applied_rows(db, store, inbox):
+    """(txid, stream, position) of every application, in the order applied."""
     with db.transaction() as cur:
-        cur.execute(f'SELECT stream, position FROM "{store.schema}".applied'
+        cur.execute(f'SELECT txid, stream, position FROM "{store.schema}".applied'
                     ' WHERE consumer = %s ORDER BY seq', (inbox.consumer,))
-        rows = cur.fetchall()
+        return cur.fetchall()
+
+
+def applied_positions(db, store, inbox):
     by_stream = {}
-    for stream, position in rows:
+    for _, stream, position in applied_rows(db, store, inbox):
         by_stream.setdefault(stream, []).append(position)
     return by_stream
 
 
 def transactions(db, store, inbox):
     """The events each transaction applied: [(stream, position), …] per transaction, by first row."""
-    with db.transaction() as cur:
-        cur.execute(f'SELECT txid, stream, position FROM "{store.schema}".applied'
-                    ' WHERE consumer = %s ORDER BY seq', (inbox.consumer,))
-        rows = cur.fetchall()
     by_txid = {}
-    for txid, stream, position in rows:
+    for txid, stream, position in applied_rows(db, store, inbox):
         by_txid.setdefault(txid, []).append((stream, position))
     return list(by_txid.values())
 
