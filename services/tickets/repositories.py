@@ -78,15 +78,15 @@ class RateUsage:
         keys = sorted(queries)
         locks = "".join("SELECT pg_advisory_xact_lock(hashtext(%s));" for _ in keys)
         expired = ", ".join("(%s, %s::timestamptz)" for _ in keys)
-        summary = " UNION ALL ".join(
-            "SELECT %s, (SELECT count(*) FROM tickets.rate_usage WHERE key = %s),"
+        summary = " UNION ALL ".join(  # each key counted once (a busy key is thousands of rows)
+            "SELECT %s, c.total,"
             " ARRAY(SELECT item FROM tickets.rate_usage WHERE key = %s AND item = ANY(%s)),"
-            " ARRAY(SELECT at FROM tickets.rate_usage WHERE key = %s ORDER BY at LIMIT %s"
-            "  + greatest(0, (SELECT count(*) FROM tickets.rate_usage WHERE key = %s) - %s))" for _ in keys)
+            " ARRAY(SELECT at FROM tickets.rate_usage WHERE key = %s ORDER BY at LIMIT %s + greatest(0, c.total - %s))"
+            " FROM (SELECT count(*) AS total FROM tickets.rate_usage WHERE key = %s) AS c" for _ in keys)
         args = [f"rate {key}" for key in keys] + [value for key in keys for value in (key, queries[key][0])]
         for key in keys:
             _, items, maximum = queries[key]
-            args += [key, key, key, list(items), key, len(items), key, maximum]
+            args += [key, key, list(items), key, len(items), maximum, key]
         self.cur.execute(locks + f"DELETE FROM tickets.rate_usage r USING (VALUES {expired}) AS w(key, since)"
                          " WHERE r.key = w.key AND r.at <= w.since; " + summary, args)
         return {key: limits.Counted(total, frozenset(seen), tuple(oldest))
