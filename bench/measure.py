@@ -143,7 +143,8 @@ def running_system(database_url, rabbit):
 
     with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as workdir:
         started = time.perf_counter()
-        system = RunningSystem(database_url, rabbit, workdir).start()
+        # no access log, as the peer's gunicorn runs without one (config.yaml: ACCESS_LOG_LEVEL)
+        system = RunningSystem(database_url, rabbit, workdir, extra_env={"ACCESS_LOG_LEVEL": "WARNING"}).start()
         print(f"\nsystem started in {time.perf_counter() - started:.1f} s", flush=True)
         try:
             yield system

@@ -435,8 +435,8 @@ class MailOutbox:
         and their commit, what a crash or a database outage can send twice (same Message-IDs: one
         mail more per recipient). With every worker sending, each had mails there: a database
         restart mailed several recipients twice (tests/e2e/test_fault_tolerance.py). One lane
-        (the default) sends an event at a time; more send more mail per second, for as many
-        events repeated by a crash."""
+        sends an event at a time; more send more mail per second, for as many events repeated by
+        a crash (config.yaml runs two: one could not keep up with two cores' worth of tickets)."""
         return self._turn.take(lambda: self._send_session(db, sender, renderer, limit), lanes)
 
     def _send_session(self, db, sender, renderer, limit):

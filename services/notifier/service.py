@@ -20,7 +20,7 @@ def wire(config, database):
 
 class Mailing(DependencyProvider):
     """The SMTP sender, the renderer and how many events' mails may be in flight at once
-    (NOTIFIER.sending_lanes, default 1: see MailOutbox.send_due), from config."""
+    (NOTIFIER.sending_lanes, 2 in config.yaml: see MailOutbox.send_due), from config."""
 
     def setup(self):
         config = self.container.config
