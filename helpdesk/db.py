@@ -56,7 +56,8 @@ class Database:
 
     @contextlib.contextmanager
     def connection(self):
-        """A pooled connection; a broken one is discarded rather than returned to the pool."""
+        """A pooled connection, in autocommit (a transaction is `transaction()`); a broken one is
+        discarded rather than returned to the pool."""
         with self._slots:
             conn = self._checkout()
             broken = False
@@ -110,7 +111,7 @@ class Database:
             with conn.cursor(cursor_factory=_TransactionCursor) as cur:
                 yield cur
                 if cur.began:
-                    psycopg2.extensions.cursor.execute(cur, "COMMIT")
+                    cur.execute("COMMIT")
 
     def close(self):
         self._pool.closeall()

@@ -380,6 +380,12 @@ def _failure(exc):
     return repr(exc), False
 
 
+def sending_lanes(config):
+    """NOTIFIER.sending_lanes of the settings (1 when unset): how many events' mails a notifier
+    process has in flight at once (MailOutbox.send_due)."""
+    return int((config.get("NOTIFIER") or {}).get("sending_lanes") or 1)
+
+
 class MailOutbox:
     """Planned mails: added inside the consumer's transaction, rendered and sent after it commits."""
 

@@ -10,7 +10,7 @@ from helpdesk.events import utcnow
 from helpdesk.extensions import Application, Database, Health, Inbox, rpc, subscribe
 
 from .bootstrap import bootstrap
-from .mail import MailOutbox, SmtpSender
+from .mail import MailOutbox, SmtpSender, sending_lanes
 from .render import Renderer
 
 
@@ -25,7 +25,7 @@ class Mailing(DependencyProvider):
     def setup(self):
         config = self.container.config
         smtp = config.get("SMTP") or {}
-        self.lanes = int((config.get("NOTIFIER") or {}).get("sending_lanes") or 1)
+        self.lanes = sending_lanes(config)
         self.sender = SmtpSender(
             smtp.get("host", "127.0.0.1"), smtp.get("port", 25),
             security=smtp.get("security") or "none",

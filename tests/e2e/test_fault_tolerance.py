@@ -26,6 +26,7 @@ import requests
 
 from helpdesk import config, testing
 from helpdesk.testing import PrivateStack, RunningSystem
+from services.notifier.mail import sending_lanes
 
 from .conftest import Api
 
@@ -301,8 +302,7 @@ def test_tickets_survive_killed_services_and_restarted_servers(stack, fault_syst
     assert sorted(expected - sent_pairs(by_id)) == []
     assert sorted(sent_pairs(by_id) - expected - sent_pairs(identity_mails(system, by_id))) == []
     repeats = {key: count for key, count in ticket_mails.items() if count > 1}
-    lanes = int(config.load()["NOTIFIER"]["sending_lanes"])  # as the system runs it
-    allowed = lanes * sum(1 for what, *_ in faults if what in ("kill -9 notifier", "restart PostgreSQL"))
+    allowed = sending_lanes(config.load()) * sum(1 for what, *_ in faults if what in ("kill -9 notifier", "restart PostgreSQL"))
     # each such fault may resend the mails of the events being sent, one per sending lane (one
     # mail more to each of their recipients), nothing else
     repeated_events = {key[0][1:].split(".", 1)[0] for key in repeats}
