@@ -20,6 +20,8 @@ DURATIONS = {
     "quick": {"eventstore": 1.0, "gateway": 3.0},
     "default": {"eventstore": 5.0, "gateway": 15.0},
 }
+# Seconds of load per system side by side (bench/peer.py: in four turns each).
+PEER_SECONDS = {"quick": 8.0, "default": 40.0}
 # Requests per table row of the ticket reads (each row is one client sending them in a row).
 REQUESTS = {"quick": 50, "default": 300}
 # Tickets in the notifier's backlog (each makes 7 mails).
@@ -70,7 +72,7 @@ def main(argv=None):
                         help="instead: ours and this helpdesk side by side (bench/peer.py, docs/performance.md)")
     parser.add_argument("--clients", type=int, default=8, help="with --peer: concurrent clients (default 8)")
     parser.add_argument("--seconds", type=float,
-                        help="with --peer: seconds of load per system (default 15, 3 with --quick)")
+                        help="with --peer: seconds of load per system, in 4 turns (default 40, 8 with --quick)")
     args = parser.parse_args(argv)
     if args.peer and args.only:
         parser.error("--peer runs on its own: leave out --only")
@@ -82,7 +84,7 @@ def main(argv=None):
     seconds = DURATIONS[pace]
     began = time.perf_counter()
     if args.peer:
-        peer.run(admin_url, rabbit, args.peer, args.clients, args.seconds or seconds["gateway"])
+        peer.run(admin_url, rabbit, args.peer, args.clients, args.seconds or PEER_SECONDS[pace])
         print(f"done in {time.perf_counter() - began:.0f} s")
         return
     if args.only in (None, "eventstore", "gateway"):

@@ -13,6 +13,7 @@ import functools
 import logging
 import threading
 import traceback
+import warnings
 
 import amqp.exceptions
 import kombu
@@ -126,9 +127,23 @@ class ReplyListener(nameko.rpc.ReplyListener):
 
 
 class RpcProxy(nameko.rpc.RpcProxy):
-    """nameko's RpcProxy, its replies consumed by the QueueConsumer above."""
+    """nameko's RpcProxy, its replies consumed by the QueueConsumer above, its requests published
+    without waiting for the broker's confirm. nameko waits for one to tell a service whose queue
+    was never declared (UnknownService); ours are declared at the first start and outlive it, so
+    a stopped service meant the caller's timeout either way (a 503 its client may retry), and the
+    confirm cost a broker round trip on every call (issue 11). A request the broker loses in a
+    crash is the same timeout. Without confirms nameko warns, on each call, that it cannot tell
+    an unroutable request: said once here instead."""
 
     rpc_reply_listener = ReplyListener()
+
+    def __init__(self, target_service, **options):
+        options.setdefault("use_confirms", False)
+        super().__init__(target_service, **options)
+
+
+warnings.filterwarnings("ignore", message="Mandatory delivery was requested, but unroutable messages cannot be"
+                        " detected without publish confirms enabled", module="nameko.amqp.publish")
 
 
 class Rpc(nameko.rpc.Rpc):

@@ -1,6 +1,8 @@
 """What the notifier knows of people and tickets: projections of identity and ticket events in its
 own schema (it never reads another service's tables)."""
 
+from helpdesk.db import later
+
 CONTACT_COLUMNS = ("user_id", "email", "name", "language", "company_id", "is_group", "role", "departments",
                    "time_zone", "active")
 
@@ -33,19 +35,19 @@ def project_ticket(cur, event):
     """Ticket events → notifier.tickets (who is on the ticket, where it is)."""
     data, ticket_id = event.data, event.data.get("ticket_id")
     if event.type == "TicketOpened":
-        cur.execute(
-            "INSERT INTO notifier.tickets (ticket_id, reference, title, requester_id, requester_email,"
+        later(
+            cur, "INSERT INTO notifier.tickets (ticket_id, reference, title, requester_id, requester_email,"
             " company_id, cc, department) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (ticket_id) DO NOTHING",
             (ticket_id, data.get("reference") or ticket_id[:8], data["title"], data.get("requester_id"),
              data["requester_email"], data.get("company_id"), data.get("cc") or [], data.get("department")))
     elif event.type in ("TicketRouted", "TicketReclassified"):
-        cur.execute("UPDATE notifier.tickets SET department = %s, assignee_id = NULL WHERE ticket_id = %s",
-                    (data["department"], ticket_id))
+        later(cur, "UPDATE notifier.tickets SET department = %s, assignee_id = NULL WHERE ticket_id = %s",
+                   (data["department"], ticket_id))
     elif event.type == "TicketAssigned":
-        cur.execute("UPDATE notifier.tickets SET assignee_id = %s WHERE ticket_id = %s", (data["agent_id"], ticket_id))
+        later(cur, "UPDATE notifier.tickets SET assignee_id = %s WHERE ticket_id = %s", (data["agent_id"], ticket_id))
     elif event.type == "CcChanged":
-        cur.execute("UPDATE notifier.tickets SET cc = %s WHERE ticket_id = %s", (data["cc"], ticket_id))
+        later(cur, "UPDATE notifier.tickets SET cc = %s WHERE ticket_id = %s", (data["cc"], ticket_id))
 
 
 class Directory:

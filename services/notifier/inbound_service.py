@@ -177,7 +177,7 @@ class InboundMailService(Health):
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"notifier inbound {handling.key}",))
             handling.run(cur)
         log.info("inbound mail %s handled: from %s, %s", queued["id"], mail.sender, "; ".join(handling.outcomes))
-        self.outbox.send_due(self.db, self.mailing.sender, self.mailing.renderer, lanes=self.mailing.lanes)
+        self.outbox.send_due(self.mailing.database, self.mailing.sender, self.mailing.renderer, lanes=self.mailing.lanes)
 
     # -- settings -----------------------------------------------------------------------------
     @property

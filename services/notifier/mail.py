@@ -14,6 +14,8 @@ import eventlet
 import psycopg2.extras
 from psycopg2 import sql
 
+from helpdesk.db import later_values
+
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (5, 30, 120, 600, 1800)  # seconds; then the mail is marked failed
@@ -199,8 +201,10 @@ class SmtpSender:
     `keep_seconds`: the notifier sends one event's mails at a time, on up to four connections at
     the same time (a ticket's requester, group user and agent: one wait, not three), and a
     connection per batch cost a TCP handshake, an EHLO and a QUIT on both sides. One batch uses
-    them at a time (MailOutbox's turn). A kept connection the server closed meanwhile is noticed
-    at its first command, before anything of the mail went, and replaced."""
+    them at a time per sending lane (MailOutbox's turn), taking at most the four it can use, so
+    that the lanes share the kept ones instead of one lane holding them all while the others open
+    more. A kept connection the server closed meanwhile is noticed at its first command, before
+    anything of the mail went, and replaced."""
 
     def __init__(self, host, port, security="none", username=None, password=None, timeout=30, keep_seconds=60.0):
         self.host, self.port, self.security = host, int(port), security
@@ -211,15 +215,15 @@ class SmtpSender:
 
     @contextlib.contextmanager
     def session(self):
-        batch = _SmtpBatch(self, self._take_kept())
+        batch = _SmtpBatch(self, self._take_kept(_SmtpBatch.PARALLEL))
         try:
             yield batch
         finally:
             self._keep(batch)
 
-    def _take_kept(self):
+    def _take_kept(self, most):
         with self._lock:
-            kept, self._kept = self._kept, []
+            kept, self._kept = self._kept[-most:], self._kept[:-most]
         fresh = []
         for smtp, opened_at in kept:
             if time.monotonic() - opened_at > self.keep_seconds:
@@ -427,7 +431,7 @@ class MailOutbox:
     def add(self, cur, event_id, *mails):
         """Plans `mails` of `event_id`, in one round trip; a mail planned before is kept as it was."""
         if mails:
-            psycopg2.extras.execute_values(cur, self._add_sql, [
+            later_values(cur, self._add_sql, [
                 (event_id, mail.recipient, mail.template, mail.language, psycopg2.extras.Json(mail.context))
                 for mail in mails])
 
@@ -442,7 +446,7 @@ class MailOutbox:
         mail more per recipient). With every worker sending, each had mails there: a database
         restart mailed several recipients twice (tests/e2e/test_fault_tolerance.py). One lane
         sends an event at a time; more send more mail per second, for as many events repeated by
-        a crash (config.yaml runs two: one could not keep up with two cores' worth of tickets)."""
+        a crash (config.yaml runs four: one or two could not keep up with two cores' worth of tickets)."""
         return self._turn.take(lambda: self._send_session(db, sender, renderer, limit), lanes)
 
     def _send_session(self, db, sender, renderer, limit):

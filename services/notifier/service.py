@@ -1,10 +1,12 @@
 """Notifier entrypoints: events in through the inbox, mails planned by the handlers (handlers.py)
 in the same transaction, then rendered and sent after it committed."""
+import threading
+
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from helpdesk import errors, timezones
+from helpdesk import db as dbmod, errors, timezones
 from helpdesk.clock import Clock
 from helpdesk.events import utcnow
 from helpdesk.extensions import Application, Database, Health, Inbox, rpc, subscribe
@@ -19,13 +21,16 @@ def wire(config, database):
 
 
 class Mailing(DependencyProvider):
-    """The SMTP sender, the renderer and how many events' mails may be in flight at once
-    (NOTIFIER.sending_lanes, 2 in config.yaml: see MailOutbox.send_due), from config."""
+    """The SMTP sender, the renderer, how many events' mails may be in flight at once
+    (NOTIFIER.sending_lanes, 4 in config.yaml: see MailOutbox.send_due), from config, and the
+    lanes' own connections: a lane holds one while its mails are in flight, which would otherwise
+    leave the consumers a pool of DB_POOL_SIZE minus the lanes."""
 
     def setup(self):
         config = self.container.config
         smtp = config.get("SMTP") or {}
         self.lanes = sending_lanes(config)
+        self._database, self._lock = None, threading.Lock()
         self.sender = SmtpSender(
             smtp.get("host", "127.0.0.1"), smtp.get("port", 25),
             security=smtp.get("security") or "none",
@@ -35,8 +40,18 @@ class Mailing(DependencyProvider):
                                  config.get("INBOUND_DOMAIN"), clock=Clock(),
                                  default_time_zone=timezones.default_from(config))
 
+    @property
+    def database(self):
+        """Opened at the first mail to send (a process may have none to send)."""
+        with self._lock:
+            if self._database is None:
+                self._database = dbmod.Database(self.container.config["DATABASE_URL"], size=self.lanes)
+            return self._database
+
     def stop(self):
         self.sender.close()
+        if self._database is not None:
+            self._database.close()
 
     def get_dependency(self, worker_ctx):
         return self
@@ -96,4 +111,4 @@ class NotifierService(Health):
             self._send_due()
 
     def _send_due(self):
-        self.outbox.send_due(self.db, self.mailing.sender, self.mailing.renderer, lanes=self.mailing.lanes)
+        self.outbox.send_due(self.mailing.database, self.mailing.sender, self.mailing.renderer, lanes=self.mailing.lanes)

@@ -1,31 +1,33 @@
 """Routing's tables (schema `routing`); every function takes the caller's cursor."""
 import json
 
+from helpdesk.db import later
+
 
 def add_ticket(cur, ticket_id, data, arrival):
     facts = {"department": data.get("department"), "itil": data.get("itil"), "urgency": data.get("urgency")}
-    cur.execute(
-        "INSERT INTO routing.tickets (ticket_id, facts, department, arrival) VALUES (%s, %s, %s, %s)"
+    later(
+        cur, "INSERT INTO routing.tickets (ticket_id, facts, department, arrival) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (ticket_id) DO NOTHING",
         (ticket_id, json.dumps(facts), data.get("department"), arrival))
 
 
 def requeue(cur, ticket_id, department):
-    cur.execute("UPDATE routing.tickets SET department = %s, assignee_id = NULL WHERE ticket_id = %s",
-                (department, ticket_id))
+    later(cur, "UPDATE routing.tickets SET department = %s, assignee_id = NULL WHERE ticket_id = %s",
+               (department, ticket_id))
 
 
 def set_urgency(cur, ticket_id, urgency):
-    cur.execute("UPDATE routing.tickets SET facts = jsonb_set(facts, '{urgency}', to_jsonb(%s::text))"
-                " WHERE ticket_id = %s", (urgency, ticket_id))
+    later(cur, "UPDATE routing.tickets SET facts = jsonb_set(facts, '{urgency}', to_jsonb(%s::text))"
+               " WHERE ticket_id = %s", (urgency, ticket_id))
 
 
 def set_assignee(cur, ticket_id, agent_id):
-    cur.execute("UPDATE routing.tickets SET assignee_id = %s WHERE ticket_id = %s", (agent_id, ticket_id))
+    later(cur, "UPDATE routing.tickets SET assignee_id = %s WHERE ticket_id = %s", (agent_id, ticket_id))
 
 
 def set_open(cur, ticket_id, is_open):
-    cur.execute("UPDATE routing.tickets SET open = %s WHERE ticket_id = %s", (is_open, ticket_id))
+    later(cur, "UPDATE routing.tickets SET open = %s WHERE ticket_id = %s", (is_open, ticket_id))
 
 
 def needs_agent(cur, ticket_id):
@@ -64,8 +66,8 @@ def last_assigned(cur, department):
 
 
 def remember_assignment(cur, department, agent_id):
-    cur.execute("INSERT INTO routing.last_assigned (department, agent_id) VALUES (%s, %s)"
-                " ON CONFLICT (department) DO UPDATE SET agent_id = EXCLUDED.agent_id", (department, agent_id))
+    later(cur, "INSERT INTO routing.last_assigned (department, agent_id) VALUES (%s, %s)"
+               " ON CONFLICT (department) DO UPDATE SET agent_id = EXCLUDED.agent_id", (department, agent_id))
 
 
 def project_agent(cur, event):

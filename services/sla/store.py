@@ -1,6 +1,8 @@
 """The sla schema's tables; every function takes the caller's cursor."""
 import psycopg2.extras
 
+from helpdesk.db import later
+
 from . import clocks, usage
 
 
@@ -12,8 +14,8 @@ def load_clock(cur, ticket_id, lock=False):
 
 def save_clock(cur, clock, calendar, fraction):
     timers = clock.timers
-    cur.execute(
-        "INSERT INTO sla.clocks (ticket_id, state, version, first_response_due_at, resolution_due_at,"
+    later(
+        cur, "INSERT INTO sla.clocks (ticket_id, state, version, first_response_due_at, resolution_due_at,"
         " next_alert_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (ticket_id) DO UPDATE SET"
         " state = EXCLUDED.state, version = EXCLUDED.version,"
         " first_response_due_at = EXCLUDED.first_response_due_at,"
@@ -48,6 +50,6 @@ def load_episode(cur, ticket_id):
 
 
 def save_episode(cur, episode):
-    cur.execute("INSERT INTO sla.usage_episodes (ticket_id, state) VALUES (%s, %s) ON CONFLICT (ticket_id)"
-                " DO UPDATE SET state = EXCLUDED.state",
-                (episode.ticket_id, psycopg2.extras.Json(usage.to_json(episode))))
+    later(cur, "INSERT INTO sla.usage_episodes (ticket_id, state) VALUES (%s, %s) ON CONFLICT (ticket_id)"
+               " DO UPDATE SET state = EXCLUDED.state",
+               (episode.ticket_id, psycopg2.extras.Json(usage.to_json(episode))))

@@ -6,6 +6,7 @@ import json
 
 from psycopg2.extras import Json
 
+from helpdesk.db import later
 from helpdesk.idempotency import RETENTION_HOURS
 
 
@@ -20,10 +21,10 @@ def recall(cur, user_id, key):
 
 def remember(cur, user_id, key, fingerprint, answer):
     """Keeps `answer` (JSON as the RPC returns it); an expired answer under the key is replaced."""
-    cur.execute("INSERT INTO tickets.remembered_answers (user_id, idempotency_key, fingerprint, answer) VALUES"
-                " (%s, %s, %s, %s) ON CONFLICT (user_id, idempotency_key) DO UPDATE SET"
-                " fingerprint = EXCLUDED.fingerprint, answer = EXCLUDED.answer, remembered_at = now()",
-                (user_id, key, fingerprint, Json(answer, dumps=lambda value: json.dumps(value, default=str))))
+    later(cur, "INSERT INTO tickets.remembered_answers (user_id, idempotency_key, fingerprint, answer) VALUES"
+               " (%s, %s, %s, %s) ON CONFLICT (user_id, idempotency_key) DO UPDATE SET"
+               " fingerprint = EXCLUDED.fingerprint, answer = EXCLUDED.answer, remembered_at = now()",
+               (user_id, key, fingerprint, Json(answer, dumps=lambda value: json.dumps(value, default=str))))
 
 
 def forget_expired(cur):

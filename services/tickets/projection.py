@@ -6,6 +6,7 @@ re-implements the aggregate's rules in SQL.
 """
 import dataclasses
 
+from helpdesk.db import later
 from helpdesk.projections import Rebuild
 
 from . import domain
@@ -33,7 +34,7 @@ _UPSERT = (
 
 
 def save(cur, ticket, arrival):
-    cur.execute(_UPSERT, row(ticket, arrival))
+    later(cur, _UPSERT, row(ticket, arrival))
 
 
 def arrival_of(cur, ticket_id):

@@ -7,9 +7,8 @@ import hashlib
 import itertools
 import uuid
 
-import psycopg2.extras
-
 from helpdesk.application import InMemoryTable
+from helpdesk.db import later_values
 from helpdesk.idempotency import RETENTION_HOURS
 
 from . import answers, attachments, domain, limits, projection, queries
@@ -95,8 +94,8 @@ class RateUsage:
     def add(self, counts):
         """Counts each (key, item, at); an item already counted under its key is not counted again."""
         if counts:
-            psycopg2.extras.execute_values(
-                self.cur, "INSERT INTO tickets.rate_usage (key, item, at) VALUES %s ON CONFLICT DO NOTHING", counts)
+            later_values(self.cur, "INSERT INTO tickets.rate_usage (key, item, at) VALUES %s ON CONFLICT DO NOTHING",
+                         counts)
 
 
 class Numbers:

@@ -136,31 +136,31 @@ class SlowServer:
     def _send(self, raw, sender, recipient):
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        eventlet.sleep(0.01)  # between the server's 250 and our commit: what a crash would send twice
+        eventlet.sleep(0.02)  # between the server's 250 and our commit: what a crash would send twice
         self.received.append(recipient)
         self.in_flight -= 1
 
 
-@pytest.mark.parametrize("lanes", [1, 2])
+@pytest.mark.parametrize("lanes", [1, 2, 4])
 def test_one_events_mails_at_a_time_are_in_flight_per_lane_however_many_workers_send(db, notifier_schema, lanes):
     """Every event handler and the timer call send_due. With each of them sending, each had a
     mail between the server's 250 and the commit, and a database restart sent all of those
     twice (issue 10's fault test). One sends, an event's mails at once; the others leave their
-    mail to it. With two lanes (NOTIFIER.sending_lanes), two events' mails at the most."""
+    mail to it. With n lanes (NOTIFIER.sending_lanes), n events' mails at the most."""
     tag = uuid.uuid4().hex[:6]
     server = SlowServer()
     box = MailOutbox()
     with db.transaction() as cur:
-        for n in range(0, 12, 2):  # six events of two mails each
+        for n in range(0, 24, 2):  # twelve events of two mails each: every lane sends several
             box.add(cur, uuid.uuid4(), *(Mail(f"turn-{tag}-{m}@example.com", "es", "account_exists", {"name": "Ana"})
                                          for m in (n, n + 1)))
     workers = [eventlet.spawn(box.send_due, db, server, RENDERER, lanes=lanes) for _ in range(6)]
     eventlet.sleep(0.03)  # the first are sending
     late = queue(db, f"turn-{tag}-late@example.com")
     assert late.send_due(db, server, RENDERER, lanes=lanes) == 0  # busy: left to those sending, not to the timer
-    assert sum(worker.wait() for worker in workers) >= 13
+    assert sum(worker.wait() for worker in workers) >= 25
     ours = sorted(r for r in server.received if r.startswith(f"turn-{tag}-"))
-    assert ours == sorted([f"turn-{tag}-{n}@example.com" for n in range(12)] + [f"turn-{tag}-late@example.com"])
+    assert ours == sorted([f"turn-{tag}-{n}@example.com" for n in range(24)] + [f"turn-{tag}-late@example.com"])
     assert server.most_in_flight == 2 * lanes  # the two mails of one event per lane, never more
 
 
@@ -191,3 +191,24 @@ def test_connections_are_kept_between_batches_one_per_mail_of_an_event_and_a_dro
     sender.close()
     assert sender._kept == []
     assert sorted(server.received) == sorted(f"to{n}@example.com" for n in range(14))  # each once
+
+
+def test_sending_lanes_share_the_kept_connections_instead_of_one_holding_them_all(smtp):
+    """Each lane takes at most the four connections an event may use: a lane that took every kept
+    connection left the others to open new ones, and the kept ones grew with every round."""
+    server, sender = smtp
+
+    def mail(n):
+        return (f"Subject: {n}\r\n\r\nbody {n}\r\n".encode(), "helpdesk@example.com", f"lane{n}@example.com")
+    with sender.session() as first, sender.session() as second:  # two lanes, each with an event of four
+        assert first.send_all([mail(n) for n in range(4)]) == [None] * 4
+        assert second.send_all([mail(n) for n in range(4, 8)]) == [None] * 4
+    assert len(sender._kept) == 8
+    for round_ in range(3):  # the same two lanes again: they take the kept ones, four each
+        with sender.session() as first, sender.session() as second:
+            assert len(first.connections) == len(second.connections) == 4
+            assert first.send_all([mail(10 + round_)]) == [None]
+            assert second.send_all([mail(20 + round_)]) == [None]
+        assert len(sender._kept) == 8  # none opened beyond them
+    sender.close()
+    assert len(server.received) == 14

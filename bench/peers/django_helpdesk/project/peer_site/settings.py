@@ -10,7 +10,7 @@ bench/peers/django_helpdesk/__init__.py:
 """
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 STATE_DIR = Path(os.environ.get("PEER_STATE_DIR", "/tmp/peer-django-helpdesk"))
 SECRET_KEY = os.environ.get("PEER_SECRET_KEY", "bench-only-not-a-secret")
@@ -55,13 +55,14 @@ TEMPLATES = [{
 }]
 
 _db = urlsplit(os.environ.get("PEER_DATABASE_URL", "postgresql://postgres@127.0.0.1:54329/peer_django_helpdesk"))
+_query = {key: values[-1] for key, values in parse_qs(_db.query).items()}  # libpq's ?host=/socket/dir&port=
 DATABASES = {"default": {
     "ENGINE": "django.db.backends.postgresql",
     "NAME": _db.path.lstrip("/"),
     "USER": unquote(_db.username or ""),
     "PASSWORD": unquote(_db.password or ""),
-    "HOST": _db.hostname or "",
-    "PORT": str(_db.port or ""),
+    "HOST": _query.get("host") or _db.hostname or "",
+    "PORT": _query.get("port") or str(_db.port or ""),
     # Persistent connections, as any production deployment sets: without them every request
     # forks a new PostgreSQL backend (our services keep pools too).
     "CONN_MAX_AGE": 600,
