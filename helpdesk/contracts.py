@@ -354,6 +354,33 @@ class MergeSchema(StrictSchema):
     into = fields.UUID(required=True, metadata={"description": "the ticket that absorbs this duplicate"})
 
 
+# Ticket events for staff alone: a customer never sees them, in a view or a live update.
+INTERNAL_TICKET_EVENTS = frozenset({"InternalNoteAdded", "ProviderFaultMarked"})
+
+LIVE_TICKETS_MAX, LIVE_QUEUES_MAX = 20, 10
+
+
+class LiveSubscriptionSchema(StrictSchema):
+    """GET /api/v1/live: what a stream follows (repeat a parameter for more: ?ticket=a&ticket=b)."""
+
+    ticket = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=LIVE_TICKETS_MAX),
+                         metadata={"description": "tickets whose changes to tell (the caller must see each)"})
+    queue = fields.List(fields.String(validate=validate.Length(min=1, max=50)), load_default=list,
+                        validate=validate.Length(max=LIVE_QUEUES_MAX),
+                        metadata={"description": "departments whose queue changes to tell (staff of it only)"})
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data.get("ticket") and not data.get("queue"):
+            raise ValidationError(Problem("live_needs_a_subject"), "ticket")
+
+
+class PresenceSchema(StrictSchema):
+    """POST /api/v1/tickets/{id}/presence: a colleague's console tells who is on the ticket."""
+
+    activity = fields.String(required=True, validate=validate.OneOf(("viewing", "replying")))
+
+
 # Every action on a ticket after its opening: POST /api/v1/tickets/{id}/<action>, and the schema
 # of its body. The tickets service gives each its meaning; the gateway checks the body early.
 TICKET_ACTIONS = {

@@ -18,6 +18,7 @@ from helpdesk.events import ENVELOPE, utcnow
 from helpdesk.eventstore import InMemoryEventStore
 
 from .gateway.inprocess import InProcessGateway
+from .gateway.live import InProcessLive
 from .identity.bootstrap import bootstrap as identity_bootstrap
 from .identity.seed import DEMO_PASSWORD, seed_into
 from .notifier.bootstrap import bootstrap as notifier_bootstrap
@@ -86,11 +87,13 @@ class System:
         self.ports = {"identity": identity, "tickets": Port(self, self.tickets), "routing": Port(self, self.routing),
                       "sla": Port(self, self.sla), "notifier": Port(self, self.notifier),
                       "notifier_inbound": Absent("notifier_inbound")}
-        self.gateway = InProcessGateway(self.config, self.ports)
+        self.live = InProcessLive()
+        self.gateway = InProcessGateway(self.config, self.ports, self.live)
         self.consumers = {
             "tickets": [consumer(self.routing, self.routing.apply_ticket_event),
                         consumer(self.sla, self.sla.apply_ticket_event),
-                        consumer(self.notifier, self.notifier.apply_ticket_event)],
+                        consumer(self.notifier, self.notifier.apply_ticket_event),
+                        lambda event: self.live.hub.ticket_event(ENVELOPE.dump(event))],
             "identity": [consumer(self.routing, self.routing.apply_identity_event),
                          consumer(self.notifier, self.notifier.apply_identity_event)],
             "sla": [consumer(self.notifier, self.notifier.plan_mails)],
@@ -133,6 +136,22 @@ class System:
         return Api(self, ip)
 
 
+class _Chunks:
+    """A streamed answer's body, chunk by chunk; `close()` ends it as a client leaving."""
+
+    def __init__(self, response):
+        self._response, self._chunks = response, iter(response.response)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._chunks)
+
+    def close(self):
+        self._response.close()
+
+
 class Answer:
     """What an HTTP client reads of a response (the shape of requests' Response the tests use)."""
 
@@ -157,6 +176,13 @@ class Api:
         headers, data = testing.api_request(self.ip, token if token is not None else self.token, body, headers)
         return Answer(self._client.open(path, method=method, data=data, headers=headers,
                                         environ_base={"REMOTE_ADDR": "127.0.0.1"}))
+
+    def stream(self, path, token=None):
+        """A streamed answer (server-sent events), unread: (status, headers, iterator of chunks)."""
+        headers, _ = testing.api_request(self.ip, token if token is not None else self.token, None, None)
+        response = self._client.open(path, method="GET", headers=headers, buffered=False,
+                                     environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        return response.status_code, response.headers, _Chunks(response)
 
     def login(self, email, password=DEMO_PASSWORD):
         response = self.call("POST", "/api/v1/auth/login", {"email": email, "password": password})

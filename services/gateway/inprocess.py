@@ -7,6 +7,7 @@ from werkzeug.wrappers import Request
 
 from .auth import Caller, trusted_proxies_from
 from .http import answer
+from .live import InProcessLive
 from .service import GatewayService
 from .sessions import DEFAULT_TTL, SessionCache
 
@@ -19,10 +20,12 @@ def routes():
 
 
 class InProcessGateway:
-    """`ports`: service name -> an object answering that service's RPC methods."""
+    """`ports`: service name -> an object answering that service's RPC methods; `live`: the
+    live updates' front (live.InProcessLive), which the system feeds with the tickets events."""
 
-    def __init__(self, config, ports):
+    def __init__(self, config, ports, live=None):
         self.config, self.ports = config, ports
+        self.live = live if live is not None else InProcessLive()
         self.url_map = Map([Rule(url, methods=methods.split(","), endpoint=(public, name))
                             for methods, url, public, name in routes()])
         self.trusted_proxies = trusted_proxies_from(config)
@@ -46,4 +49,5 @@ class InProcessGateway:
         service.caller = Caller(request, self.ports["identity"], self.trusted_proxies, self.sessions)
         for name, port in self.ports.items():
             setattr(service, name, port)
+        service.live = self.live
         return service

@@ -27,6 +27,7 @@ SCHEMAS = {  # nested schemas first: apispec registers them by name when it meet
     "ProfileUpdate": contracts.ProfileUpdateSchema, "EmailChange": contracts.EmailChangeSchema,
     "CreateCompany": contracts.CreateCompanySchema, "CreateUser": contracts.CreateUserSchema,
     "UpdateUser": contracts.UpdateUserSchema, "SolutionDecision": contracts.SolutionDecisionSchema,
+    "Presence": contracts.PresenceSchema,
 }
 
 ERRORS = {
@@ -135,6 +136,16 @@ OPERATIONS = [
           ("close", "The customer closes their ticket"),
           ("merge", "Staff merge this duplicate into another ticket"),
       )],
+    ("get", "/api/v1/live", "liveUpdates",
+     "Server-sent events (text/event-stream) about the tickets and queues named: `ready` at every"
+     " (re)connection (refetch then), `ticket` {ticket_id, version, type, department} when one changed,"
+     " `presence` {ticket_id, user_id, name, activity, expires_in} for staff; no ticket content. Who may"
+     " follow what is checked as the stream opens (a queue: its department's staff; a ticket: whoever may"
+     " see it); the stream ends after two minutes (browsers reconnect) or at logout",
+     None, ("200", None), ("401", "403", "404", "422"), False),
+    ("post", "/api/v1/tickets/{ticket_id}/presence", "announcePresence",
+     "Staff say they are viewing or replying to the ticket: colleagues following it hear it live",
+     "Presence", ("204", None), ("401", "403", "404", "422"), False),
     ("get", "/api/v1/openapi.json", "openapi", "This document", None, ("200", None), (), True),
     ("get", "/api/v1/health", "health", "Every process of the system answers, and the relays keep up (503 with the same body when not)", None, ("200", "Health"), (), True),
 ]
@@ -148,7 +159,7 @@ class UnsubscribeQuerySchema(Schema):
 
 
 QUERIES = {"/api/v1/unsubscribe": UnsubscribeQuerySchema, "/api/v1/tickets": contracts.ListFiltersSchema, "/api/v1/queues/{department}": contracts.QueueFiltersSchema,
-           "/api/v1/routing/preview": contracts.RoutingPreviewSchema}
+           "/api/v1/routing/preview": contracts.RoutingPreviewSchema, "/api/v1/live": contracts.LiveSubscriptionSchema}
 
 
 def _ref(name):
@@ -182,7 +193,7 @@ def build_spec(public_url):
             operation["requestBody"] = {"required": True, "content": _ref(request)}
         if status == "201" and path == "/api/v1/tickets":
             responses["201"]["headers"] = {"Location": {"schema": {"type": "string"}}}
-        if path.startswith("/api/v1/tickets/{ticket_id}/") and method == "post":
+        if path.startswith("/api/v1/tickets/{ticket_id}/") and method == "post" and not path.endswith("/presence"):
             operation["parameters"] = [{"name": "If-Match", "in": "header", "required": False,
                                         "description": "the version you read: refuse the change if the "
                                                        "ticket changed since (409)",

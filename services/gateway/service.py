@@ -1,6 +1,7 @@
 """Gateway entrypoints: HTTP in, RPC to the owning service, JSON out. Every endpoint is closed to
 anonymous callers unless declared `public=True`."""
 import base64
+import hashlib
 
 import eventlet
 from nameko.dependency_providers import Config
@@ -11,16 +12,22 @@ from helpdesk import catalog, contracts, i18n
 from helpdesk.extensions import RpcProxy
 
 from . import health, portal
+from .live import BrokerUnavailable, Live, Subscription, presence_notice, stream
 from .auth import Auth
 
 from .http import (SESSION_COOKIE, ApiError, call, caller_language, content_disposition, http, idempotency_key, if_match, json_response,
-                   query_args, read_json)
+                   query_args, read_json, unavailable, validate)
 from .openapi import build_spec
 
 SERVICES = ("identity", "tickets", "routing", "sla", "notifier", "notifier_inbound")
 HEALTH_TIMEOUT = 3
 STAFF_ADMIN = {"admin"}
 STAFF = {"agent", "supervisor", "admin"}
+
+
+def live_session(token):
+    """Which session a stream belongs to, without keeping its token."""
+    return hashlib.sha256(token.encode()).hexdigest() if token else None
 
 
 class GatewayService:
@@ -33,6 +40,7 @@ class GatewayService:
     sla = RpcProxy("sla")
     notifier = RpcProxy("notifier")
     notifier_inbound = RpcProxy("notifier_inbound")  # inbound mail's consumer, in the notifier's process
+    live = Live()
 
     def _body(self, request, schema_class):
         return read_json(request, schema_class, self.config["MAX_REQUEST_BYTES"])
@@ -108,6 +116,7 @@ class GatewayService:
         self.caller.principal(allow_password_change=True)
         call(self.identity.logout, self.caller.token)
         self.caller.forget_session()
+        self.live.end_session(live_session(self.caller.token))
         response = Response(status=204)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -251,6 +260,43 @@ class GatewayService:
             "Content-Security-Policy": "default-src 'none'; sandbox",
             "Cache-Control": "private, no-store",
         })
+
+    # -- live updates (live.py) ------------------------------------------------------------------
+    @http("GET", "/api/v1/live")
+    def live_updates(self, request):
+        """Server-sent events: what the page shows changed. Access is checked here, once per
+        stream, by the services that own it; the stream itself carries no ticket's content."""
+        principal = self.caller.principal()
+        wanted = {name: request.args.getlist(name) for name in request.args}  # any other is refused
+        wanted = validate(contracts.LiveSubscriptionSchema, wanted)
+        if wanted["queue"] and principal["role"] not in STAFF:
+            raise ApiError(403, "forbidden", "live_only_staff_follow_queues")
+        placed = []
+        for department in dict.fromkeys(wanted["queue"]):
+            page = call(self.tickets.department_queue, principal, department, {"limit": 100})
+            placed += [(item["ticket_id"], department) for item in page["items"]]
+        for ticket_id in dict.fromkeys(wanted["ticket"]):
+            call(self.tickets.get_ticket, principal, str(ticket_id))  # 404 unless the caller may see it
+        subscription = Subscription(principal, [str(t) for t in wanted["ticket"]], wanted["queue"],
+                                    session=live_session(self.caller.token))
+        try:
+            self.live.follow(subscription, placed)
+        except BrokerUnavailable:
+            raise unavailable("temporarily_unavailable")
+        request.environ["eventlet.minimum_write_chunk_size"] = 0  # each event at once, not 4 KB at a time
+        return Response(stream(subscription, self.live), mimetype="text/event-stream", direct_passthrough=True,
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @http("POST", "/api/v1/tickets/<string:ticket_id>/presence")
+    def presence(self, request, ticket_id):
+        """A colleague's console says who is viewing or replying to the ticket (live.py)."""
+        principal = self.caller.principal()
+        if principal["role"] not in STAFF:
+            raise ApiError(403, "forbidden", "presence_only_staff")
+        command = self._body(request, contracts.PresenceSchema)
+        ticket = call(self.tickets.get_ticket, principal, ticket_id)
+        self.live.announce(presence_notice(principal, ticket["ticket_id"], command["activity"]))
+        return Response(status=204)
 
     def _ticket_response(self, ticket, status=200, location=None):
         headers = {"ETag": f'"{ticket["version"]}"'}

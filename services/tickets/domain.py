@@ -9,6 +9,7 @@ import dataclasses
 import uuid
 
 from helpdesk import refusals
+from helpdesk.contracts import INTERNAL_TICKET_EVENTS
 from helpdesk.events import NewEvent
 from helpdesk.events import fold as events_fold
 
@@ -46,7 +47,7 @@ TRANSITIONS = {
 }
 
 # Events only staff see in a ticket's history (and are never mailed to customers).
-INTERNAL_EVENTS = frozenset({"InternalNoteAdded", "ProviderFaultMarked"})
+INTERNAL_EVENTS = INTERNAL_TICKET_EVENTS  # staff only: never in a customer's view (nor live: gateway/live.py)
 
 
 # Refusals (helpdesk.refusals), re-exported: the domain raises them, the application layer translates.
