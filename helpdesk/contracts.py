@@ -514,5 +514,11 @@ class ListFiltersSchema(StrictSchema):
 
 
 class QueueFiltersSchema(StrictSchema):
+    status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
+    urgency = fields.String(validate=validate.OneOf(URGENCIES))
+    assignee = fields.String(validate=validate.Regexp(
+        r"^(me|none|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+        error=Problem("assignee_filter")), metadata={"description": "me, none (nobody took it) or a user id"})
+    text = fields.String(validate=validate.Length(min=1, max=200))
     limit = fields.Integer(load_default=25, validate=validate.Range(min=1, max=PAGE_MAX))
     cursor = fields.String(validate=validate.Length(max=100))

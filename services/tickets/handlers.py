@@ -112,6 +112,8 @@ class Tickets:
         if not domain.is_staff(principal) or (
                 principal["role"] == "agent" and department not in principal["departments"]):
             raise errors.Forbidden("only_department_staff")
+        if filters.get("assignee") == "me":
+            filters["assignee"] = principal["user_id"]
         return self._page(lambda summaries: summaries.queue(department, **filters))
 
     def _page(self, read):

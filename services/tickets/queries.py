@@ -76,15 +76,37 @@ def list_tickets(cur, principal, status=None, department=None, text=None, scope=
     if department:
         where.append("department = %s")
         args.append(department)
+    _text(where, args, text)
+    return _page(cur, where, args, "DESC", limit, cursor)
+
+
+def _text(where, args, text):
+    """A title or description containing `text` (a literal, wildcards escaped), or its reference."""
     if text:
         where.append("(title ILIKE %s OR description ILIKE %s OR reference = %s)")
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         args += [pattern, pattern, "#" + text.strip().lstrip("#")]
-    return _page(cur, where, args, "DESC", limit, cursor)
 
 
-def queue(cur, department, statuses=None, limit=25, cursor=None):
-    """A department's open tickets in arrival order (oldest first)."""
+def queue(cur, department, statuses=None, status=None, urgency=None, assignee=None, text=None, limit=25,
+          cursor=None):
+    """A department's open tickets in arrival order (oldest first); `assignee`: a user id, or
+    NOBODY for the unassigned."""
     where = ["department = %s", "status = ANY(%s)"]
     args = [department, sorted(statuses or domain.OPEN)]
+    if status:
+        where.append("status = %s")
+        args.append(status)
+    if urgency:
+        where.append("urgency = %s")
+        args.append(urgency)
+    if assignee == NOBODY:
+        where.append("assignee_id IS NULL")
+    elif assignee:
+        where.append("assignee_id::text = %s")
+        args.append(str(assignee))
+    _text(where, args, text)
     return _page(cur, where, args, "ASC", limit, cursor)
+
+
+NOBODY = "none"  # the queue filter's assignee for tickets nobody has taken

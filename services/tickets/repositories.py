@@ -115,6 +115,13 @@ POSTGRES = {"summaries": Summaries, "attachments": Attachments, "answers": Answe
 
 # -- in memory ------------------------------------------------------------------------------------
 
+def _has_text(row, text):
+    """queries._text in memory."""
+    needle = text.lower()
+    return (needle in row["title"].lower() or needle in row["description"].lower()
+            or row["reference"] == "#" + text.strip().lstrip("#"))
+
+
 class InMemorySummaries(InMemoryTable):
     """ticket_id -> the row `projection.row` makes, as a dict; lists and queues by the same rules
     as queries.py's SQL."""
@@ -142,18 +149,24 @@ class InMemorySummaries(InMemoryTable):
                 return False
             if department and row["department"] != department:
                 return False
-            if text:
-                needle = text.lower()
-                if not (needle in row["title"].lower() or needle in row["description"].lower()
-                        or row["reference"] == "#" + text.strip().lstrip("#")):
-                    return False
-            return True
+            return not text or _has_text(row, text)
         return self._page(wanted, descending=True, limit=limit, cursor=cursor)
 
-    def queue(self, department, statuses=None, limit=25, cursor=None):
+    def queue(self, department, statuses=None, status=None, urgency=None, assignee=None, text=None, limit=25,
+              cursor=None):
         statuses = set(statuses or domain.OPEN)
-        return self._page(lambda row: row["department"] == department and row["status"] in statuses,
-                          descending=False, limit=limit, cursor=cursor)
+
+        def wanted(row):
+            if row["department"] != department or row["status"] not in statuses:
+                return False
+            if (status and row["status"] != status) or (urgency and row["urgency"] != urgency):
+                return False
+            if assignee == queries.NOBODY and row["assignee_id"] is not None:
+                return False
+            if assignee and assignee != queries.NOBODY and str(row["assignee_id"]) != str(assignee):
+                return False
+            return not text or _has_text(row, text)
+        return self._page(wanted, descending=False, limit=limit, cursor=cursor)
 
     def _page(self, wanted, descending, limit, cursor):
         limit = max(1, min(int(limit or 25), queries.MAX_LIMIT))

@@ -1,5 +1,6 @@
 """The units of work and the repositories of each service, run against both backends (PostgreSQL
 and in memory): the in-process system (services/system.py) is only as true as this contract."""
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -459,3 +460,25 @@ def test_the_notifiers_directory_follows_people_and_tickets(units):
         assert (ticket["reference"], ticket["assignee_id"], list(ticket["cc"]), ticket["department"]) == (
             "#000042", agent, ["b@x.es"], f"d{tag}")
         assert work.directory.opted_out(ticket_id) == {"b@x.es"}
+
+
+def test_a_queue_filters_by_status_urgency_assignee_and_text_in_arrival_order(units):
+    uow = units("tickets")
+    ana, agent = customer(), str(uuid.uuid4())
+    with uow() as work:
+        tickets = [opened(work, ana, title, department="datacenters") for title in ("Fibra caída", "Router", "Fibra lenta")]
+        taken = dataclasses.replace(tickets[1], assignee_id=agent, status="assigned", urgency="high")
+        work.summaries.save(taken, work.summaries.arrival_of(taken.ticket_id))
+
+    def titles(**filters):
+        with uow() as work:
+            return [i["title"] for i in work.summaries.queue("datacenters", limit=100, **filters)["items"]]
+
+    assert titles() == ["Fibra caída", "Router", "Fibra lenta"]
+    assert titles(assignee=agent) == ["Router"]
+    assert titles(assignee=queries.NOBODY) == ["Fibra caída", "Fibra lenta"]
+    assert titles(status="assigned") == ["Router"] and titles(status="new") == ["Fibra caída", "Fibra lenta"]
+    assert titles(urgency="high") == ["Router"]
+    assert titles(text="fibra") == ["Fibra caída", "Fibra lenta"]
+    assert titles(text="fibra", urgency="high") == []
+    assert titles(text=tickets[1].reference) == ["Router"]

@@ -140,3 +140,22 @@ def test_who_may_follow_what_is_checked_when_the_stream_opens(system, api):
         if field:  # the parameter named (its item, for a list: ticket.0)
             assert any(name.split(".")[0] == field for name in body["fields"]), (query, body)
     assert system.live.hub.idle  # no refused request left a subscription behind
+
+
+def test_a_queue_is_filtered_by_assignee_me_or_nobody_urgency_and_text_and_bad_filters_are_named(system):
+    customer = as_user(system, "cliente@demo.example")
+    mine, other = open_ticket(customer, "systems"), open_ticket(customer, "systems")
+    agent = as_user(system, "agent-systems@helpdesk.example")
+    assert agent.call("POST", f"/api/v1/tickets/{mine['ticket_id']}/assign", {}).status_code == 200
+
+    def ids(query):
+        answer = agent.call("GET", f"/api/v1/queues/systems?limit=100&{query}")
+        assert answer.status_code == 200, answer.text
+        return [item["ticket_id"] for item in answer.json()["items"]]
+    assert mine["ticket_id"] in ids("assignee=me") and other["ticket_id"] not in ids("assignee=me")
+    assert other["ticket_id"] in ids("assignee=none") and mine["ticket_id"] not in ids("assignee=none")
+    assert mine["ticket_id"] in ids("status=assigned") and other["ticket_id"] in ids("status=new")
+    assert other["ticket_id"] in ids(f"text={other['reference'].lstrip('#')}")
+    for query, field in (("assignee=somebody", "assignee"), ("urgency=low", "urgency"), ("status=lost", "status")):
+        answer = agent.call("GET", f"/api/v1/queues/systems?{query}")
+        assert answer.status_code == 422 and field in answer.json()["fields"], (query, answer.text)

@@ -431,7 +431,8 @@ def test_list_filters_are_checked(actors, query, field):
 
 
 QUEUE_FILTERS = [("limit=0", "limit"), ("limit=abc", "limit"), ("cursor=not-a-cursor", "cursor"),
-                 ("status=new", "status")]
+                 ("status=lost", "status"), ("urgency=low", "urgency"), ("assignee=ana", "assignee"),
+                 ("text=", "text"), ("colour=red", "colour")]
 
 
 @pytest.mark.parametrize("query,field", QUEUE_FILTERS, ids=[q[0] for q in QUEUE_FILTERS])
