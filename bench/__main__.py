@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only eventstore|gateway|tickets|mail]`, or side by side with another
+"""`python -m bench [--quick] [--only eventstore|gateway|tickets|mail|live]`, or side by side with another
 helpdesk: `python -m bench --peer django-helpdesk [--quick] [--clients 8]`. See bench/__init__.py."""
 import argparse
 import contextlib
@@ -13,7 +13,7 @@ import requests
 
 from helpdesk import testing
 
-from . import mail, peer, store, system, tickets
+from . import live, mail, peer, store, system, tickets
 
 # Seconds of load per table row: long enough for stable percentiles, short enough to run often.
 DURATIONS = {
@@ -24,6 +24,9 @@ DURATIONS = {
 PEER_SECONDS = {"quick": 8.0, "default": 40.0}
 # Requests per table row of the ticket reads (each row is one client sending them in a row).
 REQUESTS = {"quick": 50, "default": 300}
+# Tickets opened and taken while 50 consoles watch (bench/live.py), and their idle seconds first.
+LIVE_CHANGES = {"quick": 5, "default": 20}
+LIVE_IDLE = {"quick": 3.0, "default": 10.0}
 # Tickets in the notifier's backlog (each makes 7 mails).
 BACKLOG = {"quick": 30, "default": 150}
 
@@ -67,7 +70,7 @@ def describe_machine(database_url, rabbit):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short loads: under a minute in all")
-    parser.add_argument("--only", choices=("eventstore", "gateway", "tickets", "mail"), help="run one part only")
+    parser.add_argument("--only", choices=("eventstore", "gateway", "tickets", "mail", "live"), help="run one part only")
     parser.add_argument("--peer", choices=peer.PEERS,
                         help="instead: ours and this helpdesk side by side (bench/peer.py, docs/performance.md)")
     parser.add_argument("--clients", type=int, default=8, help="with --peer: concurrent clients (default 8)")
@@ -101,6 +104,9 @@ def main(argv=None):
     if args.only in (None, "mail"):
         with scratch_database(admin_url) as database_url:
             mail.run(database_url, rabbit, BACKLOG[pace])
+    if args.only in (None, "live"):
+        with scratch_database(admin_url) as database_url:
+            live.run(database_url, rabbit, changes=LIVE_CHANGES[pace], idle_seconds=LIVE_IDLE[pace])
     print(f"done in {time.perf_counter() - began:.0f} s")
 
 

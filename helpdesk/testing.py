@@ -1,5 +1,9 @@
 """Helpers for tests and benchmarks: throwaway databases, schemas and RabbitMQ vhosts."""
+import contextlib
 import json
+import queue
+import socket
+import threading
 import time
 import uuid
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -428,3 +432,60 @@ class PrivateStack:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class EventStream:
+    """A client of GET /api/v1/live: an open stream of server-sent events read by a thread of its
+    own, over a plain socket (so that it can be cut from outside); its events arrive in `events`
+    as (kind, data, monotonic time received). `user`: a test client (url via `.system`, `.token`,
+    `.ip`)."""
+
+    def __init__(self, user, query):
+        self.events = queue.Queue()
+        host, port = urlsplit(user.system.url("/")).netloc.split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=30)
+        self.sock.sendall((f"GET /api/v1/live?{query} HTTP/1.1\r\nHost: {host}\r\n"
+                           f"Authorization: Bearer {user.token}\r\nX-Forwarded-For: {user.ip}\r\n"
+                           "Accept: text/event-stream\r\n\r\n").encode())
+        self.file = self.sock.makefile("rb")
+        status = self.file.readline().decode()
+        headers = {}
+        while (line := self.file.readline().decode().strip()):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        assert " 200 " in status, status
+        assert headers["content-type"].startswith("text/event-stream")
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        kind = None
+        try:
+            for raw in self.file:  # chunked: each event is one chunk, its size lines skipped
+                line = raw.decode().strip()
+                if line.startswith("event: "):
+                    kind = line[len("event: "):]
+                elif line.startswith("data: ") and kind:
+                    self.events.put((kind, json.loads(line[len("data: "):]), time.monotonic()))
+                    kind = None
+                elif line == "0":  # the last chunk: the stream ended
+                    break
+        except (OSError, ValueError):  # cut by the test
+            pass
+        self.events.put(("closed", None, time.monotonic()))
+
+    def next(self, timeout=10):
+        """(kind, data) of the next event."""
+        return self.events.get(timeout=timeout)[:2]
+
+    def until(self, wanted, timeout=10):
+        """The first event `wanted(kind, data)` accepts, skipping others."""
+        while True:
+            kind, data = self.next(timeout)
+            if wanted(kind, data) or kind == "closed":
+                return kind, data
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()

@@ -2,73 +2,13 @@
 service's events through RabbitMQ and by presence through the gateways' fan-out exchange
 (services/gateway/live.py). The rules themselves are tests/unit/test_live_hub.py's and
 tests/service/test_live.py's; here, that the real parts carry them."""
-import contextlib
-import json
-import queue
-import socket
-import threading
-from urllib.parse import urlsplit
-
 import requests
 
+from helpdesk.testing import EventStream
 
 from .conftest import as_user
 
 TICKET = {"title": "Corte de fibra", "description": "Sin servicio desde las 8:00.", "department": "networks"}
-
-
-class Listener:
-    """An open stream read by a thread of its own, over a plain socket (so that the test can cut
-    it from outside): its events arrive in `events` as (kind, data)."""
-
-    def __init__(self, user, query):
-        self.events = queue.Queue()
-        host, port = urlsplit(user.system.url("/")).netloc.split(":")
-        self.sock = socket.create_connection((host, int(port)), timeout=30)
-        self.sock.sendall((f"GET /api/v1/live?{query} HTTP/1.1\r\nHost: {host}\r\n"
-                           f"Authorization: Bearer {user.token}\r\nX-Forwarded-For: {user.ip}\r\n"
-                           "Accept: text/event-stream\r\n\r\n").encode())
-        self.file = self.sock.makefile("rb")
-        status = self.file.readline().decode()
-        headers = {}
-        while (line := self.file.readline().decode().strip()):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        assert " 200 " in status, status
-        assert headers["content-type"].startswith("text/event-stream")
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        kind = None
-        try:
-            for raw in self.file:  # chunked: each event is one chunk, its size lines skipped
-                line = raw.decode().strip()
-                if line.startswith("event: "):
-                    kind = line[len("event: "):]
-                elif line.startswith("data: ") and kind:
-                    self.events.put((kind, json.loads(line[len("data: "):])))
-                    kind = None
-                elif line == "0":  # the last chunk: the stream ended
-                    break
-        except (OSError, ValueError):  # cut by the test
-            pass
-        self.events.put(("closed", None))
-
-    def next(self, timeout=10):
-        return self.events.get(timeout=timeout)
-
-    def until(self, wanted, timeout=10):
-        """The first event `wanted(kind, data)` accepts, skipping others."""
-        while True:
-            kind, data = self.next(timeout)
-            if wanted(kind, data) or kind == "closed":
-                return kind, data
-
-    def close(self):
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
 
 
 def live_queues(system):
@@ -81,7 +21,7 @@ def test_a_queue_and_a_ticket_page_hear_changes_through_the_broker_and_colleague
     agent = as_user(system, "agent-networks@helpdesk.example")
     boss = as_user(system, "supervisor@helpdesk.example")
     customer = as_user(system, "cliente@demo.example")
-    watching = Listener(agent, "queue=networks")
+    watching = EventStream(agent, "queue=networks")
     try:
         assert watching.next() == ("ready", {})
         assert len(live_queues(system)) == 1  # one queue of this gateway's while streams are open
@@ -89,8 +29,8 @@ def test_a_queue_and_a_ticket_page_hear_changes_through_the_broker_and_colleague
         kind, data = watching.until(lambda k, d: k == "ticket" and d["ticket_id"] == opened["ticket_id"])
         assert (kind, data["type"], data["department"]) == ("ticket", "TicketOpened", "networks")
 
-        page = Listener(customer, f"ticket={opened['ticket_id']}")
-        colleague = Listener(boss, f"ticket={opened['ticket_id']}")
+        page = EventStream(customer, f"ticket={opened['ticket_id']}")
+        colleague = EventStream(boss, f"ticket={opened['ticket_id']}")
         assert page.next() == colleague.next() == ("ready", {})
         ticket_id = opened["ticket_id"]
         assert agent.call("POST", f"/api/v1/tickets/{ticket_id}/notes", {"body": "Solo el equipo."}).status_code == 200
@@ -113,7 +53,7 @@ def test_a_queue_and_a_ticket_page_hear_changes_through_the_broker_and_colleague
 
 def test_a_logout_ends_the_stream_and_refusals_answer_json_before_any_stream(system):
     agent = as_user(system, "agent-networks@helpdesk.example")
-    watching = Listener(agent, "queue=networks")
+    watching = EventStream(agent, "queue=networks")
     assert watching.next() == ("ready", {})
     assert agent.call("POST", "/api/v1/auth/logout").status_code == 204
     assert watching.until(lambda k, d: False, timeout=10) == ("closed", None)
