@@ -375,6 +375,15 @@ class LiveSubscriptionSchema(StrictSchema):
             raise ValidationError(Problem("live_needs_a_subject"), "ticket")
 
 
+class PeopleFiltersSchema(StrictSchema):
+    """GET /api/v1/people: staff look for a customer (who phoned or wrote) or a colleague."""
+
+    text = fields.String(validate=validate.Length(min=1, max=200),
+                         metadata={"description": "part of the name, the email or the company's name"})
+    kind = fields.String(validate=validate.OneOf(("customer", "staff")))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
 class PresenceSchema(StrictSchema):
     """POST /api/v1/tickets/{id}/presence: a colleague's console tells who is on the ticket."""
 

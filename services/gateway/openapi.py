@@ -113,6 +113,12 @@ OPERATIONS = [
      ("200", None), ("401", "422"), False),
     ("get", "/api/v1/queues/{department}", "departmentQueue",
      "A department's open tickets in arrival order (staff)", None, ("200", None), ("401", "403", "404", "422"), False),
+    ("get", "/api/v1/people", "findPeople",
+     "Staff look for accounts by part of the name, email or company (kind: customer or staff)",
+     None, ("200", None), ("401", "403", "422"), False),
+    ("get", "/api/v1/agents", "agents",
+     "Supervisors: the staff with their departments and open tickets, and per department the open"
+     " tickets nobody took", None, ("200", None), ("401", "403"), False),
     ("get", "/api/v1/tickets/{ticket_id}", "getTicket", "One ticket with its whole history",
      None, ("200", "Ticket"), ("401", "403", "404"), False),
     ("get", "/api/v1/tickets/{ticket_id}/attachments/{attachment_id}", "downloadAttachment",
@@ -159,7 +165,8 @@ class UnsubscribeQuerySchema(Schema):
 
 
 QUERIES = {"/api/v1/unsubscribe": UnsubscribeQuerySchema, "/api/v1/tickets": contracts.ListFiltersSchema, "/api/v1/queues/{department}": contracts.QueueFiltersSchema,
-           "/api/v1/routing/preview": contracts.RoutingPreviewSchema, "/api/v1/live": contracts.LiveSubscriptionSchema}
+           "/api/v1/routing/preview": contracts.RoutingPreviewSchema, "/api/v1/live": contracts.LiveSubscriptionSchema,
+           "/api/v1/people": contracts.PeopleFiltersSchema}
 
 
 def _ref(name):

@@ -23,6 +23,7 @@ SERVICES = ("identity", "tickets", "routing", "sla", "notifier", "notifier_inbou
 HEALTH_TIMEOUT = 3
 STAFF_ADMIN = {"admin"}
 STAFF = {"agent", "supervisor", "admin"}
+SUPERVISORS = {"supervisor", "admin"}
 
 
 def live_session(token):
@@ -224,6 +225,24 @@ class GatewayService:
             item["sla"] = due.get(item["ticket_id"])
         return json_response(page)
 
+    @http("GET", "/api/v1/people")
+    def find_people(self, request):
+        """Staff look for a customer (to open a ticket for one who phoned or wrote) or a colleague."""
+        principal = self.caller.principal(roles=STAFF)
+        return json_response({"items": call(self.identity.find_people, principal,
+                                            query_args(request, contracts.PeopleFiltersSchema))})
+
+    @http("GET", "/api/v1/agents")
+    def agents(self, request):
+        """Supervisors' view of the staff: each one's departments and open tickets, and what
+        nobody took yet per department."""
+        principal = self.caller.principal(roles=SUPERVISORS)
+        staff = call(self.identity.find_people, principal, {"kind": "staff", "limit": 100})
+        loads = call(self.tickets.loads, principal)
+        return json_response({
+            "agents": [{**person, "open_tickets": loads["agents"].get(person["user_id"], 0)} for person in staff],
+            "unassigned": loads["unassigned"]})
+
     @http("GET", "/api/v1/tickets/<string:ticket_id>")
     def get_ticket(self, request, ticket_id):
         principal = self.caller.principal()
@@ -371,6 +390,16 @@ class GatewayService:
     @http("GET", "/tickets/<string:ticket_id>", public=True)
     def ticket_page(self, request, ticket_id):
         """Where every mail links (and /tickets/new): the page reads the ticket through the API."""
+        return portal.shell()
+
+    @http("GET", "/console/queues/<string:department>", public=True)
+    def console_queue_page(self, request, department):
+        """The staff console's queue of a department (/console itself is one of portal.PAGES)."""
+        return portal.shell()
+
+    @http("GET", "/console/tickets/<string:ticket_id>", public=True)
+    def console_ticket_page(self, request, ticket_id):
+        """The staff console's workspace of a ticket."""
         return portal.shell()
 
     @http("GET", "/", public=True)

@@ -353,6 +353,16 @@ class Identity:
             self._acting_admin(work, principal)
             return work.directory.list_users(company_id)
 
+    def find_people(self, principal, filters):
+        """Staff look for a customer (to open a ticket for one who phoned) or a colleague."""
+        filters = load(contracts.PeopleFiltersSchema, filters)
+        roles = {"customer": (domain.CUSTOMER,), "staff": tuple(sorted(domain.STAFF))}.get(filters.get("kind"), ())
+        with self.uow() as work:
+            actor = self._user(work, (principal or {}).get("user_id"))
+            if actor is None or actor.role not in domain.STAFF:
+                raise errors.Forbidden("only_staff")
+            return work.directory.find_people(filters.get("text"), roles, filters["limit"])
+
     def update_user(self, principal, user_id, command):
         """Admins change an agent's departments, or deactivate / reactivate an account."""
         command = load(contracts.UpdateUserSchema, command)

@@ -40,6 +40,9 @@ class Directory:
     def list_users(self, company_id=None):
         return sql.list_users(self.cur, company_id)
 
+    def find_people(self, text=None, roles=(), limit=20):
+        return sql.find_people(self.cur, text, roles, limit)
+
 
 class Credentials:
     def __init__(self, cur):
@@ -167,6 +170,22 @@ class InMemoryDirectory(InMemoryTable):
         rows = [row for row in self._users() if company_id is None or str(row["company_id"]) == str(company_id)]
         return [{k: (str(row[k]) if k in ("user_id", "company_id") and row[k] else row[k]) for k in keys}
                 for row in sorted(rows, key=lambda row: row["email"].lower())]
+
+    def find_people(self, text=None, roles=(), limit=20):
+        companies = {company_id: name for (kind, company_id), name in self.rows.items() if kind == "company"}
+        needle = (text or "").lower()
+        found = []
+        for row in self._users():
+            company = companies.get(uuid.UUID(str(row["company_id"]))) if row["company_id"] else None
+            if roles and row["role"] not in roles:
+                continue
+            if needle and not any(needle in (value or "").lower() for value in (row["name"], row["email"], company)):
+                continue
+            found.append({"user_id": str(row["user_id"]), "email": row["email"], "name": row["name"],
+                          "role": row["role"], "company_id": str(row["company_id"]) if row["company_id"] else None,
+                          "company_name": company, "departments": list(row["departments"]),
+                          "active": row["active"]})
+        return sorted(found, key=lambda person: (person["name"].lower(), person["email"].lower()))[:limit]
 
 
 class InMemoryCredentials(InMemoryTable):

@@ -95,6 +95,28 @@ def list_users(cur, company_id=None):
             for row in cur.fetchall()]
 
 
+PERSON_KEYS = ("user_id", "email", "name", "role", "company_id", "company_name", "departments", "active")
+
+
+def find_people(cur, text=None, roles=(), limit=20):
+    """Accounts whose name, email or company's name contains `text` (any, without), of `roles`
+    (any, without), by name: staff looking for a customer who phoned, or for a colleague."""
+    where, args = ["TRUE"], []
+    if roles:
+        where.append("u.role = ANY(%s)")
+        args.append(list(roles))
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append("(u.name ILIKE %s OR u.email ILIKE %s OR c.name ILIKE %s)")
+        args += [pattern] * 3
+    cur.execute(
+        "SELECT u.user_id, u.email, u.name, u.role, u.company_id, c.name, u.departments, u.active"
+        " FROM identity.users u LEFT JOIN identity.companies c ON c.company_id = u.company_id"
+        f" WHERE {' AND '.join(where)} ORDER BY lower(u.name), lower(u.email) LIMIT %s", (*args, limit))
+    return [{k: (str(v) if k in ("user_id", "company_id") and v else v) for k, v in zip(PERSON_KEYS, row)}
+            for row in cur.fetchall()]
+
+
 # -- credentials -------------------------------------------------------------------------------
 
 def password_hash(cur, user_id):

@@ -91,6 +91,10 @@ class IdentityService(Health, StreamOwner):
         return self.app.list_users(principal, company_id)
 
     @rpc(expected_exceptions=errors.EXPECTED)
+    def find_people(self, principal, filters):
+        return self.app.find_people(principal, filters)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
     def update_user(self, principal, user_id, command):
         return self.app.update_user(principal, user_id, command)
 

@@ -116,6 +116,14 @@ class Tickets:
             filters["assignee"] = principal["user_id"]
         return self._page(lambda summaries: summaries.queue(department, **filters))
 
+    def loads(self, principal):
+        """Open tickets per agent and unassigned per department (supervisors and admins)."""
+        principal = load(contracts.PrincipalSchema, principal)
+        if principal["role"] not in ("supervisor", "admin"):
+            raise errors.Forbidden("only_supervisors")
+        with self.uow() as work:
+            return work.summaries.loads()
+
     def _page(self, read):
         """A page of the summaries `read(summaries)` gives; a cursor this API did not give is a 422."""
         try:

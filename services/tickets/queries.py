@@ -109,4 +109,21 @@ def queue(cur, department, statuses=None, status=None, urgency=None, assignee=No
     return _page(cur, where, args, "ASC", limit, cursor)
 
 
+def loads(cur):
+    """Open tickets per assignee, and those nobody took per department: supervisors' balance."""
+    cur.execute("SELECT assignee_id::text, department, count(*) FROM tickets.ticket_summaries"
+                " WHERE status = ANY(%s) GROUP BY 1, 2", (sorted(domain.OPEN),))
+    return _loads(cur.fetchall())
+
+
+def _loads(rows):
+    agents, unassigned = {}, {}
+    for assignee, department, count in rows:
+        if assignee:
+            agents[assignee] = agents.get(assignee, 0) + count
+        else:
+            unassigned[department] = unassigned.get(department, 0) + count
+    return {"agents": agents, "unassigned": unassigned}
+
+
 NOBODY = "none"  # the queue filter's assignee for tickets nobody has taken

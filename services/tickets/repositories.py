@@ -1,6 +1,7 @@
 """The tickets service's tables behind the unit of work (helpdesk.application): on PostgreSQL,
 each repository takes the transaction's cursor; in memory, the same methods over dicts
 (tests/contract/test_ticket_repositories.py holds both to one contract)."""
+import collections
 import dataclasses
 import datetime as dt
 import hashlib
@@ -34,6 +35,9 @@ class Summaries:
 
     def queue(self, department, **filters):
         return queries.queue(self.cur, department, **filters)
+
+    def loads(self):
+        return queries.loads(self.cur)
 
 
 class Attachments:
@@ -167,6 +171,11 @@ class InMemorySummaries(InMemoryTable):
                 return False
             return not text or _has_text(row, text)
         return self._page(wanted, descending=False, limit=limit, cursor=cursor)
+
+    def loads(self):
+        counts = collections.Counter((str(row["assignee_id"]) if row["assignee_id"] else None, row["department"])
+                                     for row in self.rows.values() if row["status"] in domain.OPEN)
+        return queries._loads((assignee, department, count) for (assignee, department), count in counts.items())
 
     def _page(self, wanted, descending, limit, cursor):
         limit = max(1, min(int(limit or 25), queries.MAX_LIMIT))

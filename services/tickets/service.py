@@ -38,6 +38,10 @@ class TicketsService(Health, StreamOwner):
         return self.app.department_queue(principal, department, filters)
 
     @rpc(expected_exceptions=errors.EXPECTED)
+    def loads(self, principal):
+        return self.app.loads(principal)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
     def get_attachment(self, principal, ticket_id, attachment_id):
         return self.app.get_attachment(principal, ticket_id, attachment_id)
 

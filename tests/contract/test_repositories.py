@@ -272,6 +272,29 @@ def test_users_follow_their_events_and_list_by_company(units):
         assert users[1]["user_id"] == str(user_id) and users[1]["company_id"] == str(company_id)
 
 
+def test_people_are_found_by_part_of_name_email_or_company_and_by_kind(units):
+    from services.identity import domain as identity
+
+    uow = units("identity")
+    company_id, tag = uuid.uuid4(), uuid.uuid4().hex[:6]
+    with uow() as work:
+        for event in work.events.append(stream_name("company", company_id),
+                                        identity.register_company(company_id, f"Fibras {tag} SL", "test"), NO_STREAM):
+            work.directory.project(event)
+        customer_id = registered(work, f"pepa-{tag}@example.com", company_id=str(company_id))
+        agent_id = registered(work, f"agente-{tag}@helpdesk.example", role="agent")
+    with uow() as work:
+        by_company = work.directory.find_people(f"fibras {tag}".upper())
+        assert [p["user_id"] for p in by_company] == [str(customer_id)]
+        assert by_company[0] == {"user_id": str(customer_id), "email": f"pepa-{tag}@example.com", "name": "Nombre",
+                                 "role": "customer", "company_id": str(company_id),
+                                 "company_name": f"Fibras {tag} SL", "departments": [], "active": True}
+        assert {p["user_id"] for p in work.directory.find_people(tag)} == {str(customer_id), str(agent_id)}
+        assert [p["user_id"] for p in work.directory.find_people(tag, roles=("agent",))] == [str(agent_id)]
+        assert work.directory.find_people(f"{tag}%_") == []  # wildcards are literal
+        assert len(work.directory.find_people(tag, limit=1)) == 1
+
+
 def test_credentials_are_kept_and_replaced(units):
     uow = units("identity")
     user_id = uuid.uuid4()
@@ -460,6 +483,22 @@ def test_the_notifiers_directory_follows_people_and_tickets(units):
         assert (ticket["reference"], ticket["assignee_id"], list(ticket["cc"]), ticket["department"]) == (
             "#000042", agent, ["b@x.es"], f"d{tag}")
         assert work.directory.opted_out(ticket_id) == {"b@x.es"}
+
+
+def test_loads_count_open_tickets_per_assignee_and_the_unassigned_per_department(units):
+    uow = units("tickets")
+    ana, agent = customer(), str(uuid.uuid4())
+    with uow() as work:
+        before = work.summaries.loads()
+        tickets = [opened(work, ana, department=d) for d in ("billing", "billing", "sales", "sales")]
+        for ticket, status in ((tickets[0], "assigned"), (tickets[2], "in_progress"), (tickets[3], "closed")):
+            changed = dataclasses.replace(ticket, assignee_id=agent, status=status)
+            work.summaries.save(changed, work.summaries.arrival_of(ticket.ticket_id))
+    with uow() as work:
+        after = work.summaries.loads()
+    assert after["agents"][agent] == 2  # the closed one is not a load
+    assert after["unassigned"].get("billing", 0) == before["unassigned"].get("billing", 0) + 1
+    assert after["unassigned"].get("sales", 0) == before["unassigned"].get("sales", 0)
 
 
 def test_a_queue_filters_by_status_urgency_assignee_and_text_in_arrival_order(units):

@@ -7,7 +7,8 @@ from helpdesk import contracts
 from services.gateway.openapi import build_spec
 from services.gateway.service import GatewayService
 
-NOT_API = {"/", "/portal/{asset}", "/{page}", "/{unknown}", "/tickets/{ticket_id}", "/api/{rest}"}  # portal pages and assets, JSON 404
+NOT_API = {"/", "/portal/{asset}", "/{page}", "/{unknown}", "/tickets/{ticket_id}", "/api/{rest}",  # portal pages
+           "/console/queues/{department}", "/console/tickets/{ticket_id}"}  # and assets, JSON 404
 
 
 def routes():

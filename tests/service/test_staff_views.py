@@ -1,0 +1,37 @@
+"""What the console asks besides tickets (services/gateway/service.py): people found by staff,
+and the supervisors' view of the agents' loads."""
+from .conftest import as_user
+
+
+def test_staff_find_a_customer_by_name_email_or_company_and_customers_may_not_search(system):
+    agent = as_user(system, "agent-networks@helpdesk.example")
+    found = agent.call("GET", "/api/v1/people?text=demo&kind=customer")
+    assert found.status_code == 200, found.text
+    emails = {person["email"] for person in found.json()["items"]}
+    assert "cliente@demo.example" in emails and all(p["role"] == "customer" for p in found.json()["items"])
+    assert not any(e.endswith("@helpdesk.example") for e in emails)
+    colleagues = agent.call("GET", "/api/v1/people?kind=staff&limit=100").json()["items"]
+    assert {"supervisor@helpdesk.example", "agent-networks@helpdesk.example"} <= {p["email"] for p in colleagues}
+    refused = as_user(system, "cliente@demo.example").call("GET", "/api/v1/people?text=a")
+    assert refused.status_code == 403 and refused.json()["message"]
+    for query, field in (("kind=robot", "kind"), ("limit=0", "limit"), ("text=", "text"), ("colour=red", "colour")):
+        bad = agent.call("GET", f"/api/v1/people?{query}")
+        assert bad.status_code == 422 and field in bad.json()["fields"], (query, bad.text)
+
+
+def test_supervisors_see_each_agents_open_tickets_and_what_nobody_took(system):
+    customer = as_user(system, "cliente@demo.example")
+    ticket = customer.call("POST", "/api/v1/tickets", {"department": "billing", "title": "Factura",
+                                                      "description": "Importe duplicado."}).json()
+    boss = as_user(system, "supervisor@helpdesk.example")
+    before = boss.call("GET", "/api/v1/agents").json()
+    billing_agent = next(a for a in before["agents"] if a["email"] == "agent-billing@helpdesk.example")
+    taken = as_user(system, "agent-billing@helpdesk.example").call("POST", f"/api/v1/tickets/{ticket['ticket_id']}/assign", {})
+    assert taken.status_code == 200, taken.text
+    after = boss.call("GET", "/api/v1/agents").json()
+    now = next(a for a in after["agents"] if a["user_id"] == billing_agent["user_id"])
+    assert now["open_tickets"] == billing_agent["open_tickets"] + 1 and now["departments"] == ["billing"]
+    assert after["unassigned"].get("billing", 0) == before["unassigned"].get("billing", 0) - 1
+    for email in ("agent-billing@helpdesk.example", "cliente@demo.example"):
+        refused = as_user(system, email).call("GET", "/api/v1/agents")
+        assert refused.status_code == 403 and refused.json()["message"]
