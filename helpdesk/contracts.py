@@ -384,6 +384,12 @@ class PeopleFiltersSchema(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
+class CannedRepliesQuerySchema(StrictSchema):
+    """GET /api/v1/canned-replies: the console's ready-made answers for a department's tickets."""
+
+    department = fields.String(required=True, validate=validate.Length(min=1, max=50))
+
+
 class PresenceSchema(StrictSchema):
     """POST /api/v1/tickets/{id}/presence: a colleague's console tells who is on the ticket."""
 

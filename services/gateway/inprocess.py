@@ -7,6 +7,7 @@ from werkzeug.wrappers import Request
 
 from .auth import Caller, trusted_proxies_from
 from .http import answer
+from .canned import CannedReplies
 from .live import InProcessLive
 from .service import GatewayService
 from .sessions import DEFAULT_TTL, SessionCache
@@ -26,6 +27,7 @@ class InProcessGateway:
     def __init__(self, config, ports, live=None):
         self.config, self.ports = config, ports
         self.live = live if live is not None else InProcessLive()
+        self.canned = CannedReplies.load(config)
         self.url_map = Map([Rule(url, methods=methods.split(","), endpoint=(public, name))
                             for methods, url, public, name in routes()])
         self.trusted_proxies = trusted_proxies_from(config)
@@ -49,5 +51,5 @@ class InProcessGateway:
         service.caller = Caller(request, self.ports["identity"], self.trusted_proxies, self.sessions)
         for name, port in self.ports.items():
             setattr(service, name, port)
-        service.live = self.live
+        service.live, service.canned = self.live, self.canned
         return service

@@ -116,6 +116,9 @@ OPERATIONS = [
     ("get", "/api/v1/people", "findPeople",
      "Staff look for accounts by part of the name, email or company (kind: customer or staff)",
      None, ("200", None), ("401", "403", "422"), False),
+    ("get", "/api/v1/canned-replies", "cannedReplies",
+     "Staff: ready-made answers for a department's tickets, each with its title and body in es and en"
+     " (replies.yaml)", None, ("200", None), ("401", "403", "422"), False),
     ("get", "/api/v1/agents", "agents",
      "Supervisors: the staff with their departments and open tickets, and per department the open"
      " tickets nobody took", None, ("200", None), ("401", "403"), False),
@@ -166,7 +169,7 @@ class UnsubscribeQuerySchema(Schema):
 
 QUERIES = {"/api/v1/unsubscribe": UnsubscribeQuerySchema, "/api/v1/tickets": contracts.ListFiltersSchema, "/api/v1/queues/{department}": contracts.QueueFiltersSchema,
            "/api/v1/routing/preview": contracts.RoutingPreviewSchema, "/api/v1/live": contracts.LiveSubscriptionSchema,
-           "/api/v1/people": contracts.PeopleFiltersSchema}
+           "/api/v1/people": contracts.PeopleFiltersSchema, "/api/v1/canned-replies": contracts.CannedRepliesQuerySchema}
 
 
 def _ref(name):

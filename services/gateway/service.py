@@ -10,8 +10,10 @@ from werkzeug.wrappers import Response
 
 from helpdesk import catalog, contracts, i18n
 from helpdesk.extensions import RpcProxy
+from helpdesk.problems import problem
 
 from . import health, portal
+from .canned import Canned
 from .live import BrokerUnavailable, Live, Subscription, presence_notice, stream
 from .auth import Auth
 
@@ -42,6 +44,7 @@ class GatewayService:
     notifier = RpcProxy("notifier")
     notifier_inbound = RpcProxy("notifier_inbound")  # inbound mail's consumer, in the notifier's process
     live = Live()
+    canned = Canned()
 
     def _body(self, request, schema_class):
         return read_json(request, schema_class, self.config["MAX_REQUEST_BYTES"])
@@ -231,6 +234,17 @@ class GatewayService:
         principal = self.caller.principal(roles=STAFF)
         return json_response({"items": call(self.identity.find_people, principal,
                                             query_args(request, contracts.PeopleFiltersSchema))})
+
+    @http("GET", "/api/v1/canned-replies")
+    def canned_replies(self, request):
+        """The console's ready-made answers for a department's tickets, in es and en (replies.yaml)."""
+        self.caller.principal(roles=STAFF)
+        wanted = query_args(request, contracts.CannedRepliesQuerySchema)
+        if wanted["department"] not in self.canned.departments:
+            raise ApiError(422, "invalid_input", "invalid_fields",
+                           fields={"department": [problem("unknown_department", department=wanted["department"],
+                                                          choices=", ".join(sorted(self.canned.departments)))]})
+        return json_response({"items": self.canned.of(wanted["department"])})
 
     @http("GET", "/api/v1/agents")
     def agents(self, request):

@@ -35,3 +35,16 @@ def test_supervisors_see_each_agents_open_tickets_and_what_nobody_took(system):
     for email in ("agent-billing@helpdesk.example", "cliente@demo.example"):
         refused = as_user(system, email).call("GET", "/api/v1/agents")
         assert refused.status_code == 403 and refused.json()["message"]
+
+
+def test_staff_get_a_departments_canned_replies_in_both_languages_and_customers_do_not(system):
+    agent = as_user(system, "agent-networks@helpdesk.example")
+    answer = agent.call("GET", "/api/v1/canned-replies?department=networks")
+    assert answer.status_code == 200, answer.text
+    items = answer.json()["items"]
+    assert items[0]["code"] == "restart_router" and items[0]["body"]["en"].startswith("Could you switch")
+    bad = agent.call("GET", "/api/v1/canned-replies?department=legal")
+    assert bad.status_code == 422 and "department" in bad.json()["fields"]
+    assert agent.call("GET", "/api/v1/canned-replies").status_code == 422
+    refused = as_user(system, "cliente@demo.example").call("GET", "/api/v1/canned-replies?department=networks")
+    assert refused.status_code == 403
