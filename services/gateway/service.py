@@ -235,6 +235,12 @@ class GatewayService:
         return json_response({"items": call(self.identity.find_people, principal,
                                             query_args(request, contracts.PeopleFiltersSchema))})
 
+    @http("GET", "/api/v1/admin/routing")
+    def routing_rules(self, request):
+        """The routing rules, strategies and shifts in force, read-only: routing.yaml changes them."""
+        principal = self.caller.principal(roles=SUPERVISORS)
+        return json_response(call(self.routing.rules, principal))
+
     @http("GET", "/api/v1/canned-replies")
     def canned_replies(self, request):
         """The console's ready-made answers for a department's tickets, in es and en (replies.yaml)."""

@@ -31,7 +31,8 @@ class RoutingSettings:
     """The routing rules and the calendars shifts are read from."""
 
     def __init__(self, config, departments):
-        self.rules = rules.RoutingConfig.load(departments, config.get("ROUTING_CONFIG"))
+        self.path = config.get("ROUTING_CONFIG") or None
+        self.rules = rules.RoutingConfig.load(departments, self.path)
         self.calendars = calendars.load_calendars(config.get("SLA_CONFIG"))
         self.departments = departments
 
@@ -48,6 +49,12 @@ class Routing:
 
     def __init__(self, uow, settings, catalog, clock):
         self.uow, self.settings, self.catalog, self.clock = uow, settings, catalog, clock
+
+    def rules(self, principal):
+        """The routing rules, assignment strategies and shifts in force (admins and supervisors)."""
+        if (principal or {}).get("role") not in ("admin", "supervisor"):
+            raise errors.Forbidden("only_supervisors")
+        return rules.described(self.settings.rules, self.settings.path)
 
     def preview(self, query):
         """Where a ticket with these answers would go, and why (rules.preview). InvalidInput names

@@ -60,6 +60,15 @@ class RoutingConfig:
             return cls.from_dict(yaml.safe_load(handle), departments)
 
 
+def described(config, path=None):
+    """The rules as the admin console shows them, read-only, with where they are changed."""
+    def rule(item):
+        return {"when": dict(item.when), "department": item.department, "reason": dict(item.reason)}
+    return {"itil_rules": [rule(item) for item in config.itil_rules], "default": rule(config.default),
+            "assignment": dict(config.strategies), "agent_shifts": dict(config.agent_shifts),
+            "file": Path(path or DEFAULT_PATH).name}
+
+
 def _reason(raw, where):
     if not isinstance(raw, dict) or set(raw) != {"es", "en"}:
         raise ValueError(f"routing rule {where}: give the reason in es and en")

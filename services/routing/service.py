@@ -56,6 +56,10 @@ class RoutingService(Health):
         self.identity_events.deliver(event, self._on_identity_event)
 
     @rpc(expected_exceptions=errors.EXPECTED)
+    def rules(self, principal):
+        return self.app.rules(principal)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
     def preview(self, query):
         return self.app.preview(query)
 

@@ -48,3 +48,18 @@ def test_staff_get_a_departments_canned_replies_in_both_languages_and_customers_
     assert agent.call("GET", "/api/v1/canned-replies").status_code == 422
     refused = as_user(system, "cliente@demo.example").call("GET", "/api/v1/canned-replies?department=networks")
     assert refused.status_code == 403
+
+
+def test_supervisors_and_admins_read_the_routing_rules_in_force_and_where_to_change_them(system):
+    answer = as_user(system, "admin@helpdesk.example").call("GET", "/api/v1/admin/routing")
+    assert answer.status_code == 200, answer.text
+    rules = answer.json()
+    assert rules["file"] == "routing.yaml" and rules["default"]["department"] == "systems"
+    assert rules["itil_rules"][0] == {
+        "when": {"type": "incident", "category": "total_outage", "urgency": "high"}, "department": "support_24h",
+        "reason": {"es": "una interrupción total urgente se atiende a cualquier hora",
+                   "en": "an urgent total outage is handled around the clock"}}
+    assert rules["assignment"]["support_24h"] == "least_loaded" and rules["assignment"]["networks"] == "round_robin"
+    assert as_user(system, "supervisor@helpdesk.example").call("GET", "/api/v1/admin/routing").status_code == 200
+    refused = as_user(system, "agent-networks@helpdesk.example").call("GET", "/api/v1/admin/routing")
+    assert refused.status_code == 403 and refused.json()["message"]
