@@ -1,7 +1,6 @@
 """`python -m bench [--quick] [--only eventstore|gateway|tickets|mail|live]`, or side by side with another
 helpdesk: `python -m bench --peer django-helpdesk [--quick] [--clients 8]`. See bench/__init__.py."""
 import argparse
-import contextlib
 import os
 import platform
 import signal
@@ -14,6 +13,7 @@ import requests
 from helpdesk import testing
 
 from . import live, mail, peer, store, system, tickets
+from .measure import scratch_database
 
 # Seconds of load per table row: long enough for stable percentiles, short enough to run often.
 DURATIONS = {
@@ -29,16 +29,6 @@ LIVE_CHANGES = {"quick": 5, "default": 20}
 LIVE_IDLE = {"quick": 3.0, "default": 10.0}
 # Tickets in the notifier's backlog (each makes 7 mails).
 BACKLOG = {"quick": 30, "default": 150}
-
-
-@contextlib.contextmanager
-def scratch_database(admin_url):
-    """A throwaway database, dropped afterwards whatever happens."""
-    database_url = testing.create_database(admin_url, prefix="helpdesk_bench")
-    try:
-        yield database_url
-    finally:
-        testing.drop_database(admin_url, database_url)
 
 
 def settings():

@@ -136,6 +136,18 @@ def print_table(title, headers, rows):
 
 
 @contextlib.contextmanager
+def scratch_database(admin_url, prefix="helpdesk_bench"):
+    """A throwaway database, dropped afterwards whatever happens."""
+    from helpdesk import testing
+
+    database_url = testing.create_database(admin_url, prefix=prefix)
+    try:
+        yield database_url
+    finally:
+        testing.drop_database(admin_url, database_url)
+
+
+@contextlib.contextmanager
 def running_system(database_url, rabbit):
     """The whole system in a temporary directory, stopped afterwards (RunningSystem.start() cleans
     up after itself when it fails); its start-up time printed."""

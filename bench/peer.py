@@ -26,9 +26,8 @@ import math
 import threading
 import time
 
-from helpdesk import testing
 
-from .measure import open_load, percentile, print_table, running_system
+from .measure import open_load, percentile, print_table, running_system, scratch_database
 from .system import CpuMeter, MailCount, demo_customer_session, machine_busy, open_demo_ticket
 
 PEERS = ("django-helpdesk",)
@@ -128,15 +127,6 @@ def django_helpdesk(database_url):
                        "load client": ["bench client"]})
 
 
-@contextlib.contextmanager
-def scratch_database(admin_url):
-    database_url = testing.create_database(admin_url, prefix="helpdesk_bench_peer")
-    try:
-        yield database_url
-    finally:
-        testing.drop_database(admin_url, database_url)
-
-
 def run(admin_url, rabbit, peer, clients, seconds, rounds=ROUNDS):
     """Both systems up at once, each on its own database, loaded in turns: `rounds` rounds of
     `seconds / rounds` each, in the order ours, peer, peer, ours, ours, ... (ABBA), so that a
@@ -147,8 +137,10 @@ def run(admin_url, rabbit, peer, clients, seconds, rounds=ROUNDS):
     if peer not in PEERS:
         raise SystemExit(f"bench: unknown peer {peer!r} (known: {', '.join(PEERS)})")
     with contextlib.ExitStack() as stack:
-        subjects = [stack.enter_context(ours(stack.enter_context(scratch_database(admin_url)), rabbit)),
-                    stack.enter_context(django_helpdesk(stack.enter_context(scratch_database(admin_url))))]
+        subjects = [stack.enter_context(ours(stack.enter_context(scratch_database(admin_url, "helpdesk_bench_peer")),
+                                             rabbit)),
+                    stack.enter_context(django_helpdesk(stack.enter_context(
+                        scratch_database(admin_url, "helpdesk_bench_peer"))))]
         segments = {subject.name: [] for subject in subjects}
         for n in range(rounds):
             for subject in (subjects if n % 2 == 0 else subjects[::-1]):
