@@ -3,6 +3,7 @@
 Event payload schemas are versioned with the event's `schema_version`; a breaking change adds a
 new version and an upcaster, never an edit of a stored event.
 """
+import datetime as dt
 import functools
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
@@ -462,6 +463,48 @@ class RoutingPreviewSchema(StrictSchema):
             if data["category"] not in categories:
                 raise ValidationError(Problem("unknown_itil_category", category=data["category"], kind=data["type"],
                                               choices=sorted(categories)), "category")
+
+
+DASHBOARD_DAYS_MAX, DASHBOARD_DAYS_DEFAULT = 92, 30
+
+
+class DashboardQuerySchema(StrictSchema):
+    """GET /api/v1/dashboard and the sla service's `dashboard` RPC: the days from `since` to
+    `until`, both included, in the provider's time zone; at most DASHBOARD_DAYS_MAX of them.
+    Omitted, `until` is today and `since` the first of the last DASHBOARD_DAYS_DEFAULT days up to
+    `until`. Given `today` (the sla service knows it), the range with its defaults is checked;
+    without it (the gateway), only a range whose both ends were given."""
+
+    since = fields.Date(metadata={"description": "the first day (YYYY-MM-DD), included; default: "
+                                                 f"{DASHBOARD_DAYS_DEFAULT - 1} days before until"})
+    until = fields.Date(metadata={"description": "the last day (YYYY-MM-DD), included; default: today "
+                                                 "in the provider's time zone"})
+
+    def __init__(self, *args, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    @validates_schema
+    def a_range_of_days(self, data, **kwargs):
+        since, until = dashboard_range(data, self.today)
+        if since is None or until is None:
+            return
+        if since > until:
+            raise ValidationError(Problem("dashboard_since_after_until", until=until.isoformat()), "since")
+        if (until - since).days + 1 > DASHBOARD_DAYS_MAX:
+            earliest = until - dt.timedelta(days=DASHBOARD_DAYS_MAX - 1)
+            raise ValidationError(Problem("dashboard_range_too_long", max=DASHBOARD_DAYS_MAX,
+                                          earliest=earliest.isoformat()), "since")
+
+
+def dashboard_range(query, today):
+    """(since, until) of a loaded DashboardQuerySchema with its defaults (None where `today` is
+    needed and not known)."""
+    until = query.get("until") or today
+    since = query.get("since")
+    if since is None and until is not None:
+        since = until - dt.timedelta(days=DASHBOARD_DAYS_DEFAULT - 1)
+    return since, until
 
 
 # Actions other services take on tickets on their own (TicketsService.act_as_system).

@@ -90,6 +90,8 @@ FIELD_CODES = {
     (fields.DateTime, "invalid"): "invalid_datetime",
     (fields.DateTime, "format"): "invalid_datetime",
     (fields.DateTime, "invalid_awareness"): "datetime_needs_offset",
+    (fields.Date, "invalid"): "invalid_date",
+    (fields.Date, "format"): "invalid_date",
     (fields.Nested, "type"): "not_an_object",
     (fields.Mapping, "invalid"): "not_an_object",
     (fields.List, "invalid"): "not_a_list",

@@ -5,7 +5,8 @@
 A `Rebuild` names the tables it owns, the stream categories it reads, and applies events in global
 order. The rebuild runs in one transaction that first takes the store's append lock: no event can
 be appended meanwhile, readers keep seeing the old rows until the new ones are committed, and a
-failure leaves the old read model untouched.
+failure leaves the old read model untouched. A rebuild whose read model other writers change too
+(a consumer's) holds them off in `begin`, before the append lock, in the order they lock.
 """
 import abc
 import argparse
@@ -24,6 +25,9 @@ class Rebuild(abc.ABC):
     def apply(self, cur, event):
         """Applies one event (in global order) to the read model."""
 
+    def begin(self, store, cur):
+        """Called first in the rebuild's transaction, before the store's append lock is taken."""
+
     def finish(self, cur):
         """Called once after the last event (for rebuilds that fold in memory first)."""
 
@@ -32,6 +36,8 @@ def rebuild(store, rebuilds, batch_size=1000, progress=None):
     """Runs every rebuild of `rebuilds` over `store`'s log. Returns the number of events read."""
     read = 0
     with store.db.transaction() as cur:
+        for item in rebuilds:
+            item.begin(store, cur)
         store.lock_appends(cur)
         total = store.head(cursor=cur)
         for item in rebuilds:

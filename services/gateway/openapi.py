@@ -14,6 +14,7 @@ from helpdesk.ticket_schemas import TicketSchema
 
 from .schemas import (AcceptedSchema, CatalogSchema, CompanySchema, CurrentSessionSchema, ErrorSchema, LANGUAGE_RULE,
                       HealthSchema, ProfileSchema, RoutingPreviewAnswerSchema, SessionSchema, SiteSchema)
+from .schemas import DashboardSchema
 
 SCHEMAS = {  # nested schemas first: apispec registers them by name when it meets them
     "Principal": contracts.PrincipalSchema, "Error": ErrorSchema, "Health": HealthSchema, "Accepted": AcceptedSchema, "Session": SessionSchema,
@@ -28,6 +29,7 @@ SCHEMAS = {  # nested schemas first: apispec registers them by name when it meet
     "CreateCompany": contracts.CreateCompanySchema, "CreateUser": contracts.CreateUserSchema,
     "UpdateUser": contracts.UpdateUserSchema, "SolutionDecision": contracts.SolutionDecisionSchema,
     "Presence": contracts.PresenceSchema,
+    "Dashboard": DashboardSchema,
 }
 
 ERRORS = {
@@ -160,6 +162,11 @@ OPERATIONS = [
      "Presence", ("204", None), ("401", "403", "404", "422"), False),
     ("get", "/api/v1/openapi.json", "openapi", "This document", None, ("200", None), (), True),
     ("get", "/api/v1/health", "health", "Every process of the system answers, and the relays keep up (503 with the same body when not)", None, ("200", "Health"), (), True),
+    ("get", "/api/v1/dashboard", "dashboard",
+     "Supervisors and admins: per day (in the provider's time zone) and department, tickets opened and"
+     " resolved, first-response and resolution times in business hours against their targets, breaches,"
+     " 24-hour support usage billable or not; and totals per department. Days since..until, both"
+     " included, at most 92 (default: the last 30)", None, ("200", "Dashboard"), ("401", "403", "422"), False),
 ]
 
 
@@ -172,7 +179,8 @@ class UnsubscribeQuerySchema(Schema):
 
 QUERIES = {"/api/v1/unsubscribe": UnsubscribeQuerySchema, "/api/v1/tickets": contracts.ListFiltersSchema, "/api/v1/queues/{department}": contracts.QueueFiltersSchema,
            "/api/v1/routing/preview": contracts.RoutingPreviewSchema, "/api/v1/live": contracts.LiveSubscriptionSchema,
-           "/api/v1/people": contracts.PeopleFiltersSchema, "/api/v1/canned-replies": contracts.CannedRepliesQuerySchema}
+           "/api/v1/people": contracts.PeopleFiltersSchema, "/api/v1/canned-replies": contracts.CannedRepliesQuerySchema,
+           "/api/v1/dashboard": contracts.DashboardQuerySchema}
 
 
 def _ref(name):

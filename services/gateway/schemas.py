@@ -145,3 +145,66 @@ class CatalogSchema(Schema):
 
 class CurrentSessionSchema(Schema):
     user = fields.Nested(ProfileSchema, allow_none=True, metadata={"description": "null when not logged in"})
+
+
+class DashboardMeasureSchema(Schema):
+    """How long first responses or resolutions took, in the business time of each department's calendar."""
+
+    count = fields.Integer(required=True, metadata={"description": "first responses / resolutions measured"})
+    business_seconds = fields.Float(required=True, metadata={"description": "their business seconds, summed"})
+    average_business_hours = fields.Float(required=True, allow_none=True,
+                                          metadata={"description": "null when count is 0"})
+    with_target = fields.Integer(required=True, metadata={"description": "of them, those that had a target (sla.yaml)"})
+    within_target = fields.Integer(required=True)
+    share_within_target = fields.Float(required=True, allow_none=True,
+                                       metadata={"description": "within_target / with_target; null when none had one"})
+
+
+class DashboardBreachesSchema(Schema):
+    first_response = fields.Integer(required=True, metadata={"description": "SlaBreached alerts raised"})
+    resolution = fields.Integer(required=True)
+
+
+class DashboardUsageSchema(Schema):
+    """24-hour support usage records that count (the latest per usage), on the day of their resolution."""
+
+    billable = fields.Integer(required=True)
+    billable_business_minutes = fields.Float(required=True)
+    not_billable = fields.Integer(required=True)
+    not_billable_business_minutes = fields.Float(required=True)
+
+
+class DashboardFiguresSchema(Schema):
+    opened = fields.Integer(required=True, metadata={"description": "tickets opened (in the first department "
+                                                                    "that received them)"})
+    resolved = fields.Integer(required=True, metadata={"description": "resolutions (a ticket resolved again after "
+                                                                      "a refused solution counts again)"})
+    first_response = fields.Nested(DashboardMeasureSchema, required=True)
+    resolution = fields.Nested(DashboardMeasureSchema, required=True)
+    breaches = fields.Nested(DashboardBreachesSchema, required=True)
+    support_24h_usage = fields.Nested(DashboardUsageSchema, required=True)
+
+
+class DashboardDaySchema(DashboardFiguresSchema):
+    day = fields.String(required=True, metadata={"description": "YYYY-MM-DD, in the provider's time zone"})
+    department = fields.String(required=True, allow_none=True,
+                               metadata={"description": "null: tickets not placed in a department yet"})
+
+
+class DashboardDepartmentSchema(DashboardFiguresSchema):
+    department = fields.String(required=True, allow_none=True)
+
+
+class DashboardSchema(Schema):
+    """GET /api/v1/dashboard: the sla service's read model of the ticket events, its alerts and usage records."""
+
+    since = fields.String(required=True)
+    until = fields.String(required=True)
+    time_zone = fields.String(required=True, metadata={"description": "the zone the days are in (IANA name)"})
+    days = fields.List(fields.Nested(DashboardDaySchema), required=True,
+                       metadata={"description": "per day and department, by day then department; only those "
+                                                "with figures (the others are all zero)"})
+    departments = fields.List(fields.Nested(DashboardDepartmentSchema), required=True,
+                              metadata={"description": "the days' totals per department: every department of "
+                                                       "the catalogue, in its order"})
+    total = fields.Nested(DashboardFiguresSchema, required=True)

@@ -372,6 +372,15 @@ class GatewayService:
         body, status = health.judge(statuses, relays, max_wait)
         return json_response(body, status)
 
+    @http("GET", "/api/v1/dashboard")
+    def dashboard(self, request):
+        """The supervisors' dashboard: figures per day and department (sla's read model,
+        services/sla/dashboard.py); `since`/`until` default to the last 30 days (the sla service
+        knows today in the provider's time zone and checks the range with its defaults)."""
+        self.caller.principal(roles=SUPERVISORS)
+        query = query_args(request, contracts.DashboardQuerySchema)
+        return json_response(call(self.sla.dashboard, query.get("since"), query.get("until")))
+
     @http("GET", "/api/v1/openapi.json", public=True)
     def openapi(self, request):
         return json_response(build_spec(self.config["PUBLIC_URL"]))

@@ -3,7 +3,7 @@ on the transaction's cursor; in memory the same methods over dicts (tests/contra
 one contract)."""
 from helpdesk.application import InMemoryTable
 
-from . import clocks
+from . import clocks, dashboard
 from . import store as sql
 
 
@@ -41,7 +41,26 @@ class Episodes:
         sql.save_episode(self.cur, episode)
 
 
-POSTGRES = {"clocks": Clocks, "episodes": Episodes}
+class Dashboard:
+    """The supervisors' dashboard: figures per (day, department), only ever added to."""
+
+    def __init__(self, cur):
+        self.cur = cur
+
+    def hold(self):
+        """Its lock, held until the transaction ends; taken before anything else is written."""
+        sql.hold_dashboard(self.cur)
+
+    def add(self, changes):
+        """Adds {(day, department): dashboard.Figures}; a row is made for every key given."""
+        sql.add_figures(self.cur, changes)
+
+    def between(self, since, until):
+        """[(day, department, Figures)] of the days since..until (both included), by day and department."""
+        return sql.figures_between(self.cur, since, until)
+
+
+POSTGRES = {"clocks": Clocks, "episodes": Episodes, "dashboard": Dashboard}
 
 
 class InMemoryClocks(InMemoryTable):
@@ -74,5 +93,19 @@ class InMemoryEpisodes(InMemoryTable):
         self.rows[str(episode.ticket_id)] = episode
 
 
+class InMemoryDashboard(InMemoryTable):
+    """(day, department) -> Figures."""
+
+    def hold(self):
+        """Transactions in memory run one at a time: nothing to wait for."""
+
+    def add(self, changes):
+        self.rows = dashboard.apply(self.rows, changes)
+
+    def between(self, since, until):
+        return [(day, department, figures) for (day, department), figures in sorted(self.rows.items())
+                if since <= day <= until]
+
+
 def in_memory():
-    return {"clocks": InMemoryClocks(), "episodes": InMemoryEpisodes()}
+    return {"clocks": InMemoryClocks(), "episodes": InMemoryEpisodes(), "dashboard": InMemoryDashboard()}

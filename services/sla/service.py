@@ -1,5 +1,5 @@
 """SLA entrypoints: ticket events in through the inbox (exactly once, in order), a timer for
-alerts, the gateway's due-times RPC; the handlers (handlers.py) do the work."""
+alerts, the gateway's due-times and dashboard RPCs; the handlers (handlers.py) do the work."""
 from nameko.dependency_providers import Config
 
 from helpdesk import errors
@@ -41,3 +41,8 @@ class SlaService(Health, StreamOwner):
     @rpc(expected_exceptions=errors.EXPECTED)
     def due_times(self, ticket_ids):
         return self.app.due_times(ticket_ids)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def dashboard(self, since=None, until=None):
+        """The supervisors' dashboard (ISO dates, both included; the gateway checks the caller's role)."""
+        return self.app.dashboard(since, until)

@@ -1,9 +1,9 @@
 """The sla schema's tables; every function takes the caller's cursor."""
 import psycopg2.extras
 
-from helpdesk.db import later
+from helpdesk.db import later, later_values
 
-from . import clocks, usage
+from . import clocks, dashboard, usage
 
 
 def load_clock(cur, ticket_id, lock=False):
@@ -53,3 +53,31 @@ def save_episode(cur, episode):
     later(cur, "INSERT INTO sla.usage_episodes (ticket_id, state) VALUES (%s, %s) ON CONFLICT (ticket_id)"
                " DO UPDATE SET state = EXCLUDED.state",
                (episode.ticket_id, psycopg2.extras.Json(usage.to_json(episode))))
+
+
+# -- the supervisors' dashboard (dashboard.py) ---------------------------------------------------
+
+_FIGURES = ", ".join(dashboard.FIELDS)
+_ADD_FIGURES = (
+    f"INSERT INTO sla.dashboard AS d (day, department, {_FIGURES}) VALUES %s ON CONFLICT (day, department)"
+    " DO UPDATE SET " + ", ".join(f"{name} = d.{name} + EXCLUDED.{name}" for name in dashboard.FIELDS))
+DASHBOARD_LOCK = "SELECT pg_advisory_xact_lock(hashtext('sla.dashboard'))"
+
+
+def hold_dashboard(cur):
+    """The dashboard's lock, until the transaction ends: with the next statement (it comes first)."""
+    later(cur, DASHBOARD_LOCK)
+
+
+def add_figures(cur, changes):
+    """Adds {(day, department): Figures} to the rows (a row is made for every key given, zero or
+    not), in one statement, rows in key order."""
+    rows = [(day, department, *figures.values()) for (day, department), figures in sorted(changes.items())]
+    if rows:
+        later_values(cur, _ADD_FIGURES, rows)
+
+
+def figures_between(cur, since, until):
+    cur.execute(f"SELECT day, department, {_FIGURES} FROM sla.dashboard WHERE day BETWEEN %s AND %s"
+                " ORDER BY day, department COLLATE \"C\"", (since, until))
+    return [(day, department, dashboard.Figures(*values)) for day, department, *values in cur.fetchall()]

@@ -443,6 +443,44 @@ def test_clocks_are_found_by_ticket_and_by_when_they_alert(units):
         assert work.clocks.due_times([str(uuid.uuid4())]) == []
 
 
+def test_the_dashboard_adds_up_figures_per_day_and_department_and_answers_a_range_of_days(units):
+    from decimal import Decimal
+
+    from services.sla.dashboard import UNPLACED, Figures
+
+    uow = units("sla")
+    # days of their own: the PostgreSQL backend's database is shared by this module's tests
+    first = dt.date(1990, 1, 1) + dt.timedelta(days=uuid.uuid4().int % 3000)
+    second, third = first + dt.timedelta(days=1), first + dt.timedelta(days=2)
+    with uow() as work:
+        work.dashboard.hold()
+        work.dashboard.add({(first, "networks"): Figures(opened=1, first_responses=1,
+                                                         first_response_seconds=Decimal("7200.125")),
+                            (second, "support_24h"): Figures(usage_billable=1, usage_billable_minutes=Decimal("90.5"))})
+        work.dashboard.add({(first, "networks"): Figures(opened=1, first_response_seconds=Decimal("0.001"))})
+        work.dashboard.add({})
+    with pytest.raises(RuntimeError):
+        with uow() as work:
+            work.dashboard.add({(first, "networks"): Figures(opened=5)})
+            raise RuntimeError("after the write")
+    with uow() as work:
+        work.dashboard.add({(second, "support_24h"): Figures(usage_billable=-1, usage_billable_minutes=Decimal("-90.5"),
+                                                             usage_not_billable=1,
+                                                             usage_not_billable_minutes=Decimal("90.5")),
+                            (second, UNPLACED): Figures(response_breaches=1),
+                            (third, "sales"): Figures(opened=1) - Figures(opened=1)})
+    with uow() as work:
+        assert work.dashboard.between(first, third) == [
+            (first, "networks", Figures(opened=2, first_responses=1, first_response_seconds=Decimal("7200.126"))),
+            (second, UNPLACED, Figures(response_breaches=1)),
+            (second, "support_24h", Figures(usage_not_billable=1, usage_not_billable_minutes=Decimal("90.5"))),
+            (third, "sales", Figures()),  # a row for every key added to, even when it adds up to nothing
+        ]
+        assert [row[:2] for row in work.dashboard.between(second, second)] == [(second, UNPLACED),
+                                                                                (second, "support_24h")]
+        assert work.dashboard.between(third + dt.timedelta(days=1), third + dt.timedelta(days=5)) == []
+
+
 # -- notifier -----------------------------------------------------------------------------------
 
 def test_the_notifiers_directory_follows_people_and_tickets(units):
