@@ -1,5 +1,6 @@
 // The portal's only way to the server: the public /api/v1, with the session in its HttpOnly
-// cookie (never readable here), the page's language in Accept-Language, JSON in and out.
+// cookie (never readable here), the page's language in Accept-Language, JSON in and out; and the
+// live updates' stream (server-sent events, same origin, the same cookie).
 "use strict";
 
 import {language, t} from "./i18n.js";
@@ -46,4 +47,11 @@ export function query(params) {
   }
   const text = search.toString();
   return text ? `?${text}` : "";
+}
+
+/** The live updates' stream for `params` ({ticket: id} or {queue: department}): an EventSource on
+ * GET /api/v1/live (live.js reads it), or null in a browser without EventSource. */
+export function liveStream(params) {
+  if (typeof EventSource === "undefined") return null;
+  return new EventSource(`/api/v1/live${query(params)}`);
 }

@@ -84,8 +84,16 @@ export function requireLogin() {
   return true;
 }
 
-/** Where to go after logging in: a local path given in ?next=, else the user's tickets. */
-export function nextPath(fallback = "/tickets") {
+const STAFF_ROLES = ["agent", "supervisor", "admin"];
+
+/** Whether `user` (GET /api/v1/auth/session's) works at the provider: their pages are the console. */
+export function isStaff(user) {
+  return Boolean(user && STAFF_ROLES.includes(user.role));
+}
+
+/** Where to go after logging in: a local path given in ?next=, else the user's tickets (the
+ * console for staff). */
+export function nextPath(fallback = isStaff(app.me) ? "/console" : "/tickets") {
   const next = new URLSearchParams(location.search).get("next") || "";
   return next.startsWith("/") && !next.startsWith("//") ? next : fallback;
 }

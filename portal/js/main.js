@@ -1,39 +1,47 @@
 // The portal: a client of /api/v1 served by the gateway on the same origin. One shell
-// (index.html) for every path; this router draws the page the path names.
+// (index.html) for every path; this router draws the page the path names. A page's module is
+// loaded the first time it is needed, so that a page weighs only what it uses (customers never
+// download the staff console's). A page may return `cleanup` with its content: it is called when
+// the next page is drawn (its live stream closed, its timers and listeners gone).
 "use strict";
 
-import {app, applyPreferences, chooseLanguage, loadSite, navigate, refreshMe} from "./app.js";
+import {app, applyPreferences, chooseLanguage, isStaff, loadSite, navigate, refreshMe} from "./app.js";
 import {h, replace} from "./dom.js";
 import {language, t} from "./i18n.js";
 import {post} from "./api.js";
-import * as accounts from "./pages/accounts.js";
-import * as home from "./pages/home.js";
-import * as profile from "./pages/profile.js";
-import * as newTicket from "./pages/new-ticket.js";
-import * as tickets from "./pages/tickets.js";
-import * as ticket from "./pages/ticket.js";
-import * as solution from "./pages/solution.js";
+
+/** The page `name` of the module `path` under pages/, imported when first drawn. */
+function lazy(path, name = "render") {
+  return async (args) => (await import(`./pages/${path}`))[name](args);
+}
 
 const ROUTES = [
-  [/^\/$/, home.render],
-  [/^\/login$/, accounts.login],
-  [/^\/register$/, accounts.register],
-  [/^\/verify-email$/, accounts.verifyEmail],
-  [/^\/forgot-password$/, accounts.forgotPassword],
-  [/^\/reset-password$/, accounts.resetPassword],
-  [/^\/password$/, accounts.changePassword],
-  [/^\/profile$/, profile.render],
-  [/^\/tickets$/, tickets.render],
-  [/^\/tickets\/new$/, newTicket.render],
-  [/^\/tickets\/([^/]+)$/, ticket.render],
-  [/^\/solution$/, solution.render],
+  [/^\/$/, lazy("home.js")],
+  [/^\/login$/, lazy("accounts.js", "login")],
+  [/^\/register$/, lazy("accounts.js", "register")],
+  [/^\/verify-email$/, lazy("accounts.js", "verifyEmail")],
+  [/^\/forgot-password$/, lazy("accounts.js", "forgotPassword")],
+  [/^\/reset-password$/, lazy("accounts.js", "resetPassword")],
+  [/^\/password$/, lazy("accounts.js", "changePassword")],
+  [/^\/profile$/, lazy("profile.js")],
+  [/^\/tickets$/, lazy("tickets.js")],
+  [/^\/tickets\/new$/, lazy("new-ticket.js")],
+  [/^\/tickets\/([^/]+)$/, lazy("ticket.js")],
+  [/^\/solution$/, lazy("solution.js")],
+  [/^\/console$/, lazy("console.js", "start")],
+  [/^\/console\/queues\/([^/]+)$/, lazy("console.js", "queue")],
+  [/^\/console\/tickets\/([^/]+)$/, lazy("workspace.js")],
 ];
 
 function header() {
   const me = app.me;
   const links = me && !me.must_change_password
-    ? [["/tickets/new", t("nav.new_ticket")], ["/tickets", t("nav.my_tickets")], ["/profile", me.name || t("nav.profile")]]
+    ? [isStaff(me) ? ["/console", t("nav.console")] : null,
+       ["/tickets/new", t("nav.new_ticket")], ["/tickets", t("nav.my_tickets")], ["/profile", me.name || t("nav.profile")]]
+      .filter(Boolean)
     : me ? [] : [["/login", t("nav.login")], ["/register", t("nav.register")]];
+  const current = (href) => (location.pathname === href ? "page"
+    : href === "/console" && location.pathname.startsWith("/console/") ? "true" : null);
   const select = h("select", {id: "language-select", name: "language"},
     (app.site.languages || ["es", "en"]).map((code) =>
       h("option", {value: code, selected: code === language(), lang: code}, t(`language.${code}`))));
@@ -58,7 +66,7 @@ function header() {
       h("span", {class: "brand-name"}, app.site.provider_name),
       h("span", {class: "brand-tagline"}, t("site.tagline"))),
     h("nav", {"aria-label": t("nav.label")},
-      h("ul", {}, links.map(([href, text]) => h("li", {}, h("a", {href, "aria-current": location.pathname === href ? "page" : null}, text))),
+      h("ul", {}, links.map(([href, text]) => h("li", {}, h("a", {href, "aria-current": current(href)}, text))),
         logout ? h("li", {}, logout) : null)),
     languageForm,
   ];
@@ -68,7 +76,16 @@ function footer() {
   return h("p", {}, app.me ? t("footer.logged_in", {name: app.me.name || app.me.email}) : t("footer.anonymous"));
 }
 
+let drawing = 0; // which render is the latest: an earlier one still loading is dropped
+let leave = null; // the cleanup of the page shown
+
 async function render({focus = false} = {}) {
+  const serial = ++drawing;
+  if (leave) {
+    const done = leave;
+    leave = null;
+    done();
+  }
   const path = location.pathname;
   const match = ROUTES.map(([pattern, page]) => [path.match(pattern), page]).find(([found]) => found);
   const main = document.getElementById("main");
@@ -80,7 +97,12 @@ async function render({focus = false} = {}) {
     console.error(error);
     page = {title: t("error.title"), content: [h("h1", {}, t("error.title")), h("p", {}, t("error.server"))]};
   }
+  if (serial !== drawing) { // another render began meanwhile (the page navigated elsewhere, or the user did)
+    if (page && page.cleanup) page.cleanup();
+    return;
+  }
   if (!page) return; // the page navigated elsewhere
+  leave = page.cleanup || null;
   document.title = `${page.title} · ${app.site.provider_name}`;
   replace(document.getElementById("skip"), t("nav.skip"));
   replace(document.getElementById("top"), header());

@@ -11,9 +11,10 @@ from .http import ApiError
 
 PORTAL_DIR = Path(__file__).resolve().parents[2] / "portal"
 
-# Page paths the portal's router knows (besides "/" and "/tickets/<id>"); each gets the shell.
+# Page paths the portal's router knows (besides "/", "/tickets/<id>" and the staff console's
+# "/console/queues/<department>" and "/console/tickets/<id>"); each gets the shell.
 PAGES = ("register", "login", "verify-email", "forgot-password", "reset-password", "password",
-         "profile", "tickets", "solution")
+         "profile", "tickets", "solution", "console")
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",

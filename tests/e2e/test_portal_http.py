@@ -8,7 +8,8 @@ from services.gateway import portal
 from services.identity.seed import DEMO_PASSWORD
 
 PAGES = ["/", "/login", "/register", "/verify-email", "/forgot-password", "/reset-password", "/password",
-         "/profile", "/tickets", "/tickets/new", "/tickets/5d7c2e1e-0000-4000-8000-000000000000", "/solution"]
+         "/profile", "/tickets", "/tickets/new", "/tickets/5d7c2e1e-0000-4000-8000-000000000000", "/solution",
+         "/console", "/console/queues/networks", "/console/tickets/5d7c2e1e-0000-4000-8000-000000000000"]
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -1,16 +1,22 @@
 // A ticket: the page every mail links to. Its history (who, when, by which channel), its files,
 // the "Seguimiento" tab (004 §5), the request for information answered in one step, the
 // solution to approve or refuse (004 §6), and "Cerrar ticket" at the bottom right (000 §2.2).
+// It follows the ticket live (live.js): when it changes, the page is redrawn, keeping what the
+// customer is writing.
 "use strict";
 
 import {app, navigate} from "../app.js";
 import {get, post} from "../api.js";
 import {attachmentErrors, attachmentField, readAttachment} from "../attachments.js";
-import {h, uid} from "../dom.js";
+import {append, h, uid} from "../dom.js";
 import {field, form, showErrors, values} from "../forms.js";
-import {dateTime, fileSize, t} from "../i18n.js";
+import {dateTime, t} from "../i18n.js";
+import {follow, keep, swapKeeping} from "../live.js";
 import {loginForm} from "./accounts.js";
-import {departmentName, itilText, statusBadge, urgencyName} from "./ticket-parts.js";
+import {departmentName, historyList, itilText, statusBadge, urgencyName} from "./ticket-parts.js";
+
+let shown = null; // the ticket the page shows: its version goes in If-Match
+let shownTab = "history"; // the tab chosen, kept while live updates redraw the page
 
 export async function render({params: [ticketId]}) {
   if (app.me && app.me.must_change_password) {
@@ -20,7 +26,24 @@ export async function render({params: [ticketId]}) {
   if (!app.me) return stranger();
   const response = await get(`/api/v1/tickets/${encodeURIComponent(ticketId)}`);
   if (!response.ok) return response.status === 401 ? stranger() : notVisible(response);
-  return page(response.data);
+  shown = response.data;
+  shownTab = "history";
+  const flash = app.flash; // what was just done: said again when live updates redraw the page
+  app.flash = null;
+  const drawn = await page(response.data, flash);
+  let article = drawn.content;
+  let left = false;
+  const stop = follow({ticket: shown.ticket_id}, {changed: async ({force, version}) => {
+    if (!force && version <= shown.version) return;
+    const fresh = await get(`/api/v1/tickets/${encodeURIComponent(shown.ticket_id)}`);
+    if (left || !fresh.ok || fresh.data.version <= shown.version) return;
+    const next = (await page(fresh.data, flash)).content;
+    if (left || !article.isConnected) return;
+    swapKeeping(article, next);
+    article = next;
+    shown = fresh.data;
+  }});
+  return {...drawn, cleanup: () => { left = true; stop(); }};
 }
 
 /** Someone without a session (often a CC recipient with no account) following a mailed link. */
@@ -45,9 +68,7 @@ function notVisible(response) {
     h("p", {}, h("a", {href: "/tickets"}, t("nav.my_tickets")))]};
 }
 
-async function page(ticket) {
-  const flash = app.flash;
-  app.flash = null;
+async function page(ticket, flash) {
   const closed = ticket.status === "closed";
   const customerSide = app.me.role === "customer";
   const facts = [
@@ -63,7 +84,8 @@ async function page(ticket) {
   ].filter(Boolean);
 
   const blocks = [
-    h("p", {class: "crumbs"}, h("a", {href: "/tickets"}, t("nav.my_tickets"))),
+    h("p", {class: "crumbs"}, h("a", {href: "/tickets"}, t("nav.my_tickets")),
+      customerSide ? null : [" · ", h("a", {href: `/console/tickets/${ticket.ticket_id}`}, t("console.open_in_console"))]),
     h("h1", {}, h("span", {class: "reference"}, ticket.reference), " ", ticket.title),
     flash ? h("p", {class: "notice", role: "status"}, flash) : null,
     h("dl", {class: "facts"}, facts.map(([name, value]) => h("div", {}, h("dt", {}, name), h("dd", {}, value)))),
@@ -77,7 +99,7 @@ async function page(ticket) {
     blocks.push(h("p", {class: "notice"}, t("ticket.merged"), " ", h("a", {href: `/tickets/${ticket.merged_into}`}, t("ticket.merged_link"))));
   }
   blocks.push(tabs(ticket, closed));
-  if (!closed && customerSide) blocks.push(closeBox(ticket));
+  if (!closed && customerSide) blocks.push(closeBox());
   return {title: `${ticket.reference} ${ticket.title}`, content: h("article", {class: "ticket"}, blocks)};
 }
 
@@ -91,13 +113,15 @@ function tabs(ticket, closed) {
   const buttons = panels.map(([key, title, content], index) => {
     const tabId = uid(`tab-${key}`);
     const panelId = uid(`panel-${key}`);
-    const button = h("button", {type: "button", role: "tab", id: tabId, "aria-controls": panelId,
-                                "aria-selected": index === 0 ? "true" : "false", tabindex: index === 0 ? "0" : "-1"}, title);
-    sections.push(h("section", {role: "tabpanel", id: panelId, "aria-labelledby": tabId, tabindex: "0", hidden: index !== 0},
+    const chosen = key === shownTab || (index === 0 && !panels.some(([other]) => other === shownTab));
+    const button = h("button", {type: "button", role: "tab", id: tabId, "aria-controls": panelId, "data-key": `tab-${key}`,
+                                "aria-selected": chosen ? "true" : "false", tabindex: chosen ? "0" : "-1"}, title);
+    sections.push(h("section", {role: "tabpanel", id: panelId, "aria-labelledby": tabId, tabindex: "0", hidden: !chosen},
       content));
     return button;
   });
   const select = (index) => {
+    shownTab = panels[index][0];
     buttons.forEach((button, i) => {
       button.setAttribute("aria-selected", i === index ? "true" : "false");
       button.tabIndex = i === index ? 0 : -1;
@@ -119,27 +143,13 @@ function tabs(ticket, closed) {
 }
 
 function history(ticket) {
-  return h("ol", {class: "history"}, ticket.history.map((entry) => h("li", {class: `entry entry-${entry.type}${entry.internal ? " internal" : ""}`},
-    h("p", {class: "entry-head"},
-      h("span", {class: "entry-summary"}, entry.summary),
-      h("span", {class: "entry-meta"},
-        h("time", {datetime: entry.at}, dateTime(entry.at)),
-        entry.channel ? ` · ${t(`channel.${entry.channel}`)}` : "")),
-    entry.body ? h("p", {class: "entry-body"}, entry.body) : null,
-    entry.attachment ? attachmentLink(ticket, entry.attachment) : null)));
+  return historyList(ticket, {internal: false});
 }
 
-function attachmentLink(ticket, attachment) {
-  return h("p", {class: "entry-file"},
-    h("a", {href: `/api/v1/tickets/${ticket.ticket_id}/attachments/${attachment.id}`, download: attachment.name},
-      t("ticket.download", {name: attachment.name})),
-    ` (${fileSize(attachment.size)})`);
-}
-
-function commentForm(ticket, {label, submit, done, required = false}) {
+function commentForm(ticket, {label, submit, done, required = false, name}) {
   const body = field({name: "body", label, type: "textarea", rows: 5, required, attrs: {maxlength: 20000}});
   const file = attachmentField();
-  return form({
+  return keep(form({
     label, fields: [body, file], submit,
     onSubmit: async (target, key) => {
       const payload = {};
@@ -159,13 +169,13 @@ function commentForm(ticket, {label, submit, done, required = false}) {
       app.flash = done;
       await app.render({focus: true});
     },
-  });
+  }), name);
 }
 
 function followUp(ticket) {
   return [h("p", {}, t("ticket.follow_up.intro")),
           commentForm(ticket, {label: t("ticket.follow_up.comment"), submit: t("ticket.follow_up.submit"),
-                               done: t("ticket.follow_up.done")})];
+                               done: t("ticket.follow_up.done"), name: "follow-up"})];
 }
 
 function informationRequest(ticket) {
@@ -174,23 +184,24 @@ function informationRequest(ticket) {
     h("h2", {id: "info-title"}, t("ticket.info.title")),
     request ? h("p", {class: "entry-meta"}, request.by.name, " · ", dateTime(request.at)) : null,
     request && request.body ? h("blockquote", {class: "entry-body"}, request.body) : null,
-    commentForm(ticket, {label: t("ticket.info.answer"), submit: t("ticket.info.submit"), done: t("ticket.info.done")}));
+    commentForm(ticket, {label: t("ticket.info.answer"), submit: t("ticket.info.submit"), done: t("ticket.info.done"),
+                         name: "info-answer"}));
 }
 
 function solutionDecision(ticket) {
-  const approve = form({
+  const approve = keep(form({
     label: t("solution.approve"),
     fields: [field({name: "comment", label: t("solution.comment"), type: "textarea", rows: 3})],
     submit: t("solution.approve"),
-    onSubmit: (target, key) => decide(target, key, ticket, "approve", {comment: values(target).comment}, t("solution.approved")),
-  });
-  const refuse = form({
+    onSubmit: (target, key) => decide(target, key, "approve", {comment: values(target).comment}, t("solution.approved")),
+  }), "approve");
+  const refuse = keep(form({
     label: t("solution.refuse"),
     fields: [field({name: "reason", label: t("solution.reason"), type: "textarea", rows: 3, required: true})],
     submit: t("solution.refuse"),
     className: "refuse",
-    onSubmit: (target, key) => decide(target, key, ticket, "refuse", {reason: values(target).reason}, t("solution.refused")),
-  });
+    onSubmit: (target, key) => decide(target, key, "refuse", {reason: values(target).reason}, t("solution.refused")),
+  }), "refuse");
   return h("section", {class: "panel attention", "aria-labelledby": "solution-title"},
     h("h2", {id: "solution-title"}, t("solution.title")),
     h("p", {}, t("solution.intro")),
@@ -200,17 +211,19 @@ function solutionDecision(ticket) {
       h("div", {}, h("h3", {}, t("solution.refuse")), refuse)));
 }
 
-async function decide(target, key, ticket, action, body, done) {
-  const response = await post(`/api/v1/tickets/${ticket.ticket_id}/${action}`, body,
-    {"If-Match": `"${ticket.version}"`, "Idempotency-Key": key});
+async function decide(target, key, action, body, done) {
+  const response = await post(`/api/v1/tickets/${shown.ticket_id}/${action}`, body,
+    {"If-Match": `"${shown.version}"`, "Idempotency-Key": key});
   if (!response.ok) return showErrors(target, response.data);
   app.flash = done;
   await app.render({focus: true});
 }
 
-function closeBox(ticket) {
+function closeBox() {
   const confirm = h("div", {class: "close-confirm", hidden: true});
+  const box = keep(h("div", {class: "close-box"}), "close");
   const open = h("button", {type: "button", class: "danger", onclick: () => {
+    box.dataset.dirty = "1"; // opened: a redraw keeps it open
     confirm.hidden = false;
     open.hidden = true;
     confirm.querySelector("textarea").focus();
@@ -220,13 +233,14 @@ function closeBox(ticket) {
     fields: [field({name: "reason", label: t("ticket.close_reason"), type: "textarea", rows: 2})],
     submit: t("ticket.close_confirm"),
     className: "close-form",
-    onSubmit: (target, key) => decide(target, key, ticket, "close", {reason: values(target).reason}, t("ticket.closed_done")),
+    onSubmit: (target, key) => decide(target, key, "close", {reason: values(target).reason}, t("ticket.closed_done")),
   });
   const cancel = h("button", {type: "button", class: "secondary", onclick: () => {
+    delete box.dataset.dirty;
     confirm.hidden = true;
     open.hidden = false;
     open.focus();
   }}, t("ticket.close_cancel"));
   confirm.append(h("p", {}, t("ticket.close_question")), closeForm, cancel);
-  return h("div", {class: "close-box"}, open, confirm);
+  return append(box, [open, confirm]);
 }

@@ -265,7 +265,9 @@ def check_same_origin(page):
 
 def first_load(page):
     """[(url, resource type, uncompressed body bytes)] of the page's latest load: the document and
-    every request made after it (scripts, styles, fetched JSON, images, fonts)."""
+    every request made after it (scripts, styles, fetched JSON, images, fonts). A live stream
+    (EventSource) counts 0: it stays open while the page does, so its body never ends, and what
+    it carries is news of changes, not the page."""
     log = browser_log(page)
     start = None
     for index in range(len(log.requests) - 1, -1, -1):
@@ -277,6 +279,9 @@ def first_load(page):
     loaded = []
     for request in log.requests[start:]:
         if request.redirected_to:  # the redirect itself; its target is in the list too
+            continue
+        if request.resource_type == "eventsource":
+            loaded.append((request.url, request.resource_type, 0))
             continue
         response = request.response()
         try:

@@ -1,0 +1,341 @@
+// The staff console (agents, supervisors, admins): /console opens the first queue of the user;
+// /console/queues/<department> is a department's open tickets in arrival order, with each one's
+// SLA state, filters, and "Take" for an unassigned ticket. The queue follows its department live
+// (live.js). The ticket workspace is pages/workspace.js.
+"use strict";
+
+import {app, catalog, isStaff, navigate, requireLogin} from "../app.js";
+import {get, post, query} from "../api.js";
+import {h, replace, uid} from "../dom.js";
+import {dateTime, label, t} from "../i18n.js";
+import {follow, swapKeeping} from "../live.js";
+
+export const OPEN = ["new", "assigned", "in_progress", "waiting_for_customer", "reopened"]; // in a queue
+const PAGE_SIZE = 50;
+const HOUR = 3600 * 1000;
+const WARNING_FRACTION = 0.2; // "warning" in the last 20 % of the time to the due time (or its last hour)
+const SEARCH_DELAY_MS = 250;
+// Filters the queue endpoint takes (contracts.QueueFiltersSchema: status, urgency, assignee me |
+// none | <id>, text); the others ("hide those waiting for the customer") are applied here, to the
+// page of tickets loaded. Each is written for both places (FILTERS), so either list may change.
+const API_FILTERS = ["status", "urgency", "assignee", "text"];
+const FILTERS = {
+  status: (item, value) => item.status === value,
+  urgency: (item, value) => item.urgency === value,
+  assignee: (item, value) => (value === "none" ? !item.assignee_id
+    : item.assignee_id === (value === "me" ? app.me.user_id : value)),
+  waiting: (item, value) => value !== "hide" || item.status !== "waiting_for_customer",
+  text: (item, value) => {
+    const needle = value.trim().toLowerCase();
+    const haystack = [item.reference, item.title, item.requester_name, item.requester_email].join(" ").toLowerCase();
+    return haystack.includes(needle) || haystack.includes(`#${needle.replace(/^#/, "")}`);
+  },
+};
+
+/** Staff only: strangers log in first, customers go to their own pages (`elsewhere`). */
+export function staffOnly(elsewhere) {
+  if (!requireLogin()) return false;
+  if (!isStaff(app.me)) {
+    navigate(elsewhere, {replace: true});
+    return false;
+  }
+  return true;
+}
+
+/** The departments whose queues the user works: an agent's own, every one for supervisors and admins. */
+export async function staffDepartments() {
+  if (app.me.role === "agent") return [...(app.me.departments || [])];
+  return (await catalog()).departments.map((item) => item.code);
+}
+
+export async function departmentLabel(code) {
+  const found = (await catalog()).departments.find((item) => item.code === code);
+  return found ? label(found.name, code) : code;
+}
+
+/** Whether the user may take `ticket` for themselves: an agent of its department, while open. */
+export function canTake(ticket) {
+  const me = app.me;
+  return me.role === "agent" && (me.departments || []).includes(ticket.department)
+    && OPEN.includes(ticket.status) && ticket.assignee_id !== me.user_id;
+}
+
+export function staffStatus(status) {
+  return h("span", {class: `badge status-${status}`}, t(`console.status.${status}`));
+}
+
+export async function urgencyBadge(code) {
+  if (!code) return t("ticket.no_urgency");
+  const found = (await catalog()).urgencies.find((item) => item.code === code);
+  return h("span", {class: `badge urgency-${code}`}, found ? label(found.name, code) : code);
+}
+
+export function assigneeText(ticket) {
+  if (!ticket.assignee_id) return t("console.assignee.none");
+  if (ticket.assignee_id === app.me.user_id) return t("console.assignee.me");
+  return ticket.assignee_name || t("console.assignee.other");
+}
+
+/** One SLA clock's state at `now`: breached (due time passed, or the SLA service says so),
+ * warning (in the last 20 % of the time from opening to the due time, or its last hour), ok;
+ * paused (waiting for the customer) or stopped when it has no due time. */
+export function slaState({due, start, now, breached, paused}) {
+  if (breached) return "breached";
+  if (!due) return paused ? "paused" : "stopped";
+  const left = Date.parse(due) - now;
+  if (left < 0) return "breached";
+  const span = Math.max(0, Date.parse(due) - Date.parse(start));
+  return left <= Math.max(WARNING_FRACTION * span, HOUR) ? "warning" : "ok";
+}
+
+const SLA_MARK = {ok: "✓", warning: "!", breached: "✗", paused: "‖", stopped: "–"};
+
+/** The ticket's SLA clocks (GET …'s `sla`, null when the SLA service has none yet), in words. */
+export function slaLines(sla, openedAt, now = Date.now()) {
+  if (!sla) return h("p", {class: "sla sla-none"}, t("console.sla.none"));
+  const breached = sla.breached || [];
+  const clocks = [["first_response", sla.first_response_due_at, false],
+                  ["resolution", sla.resolution_due_at, Boolean(sla.resolution_paused)]];
+  return h("ul", {class: "sla"}, clocks.map(([clock, due, paused]) => {
+    const state = slaState({due, start: openedAt, now, breached: breached.includes(clock), paused});
+    const params = {clock: t(`console.sla.${clock}`), state: t(`console.sla.${state}`), time: due ? dateTime(due) : ""};
+    const text = !due ? t("console.sla.line", params)
+      : state === "breached" ? t("console.sla.line_overdue", params) : t("console.sla.line_due", params);
+    return h("li", {class: `sla-${state}`}, h("span", {class: "sla-mark", "aria-hidden": "true"}, SLA_MARK[state]), " ", text);
+  }));
+}
+
+/** A short line in the alert region (role=alert): the API's message, in the user's language. */
+export function alertText(region, text) {
+  replace(region, text ? h("p", {}, text) : null);
+}
+
+// -- /console ---------------------------------------------------------------------------------
+
+export async function start() {
+  if (!staffOnly("/tickets")) return null;
+  const departments = await staffDepartments();
+  if (!departments.length) {
+    return {title: t("console.title"), content: [h("h1", {}, t("console.title")), h("p", {}, t("console.no_departments"))]};
+  }
+  navigate(`/console/queues/${encodeURIComponent(departments[0])}`, {replace: true});
+  return null;
+}
+
+// -- /console/queues/<department> ---------------------------------------------------------------
+
+function readFilters() {
+  const params = new URLSearchParams(location.search);
+  const filters = {cursor: params.get("cursor") || ""};
+  for (const name of Object.keys(FILTERS)) filters[name] = (params.get(name) || "").trim();
+  return filters;
+}
+
+/** Whether `item` passes the filters the API did not apply already. */
+function matches(item, filters) {
+  return Object.entries(FILTERS).every(([name, passes]) =>
+    API_FILTERS.includes(name) || !filters[name] || passes(item, filters[name]));
+}
+
+export async function queue({params: [raw]}) {
+  const department = decodeURIComponent(raw);
+  if (!staffOnly("/tickets")) return null;
+  const departments = await staffDepartments();
+  const data = await catalog();
+  const names = {};
+  for (const code of new Set([...departments, department])) names[code] = await departmentLabel(code);
+  const urgencyNames = Object.fromEntries(data.urgencies.map((item) => [item.code, label(item.name, item.code)]));
+  const filters = readFilters();
+  const flash = app.flash;
+  app.flash = null;
+
+  const alert = h("div", {class: "alert", role: "alert"});
+  const notice = h("div", {class: "queue-notice", role: "status"}, flash ? h("p", {class: "notice"}, flash) : null);
+  const count = h("p", {class: "queue-count", role: "status"});
+  let results = h("div", {class: "queue-results"});
+  let items = [];
+  let nextCursor = null;
+  let loaded = "";
+  let left = false;
+  let loading = 0; // the latest request: an earlier answer arriving later is dropped
+
+  async function load() {
+    const params = {limit: PAGE_SIZE, cursor: filters.cursor};
+    for (const name of API_FILTERS) params[name] = filters[name].trim();
+    const serial = ++loading;
+    const response = await get(`/api/v1/queues/${encodeURIComponent(department)}${query(params)}`);
+    if (serial !== loading) return {...response, ok: false};
+    if (!response.ok) {
+      alertText(alert, response.data.message);
+      return response;
+    }
+    items = response.data.items;
+    nextCursor = response.data.next_cursor;
+    return response;
+  }
+
+  function filtersQuery(extra = {}) {
+    const {cursor, ...rest} = filters;
+    return query({...rest, ...extra});
+  }
+
+  function table(shown) {
+    const captionId = uid("queue-caption");
+    const columns = [t("console.col.ticket"), t("ticket.status"), t("ticket.urgency"), t("console.col.assignee"),
+                     t("console.col.arrival"), t("console.col.sla"), t("console.col.action")];
+    const now = Date.now();
+    return h("div", {class: "table-wrap", role: "region", "aria-labelledby": captionId, tabindex: "0"},
+      h("table", {class: "tickets queue"},
+        h("caption", {id: captionId, class: "visually-hidden"}, t("console.queue.caption", {department: names[department]})),
+        h("thead", {}, h("tr", {}, columns.map((text) => h("th", {scope: "col"}, text)))),
+        h("tbody", {}, shown.map((item) => h("tr", {},
+          h("td", {"data-label": columns[0]},
+            h("span", {class: "reference"}, item.reference), " ",
+            h("a", {href: `/console/tickets/${item.ticket_id}`, "data-key": `open-${item.ticket_id}`}, item.title),
+            h("span", {class: "requester"}, item.requester_name || item.requester_email)),
+          h("td", {"data-label": columns[1]}, staffStatus(item.status)),
+          h("td", {"data-label": columns[2]}, item.urgency
+            ? h("span", {class: `badge urgency-${item.urgency}`}, urgencyNames[item.urgency] || item.urgency)
+            : t("ticket.no_urgency")),
+          h("td", {"data-label": columns[3]}, assigneeText(item)),
+          h("td", {"data-label": columns[4]}, h("time", {datetime: item.opened_at}, dateTime(item.opened_at))),
+          h("td", {"data-label": columns[5]}, slaLines(item.sla, item.opened_at, now)),
+          h("td", {"data-label": columns[6]}, !item.assignee_id && canTake(item)
+            ? h("button", {type: "button", class: "primary take", "data-key": `take-${item.ticket_id}`,
+                           onclick: (event) => take(item, event.currentTarget)},
+                t("console.take"), h("span", {class: "visually-hidden"}, ` ${item.reference}`))
+            : "—"))))));
+  }
+
+  function draw() {
+    const shown = items.filter((item) => matches(item, filters));
+    const filtered = shown.length !== items.length;
+    const body = [];
+    if (!shown.length) {
+      const any = Object.keys(FILTERS).some((name) => filters[name]);
+      body.push(h("p", {}, t(any ? "console.queue.none_matching" : filters.cursor ? "console.queue.none_after"
+                                 : "console.queue.none")));
+    } else {
+      body.push(table(shown));
+    }
+    if (filters.cursor || nextCursor) {
+      body.push(h("nav", {class: "pager", "aria-label": t("list.pages")},
+        filters.cursor ? h("a", {href: `${location.pathname}${filtersQuery()}`}, t("console.queue.first")) : null,
+        nextCursor ? h("a", {href: `${location.pathname}${filtersQuery({cursor: nextCursor})}`, rel: "next"},
+                       t("console.queue.more")) : null));
+    }
+    const fresh = h("div", {class: "queue-results"}, body);
+    if (results.isConnected) swapKeeping(results, fresh);
+    results = fresh;
+    count.textContent = items.length
+      ? (filtered ? t("console.queue.count_filtered", {shown: shown.length, total: items.length})
+                  : t("console.queue.count", {total: items.length}))
+      : "";
+  }
+
+  async function reload() {
+    const response = await load();
+    if (left || !response.ok) return;
+    const now = JSON.stringify([items, nextCursor]);
+    if (now === loaded) return;
+    loaded = now;
+    draw();
+  }
+
+  async function take(item, button) {
+    button.disabled = true;
+    alertText(alert, "");
+    let version = item.version;
+    if (version === undefined) {
+      // Queue rows carry no version: read the ticket's now, and take it only if nobody did meanwhile.
+      const fresh = await get(`/api/v1/tickets/${item.ticket_id}`);
+      if (!fresh.ok || (fresh.data.assignee_id && fresh.data.assignee_id !== app.me.user_id)) {
+        alertText(alert, fresh.ok ? t("console.take.already", {reference: item.reference, name: assigneeText(fresh.data)})
+                                  : fresh.data.message);
+        button.disabled = false;
+        await reload();
+        return;
+      }
+      version = fresh.data.version;
+    }
+    const response = await post(`/api/v1/tickets/${item.ticket_id}/assign`, {},
+                                {"If-Match": `"${version}"`, "Idempotency-Key": crypto.randomUUID()});
+    if (!response.ok) {
+      alertText(alert, response.data.message);
+      button.disabled = false;
+      await reload();
+      return;
+    }
+    const done = h("p", {class: "notice", tabindex: "-1"}, t("console.take.done", {reference: item.reference}), " ",
+      h("a", {href: `/console/tickets/${item.ticket_id}`}, t("console.take.open", {reference: item.reference})));
+    replace(notice, done);
+    await reload();
+    done.focus();
+  }
+
+  const form = filterForm(filters, urgencyNames, async (changed) => {
+    const serverSide = Object.keys(changed).some((name) => API_FILTERS.includes(name));
+    Object.assign(filters, changed);
+    if (serverSide) filters.cursor = ""; // another selection: from its first page
+    history.replaceState({}, "", `${location.pathname}${filtersQuery({cursor: filters.cursor})}`);
+    if (serverSide) await reload();
+    else draw();
+  });
+
+  const first = await load();
+  loaded = JSON.stringify([items, nextCursor]);
+  const tabs = h("nav", {class: "queue-tabs", "aria-label": t("console.queues")},
+    h("ul", {}, departments.map((code) => h("li", {},
+      h("a", {href: `/console/queues/${encodeURIComponent(code)}`, "aria-current": code === department ? "page" : null},
+        names[code])))));
+  const content = h("div", {class: "console"},
+    tabs,
+    h("h1", {}, t("console.queue.title", {department: names[department]})),
+    h("p", {class: "rule"}, t("console.queue.rule")),
+    alert, notice);
+  if (!first.ok) return {title: t("console.queue.title", {department: names[department]}), content};
+  draw();
+  content.append(form, count, results);
+  const stop = follow({queue: department}, {changed: reload});
+  const tick = setInterval(draw, 60 * 1000); // SLA states move on with the clock
+  return {title: t("console.queue.title", {department: names[department]}), content,
+          cleanup: () => { left = true; stop(); clearInterval(tick); form.dispatchEvent(new Event("leave")); }};
+}
+
+function filterForm(filters, urgencyNames, apply) {
+  const searchId = uid("queue-text");
+  const search = h("input", {id: searchId, name: "text", type: "search", value: filters.text, maxlength: 200,
+                             autocomplete: "off"});
+  let typing = null;
+  const now = (changed = {}) => { // every change applies what the search box says too
+    clearTimeout(typing);
+    apply({text: search.value.trim(), ...changed});
+  };
+  search.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(now, SEARCH_DELAY_MS);
+  });
+  const select = (name, text, options) => {
+    const id = uid(`queue-${name}`);
+    const control = h("select", {id, name}, options.map(([value, words]) =>
+      h("option", {value, selected: value === filters[name]}, words)));
+    control.addEventListener("change", () => now({[name]: control.value}));
+    return h("div", {class: "field"}, h("label", {for: id}, text), control);
+  };
+  const waitingId = uid("queue-waiting");
+  const waiting = h("input", {id: waitingId, name: "waiting", type: "checkbox", checked: filters.waiting === "hide"});
+  waiting.addEventListener("change", () => now({waiting: waiting.checked ? "hide" : ""}));
+  const element = h("form", {class: "filters queue-filters", role: "search", "aria-label": t("console.filters")},
+    select("status", t("ticket.status"), [["", t("list.all")], ...OPEN.map((code) => [code, t(`console.status.${code}`)])]),
+    select("urgency", t("ticket.urgency"), [["", t("console.filter.any_urgency")], ...Object.entries(urgencyNames)]),
+    select("assignee", t("console.col.assignee"), [["", t("console.filter.anyone")], ["me", t("console.filter.me")],
+                                                  ["none", t("console.filter.nobody")]]),
+    h("div", {class: "field"}, h("label", {for: searchId}, t("console.filter.search")), search),
+    h("div", {class: "field check"}, waiting, h("label", {for: waitingId}, t("console.filter.hide_waiting"))));
+  element.addEventListener("submit", (event) => {
+    event.preventDefault();
+    now();
+  });
+  element.addEventListener("leave", () => clearTimeout(typing));
+  return element;
+}
