@@ -13,7 +13,7 @@ from . import domain
 
 COLUMNS = ("ticket_id", "reference", "title", "description", "status", "department", "urgency",
            "itil_type", "itil_service", "itil_category", "requester_id", "requester_email", "requester_name",
-           "company_id", "assignee_id", "cc", "channel", "provider_fault", "opened_at", "updated_at",
+           "company_id", "assignee_id", "assignee_name", "cc", "channel", "provider_fault", "opened_at", "updated_at",
            "arrival", "version")
 TABLES = ("tickets.ticket_summaries",)
 

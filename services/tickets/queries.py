@@ -8,7 +8,7 @@ from . import domain
 from .access import SEE_ALL
 
 SUMMARY_COLUMNS = ("ticket_id", "reference", "title", "status", "department", "urgency", "itil_type",
-                   "itil_category", "requester_email", "requester_name", "assignee_id", "channel", "opened_at",
+                   "itil_category", "requester_email", "requester_name", "assignee_id", "assignee_name", "channel", "opened_at",
                    "updated_at", "arrival")
 MAX_LIMIT = contracts.PAGE_MAX
 

@@ -153,6 +153,8 @@ def test_a_queue_is_filtered_by_assignee_me_or_nobody_urgency_and_text_and_bad_f
         assert answer.status_code == 200, answer.text
         return [item["ticket_id"] for item in answer.json()["items"]]
     assert mine["ticket_id"] in ids("assignee=me") and other["ticket_id"] not in ids("assignee=me")
+    rows = agent.call("GET", "/api/v1/queues/systems?limit=100&assignee=me").json()["items"]
+    assert {row["assignee_name"] for row in rows} == {"Agente systems"}  # the queue names who took it
     assert other["ticket_id"] in ids("assignee=none") and mine["ticket_id"] not in ids("assignee=none")
     assert mine["ticket_id"] in ids("status=assigned") and other["ticket_id"] in ids("status=new")
     assert other["ticket_id"] in ids(f"text={other['reference'].lstrip('#')}")
