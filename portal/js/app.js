@@ -91,6 +91,11 @@ export function isStaff(user) {
   return Boolean(user && STAFF_ROLES.includes(user.role));
 }
 
+/** Whether `user` supervises the staff (supervisors and admins): the dashboard and the agents' page are theirs. */
+export function isSupervisor(user) {
+  return Boolean(user && ["supervisor", "admin"].includes(user.role));
+}
+
 /** Where to go after logging in: a local path given in ?next=, else the user's tickets (the
  * console for staff). */
 export function nextPath(fallback = isStaff(app.me) ? "/console" : "/tickets") {

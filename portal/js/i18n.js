@@ -7,10 +7,15 @@ let messages = {};
 let current = "es";
 let zone = "Europe/Madrid";
 
+const catalogues = new Map(); // each language's catalogue, fetched once per page load
+
 export async function useLanguage(language) {
   const chosen = LOCALES[language] ? language : "es";
-  const response = await fetch(`/portal/i18n/${chosen}.json`, {credentials: "same-origin"});
-  messages = await response.json();
+  if (!catalogues.has(chosen)) {
+    const response = await fetch(`/portal/i18n/${chosen}.json`, {credentials: "same-origin"});
+    catalogues.set(chosen, await response.json());
+  }
+  messages = catalogues.get(chosen);
   current = chosen;
   document.documentElement.lang = chosen;
 }
@@ -57,4 +62,15 @@ export function fileSize(bytes) {
     if (bytes >= size) return `${format.format(bytes / size)} ${unit}`;
   }
   return `${format.format(bytes)} B`;
+}
+
+/** A number in the page's language (`options` as Intl.NumberFormat's). */
+export function number(value, options = {}) {
+  return new Intl.NumberFormat(LOCALES[current], options).format(value);
+}
+
+/** A calendar day ("YYYY-MM-DD", a day of the site's time zone already) in the page's language. */
+export function day(iso, options = {dateStyle: "medium"}) {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat(LOCALES[current], {...options, timeZone: "UTC"}).format(new Date(`${iso}T00:00:00Z`));
 }

@@ -5,7 +5,7 @@
 // the next page is drawn (its live stream closed, its timers and listeners gone).
 "use strict";
 
-import {app, applyPreferences, chooseLanguage, isStaff, loadSite, navigate, refreshMe} from "./app.js";
+import {app, applyPreferences, chooseLanguage, isStaff, isSupervisor, loadSite, navigate, refreshMe} from "./app.js";
 import {h, replace} from "./dom.js";
 import {language, t} from "./i18n.js";
 import {post} from "./api.js";
@@ -29,6 +29,8 @@ const ROUTES = [
   [/^\/tickets\/([^/]+)$/, lazy("ticket.js")],
   [/^\/solution$/, lazy("solution.js")],
   [/^\/console$/, lazy("console.js", "start")],
+  [/^\/console\/dashboard$/, lazy("supervision.js", "dashboard")],
+  [/^\/console\/agents$/, lazy("supervision.js", "agents")],
   [/^\/console\/queues\/([^/]+)$/, lazy("console.js", "queue")],
   [/^\/console\/tickets\/([^/]+)$/, lazy("workspace.js")],
 ];
@@ -37,11 +39,15 @@ function header() {
   const me = app.me;
   const links = me && !me.must_change_password
     ? [isStaff(me) ? ["/console", t("nav.console")] : null,
+       isSupervisor(me) ? ["/console/dashboard", t("nav.dashboard")] : null,
+       isSupervisor(me) ? ["/console/agents", t("nav.agents")] : null,
        ["/tickets/new", t("nav.new_ticket")], ["/tickets", t("nav.my_tickets")], ["/profile", me.name || t("nav.profile")]]
       .filter(Boolean)
     : me ? [] : [["/login", t("nav.login")], ["/register", t("nav.register")]];
+  const own = ["/console/dashboard", "/console/agents"]; // pages of their own, not "in the console"
   const current = (href) => (location.pathname === href ? "page"
-    : href === "/console" && location.pathname.startsWith("/console/") ? "true" : null);
+    : href === "/console" && location.pathname.startsWith("/console/") && !own.includes(location.pathname) ? "true"
+    : null);
   const select = h("select", {id: "language-select", name: "language"},
     (app.site.languages || ["es", "en"]).map((code) =>
       h("option", {value: code, selected: code === language(), lang: code}, t(`language.${code}`))));

@@ -431,6 +431,16 @@ class GatewayService:
         """The staff console's workspace of a ticket."""
         return portal.shell()
 
+    @http("GET", "/console/dashboard", public=True)
+    def console_dashboard_page(self, request):
+        """The supervisors' dashboard (the page reads GET /api/v1/dashboard)."""
+        return portal.shell()
+
+    @http("GET", "/console/agents", public=True)
+    def console_agents_page(self, request):
+        """The supervisors' view of the staff and their open tickets (GET /api/v1/agents)."""
+        return portal.shell()
+
     @http("GET", "/", public=True)
     def home_page(self, request):
         return portal.shell()

@@ -9,7 +9,8 @@ from services.identity.seed import DEMO_PASSWORD
 
 PAGES = ["/", "/login", "/register", "/verify-email", "/forgot-password", "/reset-password", "/password",
          "/profile", "/tickets", "/tickets/new", "/tickets/5d7c2e1e-0000-4000-8000-000000000000", "/solution",
-         "/console", "/console/queues/networks", "/console/tickets/5d7c2e1e-0000-4000-8000-000000000000"]
+         "/console", "/console/queues/networks", "/console/tickets/5d7c2e1e-0000-4000-8000-000000000000",
+         "/console/dashboard", "/console/agents"]
 
 
 @pytest.mark.parametrize("path", PAGES)

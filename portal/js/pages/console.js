@@ -1,10 +1,12 @@
 // The staff console (agents, supervisors, admins): /console opens the first queue of the user;
 // /console/queues/<department> is a department's open tickets in arrival order, with each one's
-// SLA state, filters, and "Take" for an unassigned ticket. The queue follows its department live
-// (live.js). The ticket workspace is pages/workspace.js.
+// SLA state, filters, and "Take" for an unassigned ticket; supervisors and admins see breaches and
+// warnings first (unless they choose arrival order) and reassign selected tickets to an agent of
+// the department. The queue follows its department live (live.js). The ticket workspace is
+// pages/workspace.js; the supervisors' dashboard and agents' page are pages/supervision.js.
 "use strict";
 
-import {app, catalog, isStaff, navigate, requireLogin} from "../app.js";
+import {app, catalog, isStaff, isSupervisor, navigate, requireLogin} from "../app.js";
 import {get, post, query} from "../api.js";
 import {h, replace, uid} from "../dom.js";
 import {dateTime, label, t} from "../i18n.js";
@@ -89,6 +91,24 @@ export function slaState({due, start, now, breached, paused}) {
 }
 
 const SLA_MARK = {ok: "✓", warning: "!", breached: "✗", paused: "‖", stopped: "–"};
+const SLA_RANK = {breached: 0, warning: 1}; // "breaches and warnings first": the rest after, in arrival order
+
+/** The worse state of a queue row's two clocks at `now` (breached, warning, or anything else). */
+export function worstSla(item, now = Date.now()) {
+  if (!item.sla) return "none";
+  const breached = item.sla.breached || [];
+  const states = [["first_response", item.sla.first_response_due_at, false],
+                  ["resolution", item.sla.resolution_due_at, Boolean(item.sla.resolution_paused)]]
+    .map(([clock, due, paused]) => slaState({due, start: item.opened_at, now, breached: breached.includes(clock), paused}));
+  return states.includes("breached") ? "breached" : states.includes("warning") ? "warning" : "ok";
+}
+
+/** `items` (in arrival order) with SLA breaches first, then warnings, then the rest, each group
+ * keeping the arrival order (the sort is stable). */
+export function slaFirst(items, now = Date.now()) {
+  const rank = (item) => SLA_RANK[worstSla(item, now)] ?? 2;
+  return [...items].sort((a, b) => rank(a) - rank(b));
+}
 
 /** The ticket's SLA clocks (GET …'s `sla`, null when the SLA service has none yet), in words. */
 export function slaLines(sla, openedAt, now = Date.now()) {
@@ -126,7 +146,7 @@ export async function start() {
 
 function readFilters() {
   const params = new URLSearchParams(location.search);
-  const filters = {cursor: params.get("cursor") || ""};
+  const filters = {cursor: params.get("cursor") || "", order: params.get("order") === "arrival" ? "arrival" : ""};
   for (const name of Object.keys(FILTERS)) filters[name] = (params.get(name) || "").trim();
   return filters;
 }
@@ -146,12 +166,18 @@ export async function queue({params: [raw]}) {
   for (const code of new Set([...departments, department])) names[code] = await departmentLabel(code);
   const urgencyNames = Object.fromEntries(data.urgencies.map((item) => [item.code, label(item.name, item.code)]));
   const filters = readFilters();
+  const supervising = isSupervisor(app.me);
+  const sortsBySla = () => supervising && filters.order !== "arrival";
+  const selected = new Map(); // ticket_id -> {item, version}: the rows chosen for reassignment, as read when chosen
+  const reading = new Set(); // the reads of chosen rows' versions still under way
   const flash = app.flash;
   app.flash = null;
 
   const alert = h("div", {class: "alert", role: "alert"});
   const notice = h("div", {class: "queue-notice", role: "status"}, flash ? h("p", {class: "notice"}, flash) : null);
   const count = h("p", {class: "queue-count", role: "status"});
+  const rule = h("p", {class: "rule"}, t("console.queue.rule"));
+  const bulkCount = h("p", {class: "bulk-count", role: "status"});
   let results = h("div", {class: "queue-results"});
   let items = [];
   let nextCursor = null;
@@ -184,11 +210,17 @@ export async function queue({params: [raw]}) {
     const columns = [t("console.col.ticket"), t("ticket.status"), t("ticket.urgency"), t("console.col.assignee"),
                      t("console.col.arrival"), t("console.col.sla"), t("console.col.action")];
     const now = Date.now();
+    const choose = (item) => h("td", {class: "select", "data-label": t("console.col.select")},
+      h("input", {type: "checkbox", name: "selected", value: item.ticket_id, checked: selected.has(item.ticket_id),
+                  "data-key": `select-${item.ticket_id}`, "aria-label": t("console.bulk.select", {reference: item.reference}),
+                  onchange: (event) => choice(item, event.currentTarget)}));
     return h("div", {class: "table-wrap", role: "region", "aria-labelledby": captionId, tabindex: "0"},
       h("table", {class: "tickets queue"},
         h("caption", {id: captionId, class: "visually-hidden"}, t("console.queue.caption", {department: names[department]})),
-        h("thead", {}, h("tr", {}, columns.map((text) => h("th", {scope: "col"}, text)))),
-        h("tbody", {}, shown.map((item) => h("tr", {},
+        h("thead", {}, h("tr", {}, supervising ? h("th", {scope: "col"}, t("console.col.select")) : null,
+          columns.map((text) => h("th", {scope: "col"}, text)))),
+        h("tbody", {}, shown.map((item) => h("tr", {"data-ticket": item.ticket_id},
+          supervising ? choose(item) : null,
           h("td", {"data-label": columns[0]},
             h("span", {class: "reference"}, item.reference), " ",
             h("a", {href: `/console/tickets/${item.ticket_id}`, "data-key": `open-${item.ticket_id}`}, item.title),
@@ -208,7 +240,11 @@ export async function queue({params: [raw]}) {
   }
 
   function draw() {
-    const shown = items.filter((item) => matches(item, filters));
+    const listed = items.filter((item) => matches(item, filters));
+    const shown = sortsBySla() ? slaFirst(listed) : listed;
+    replace(rule, t("console.queue.rule"), sortsBySla() ? ` ${t("console.queue.rule_sla_first")}` : null);
+    for (const id of [...selected.keys()]) if (!items.some((item) => item.ticket_id === id)) selected.delete(id);
+    bulkCount.textContent = t("console.bulk.selected", {count: selected.size});
     const filtered = shown.length !== items.length;
     const body = [];
     if (!shown.length) {
@@ -273,15 +309,95 @@ export async function queue({params: [raw]}) {
     done.focus();
   }
 
+  async function choice(item, box) {
+    if (!box.checked) {
+      selected.delete(item.ticket_id);
+      bulkCount.textContent = t("console.bulk.selected", {count: selected.size});
+      return;
+    }
+    // Queue rows carry no version: the ticket's is read now, and the reassignment is sent with it
+    // (If-Match), so a ticket that changes after it was chosen is refused, not reassigned blindly.
+    const read = get(`/api/v1/tickets/${item.ticket_id}`);
+    reading.add(read);
+    const fresh = await read;
+    reading.delete(read);
+    if (!box.checked) return;
+    if (!fresh.ok) {
+      box.checked = false;
+      alertText(alert, `${item.reference}: ${fresh.data.message}`);
+      return;
+    }
+    selected.set(item.ticket_id, {item, version: fresh.data.version});
+    bulkCount.textContent = t("console.bulk.selected", {count: selected.size});
+  }
+
+  async function reassign(agentSelect, button) {
+    await Promise.all([...reading]);
+    const agent = agentsOfDepartment.find((person) => person.user_id === agentSelect.value);
+    if (!selected.size || !agent) {
+      alertText(alert, t(selected.size ? "console.bulk.no_agent" : "console.bulk.none_selected"));
+      (selected.size ? agentSelect : alert).focus();
+      return;
+    }
+    button.disabled = true;
+    alertText(alert, "");
+    const chosen = [...selected.values()];
+    const refused = [];
+    for (const {item, version} of chosen) {
+      const response = await post(`/api/v1/tickets/${item.ticket_id}/assign`, {agent_id: agent.user_id},
+                                  {"If-Match": `"${version}"`, "Idempotency-Key": crypto.randomUUID()});
+      if (!response.ok) refused.push([item, response.data.message]);
+    }
+    selected.clear();
+    const done = chosen.length - refused.length;
+    const report = h("div", {class: `bulk-report ${refused.length ? "refused" : "done"}`, tabindex: "-1"},
+      h("p", {},
+        t("console.bulk.done", {name: agent.name || agent.email, done, total: chosen.length})),
+      refused.length ? [h("p", {}, t("console.bulk.refused")),
+        h("ul", {}, refused.map(([item, message]) =>
+          h("li", {}, t("console.bulk.refused_one", {reference: item.reference, message}))))] : null);
+    replace(alert, report);
+    button.disabled = false;
+    await reload();
+    draw();
+    report.focus();
+  }
+
+  let agentsOfDepartment = [];
+  function bulkForm() {
+    const id = uid("bulk-agent");
+    const agentSelect = h("select", {id, name: "agent_id"},
+      h("option", {value: ""}, t("console.bulk.choose")),
+      agentsOfDepartment.map((person) => h("option", {value: person.user_id}, person.name || person.email)));
+    const button = h("button", {type: "submit", class: "primary"}, t("console.bulk.submit"));
+    const element = h("form", {class: "bulk", "aria-label": t("console.bulk.title")},
+      bulkCount,
+      agentsOfDepartment.length
+        ? [h("div", {class: "field"}, h("label", {for: id}, t("console.bulk.agent")), agentSelect), button]
+        : h("p", {}, t("console.bulk.no_agents")));
+    element.addEventListener("submit", (event) => {
+      event.preventDefault();
+      reassign(agentSelect, button);
+    });
+    return element;
+  }
+
   const form = filterForm(filters, urgencyNames, async (changed) => {
-    const serverSide = Object.keys(changed).some((name) => API_FILTERS.includes(name));
+    const serverSide = Object.keys(changed).some((name) => API_FILTERS.includes(name) && changed[name] !== filters[name]);
     Object.assign(filters, changed);
     if (serverSide) filters.cursor = ""; // another selection: from its first page
     history.replaceState({}, "", `${location.pathname}${filtersQuery({cursor: filters.cursor})}`);
     if (serverSide) await reload();
     else draw();
-  });
+  }, supervising);
 
+  if (supervising) {
+    const staff = await get("/api/v1/agents");
+    if (staff.ok) {
+      agentsOfDepartment = staff.data.agents.filter((person) => person.role === "agent" && person.active
+        && (person.departments || []).includes(department));
+    }
+  }
   const first = await load();
   loaded = JSON.stringify([items, nextCursor]);
   const tabs = h("nav", {class: "queue-tabs", "aria-label": t("console.queues")},
@@ -291,18 +407,18 @@ export async function queue({params: [raw]}) {
   const content = h("div", {class: "console"},
     tabs,
     h("h1", {}, t("console.queue.title", {department: names[department]})),
-    h("p", {class: "rule"}, t("console.queue.rule")),
+    rule,
     alert, notice);
   if (!first.ok) return {title: t("console.queue.title", {department: names[department]}), content};
   draw();
-  content.append(form, count, results);
+  content.append(form, supervising ? bulkForm() : null, count, results);
   const stop = follow({queue: department}, {changed: reload});
   const tick = setInterval(draw, 60 * 1000); // SLA states move on with the clock
   return {title: t("console.queue.title", {department: names[department]}), content,
           cleanup: () => { left = true; stop(); clearInterval(tick); form.dispatchEvent(new Event("leave")); }};
 }
 
-function filterForm(filters, urgencyNames, apply) {
+function filterForm(filters, urgencyNames, apply, supervising) {
   const searchId = uid("queue-text");
   const search = h("input", {id: searchId, name: "text", type: "search", value: filters.text, maxlength: 200,
                              autocomplete: "off"});
@@ -325,13 +441,17 @@ function filterForm(filters, urgencyNames, apply) {
   const waitingId = uid("queue-waiting");
   const waiting = h("input", {id: waitingId, name: "waiting", type: "checkbox", checked: filters.waiting === "hide"});
   waiting.addEventListener("change", () => now({waiting: waiting.checked ? "hide" : ""}));
+  const orderId = uid("queue-order");
+  const order = h("input", {id: orderId, name: "order", type: "checkbox", checked: filters.order !== "arrival"});
+  order.addEventListener("change", () => now({order: order.checked ? "" : "arrival"}));
   const element = h("form", {class: "filters queue-filters", role: "search", "aria-label": t("console.filters")},
     select("status", t("ticket.status"), [["", t("list.all")], ...OPEN.map((code) => [code, t(`console.status.${code}`)])]),
     select("urgency", t("ticket.urgency"), [["", t("console.filter.any_urgency")], ...Object.entries(urgencyNames)]),
     select("assignee", t("console.col.assignee"), [["", t("console.filter.anyone")], ["me", t("console.filter.me")],
                                                   ["none", t("console.filter.nobody")]]),
     h("div", {class: "field"}, h("label", {for: searchId}, t("console.filter.search")), search),
-    h("div", {class: "field check"}, waiting, h("label", {for: waitingId}, t("console.filter.hide_waiting"))));
+    h("div", {class: "field check"}, waiting, h("label", {for: waitingId}, t("console.filter.hide_waiting"))),
+    supervising ? h("div", {class: "field check"}, order, h("label", {for: orderId}, t("console.queue.sla_first"))) : null);
   element.addEventListener("submit", (event) => {
     event.preventDefault();
     now();
