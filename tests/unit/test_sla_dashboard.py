@@ -4,25 +4,17 @@ day (Europe/Madrid) and department; what the dashboard answers; the range it is 
 import datetime as dt
 import uuid
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from marshmallow import ValidationError
 
 from helpdesk import contracts
-from helpdesk.calendars import BusinessCalendar
 from helpdesk.events import RecordedEvent
 from helpdesk.problems import field_problems
 from services.sla import clocks, dashboard, usage
 from services.sla.dashboard import Figures
 
-MADRID = ZoneInfo("Europe/Madrid")
-OFFICE = BusinessCalendar("8x5")
-ALWAYS = BusinessCalendar("24x7", always_open=True)
-TARGETS = clocks.Targets.from_config({"warning_fraction": 0.8, "targets": {
-    "default": {"high": {"first_response": 60, "resolution": 480},
-                "medium": {"first_response": 120, "resolution": 960}},
-    "support_24h": {"high": {"first_response": 30, "resolution": 240}}}})
+from .test_sla import ALWAYS, MADRID, OFFICE, TARGETS  # the SLA rules' tests' calendars and targets
 HOUR = 3600
 
 

@@ -14,30 +14,11 @@ from services.identity.seed import DEMO_PASSWORD
 
 from ..conftest import as_user
 from .browser import check_page
+from .test_console import AGENT, CUSTOMER, DEPARTMENT, QUEUE_PATH, _opened, resolved_afterwards  # noqa: F401
 from .test_journeys import VIEWS, log_in
 from .texts import Text
 
-DEPARTMENT = "datacenters"
 SUPERVISOR = "supervisor@helpdesk.example"
-AGENT = "agent-datacenters@helpdesk.example"
-CUSTOMER = "cliente@demo.example"
-QUEUE_PATH = f"/console/queues/{DEPARTMENT}"
-
-_opened = []  # tickets this module opened, resolved after each test: the queue stays short
-
-
-@pytest.fixture(autouse=True)
-def resolved_afterwards(system):
-    yield
-    agent = as_user(system, AGENT)
-    while _opened:
-        ticket_id = _opened.pop()
-        ticket = agent.call("GET", f"/api/v1/tickets/{ticket_id}").json()
-        if ticket.get("status") in ("resolved", "closed"):
-            continue
-        if ticket.get("status") in ("new", "reopened") or ticket.get("assignee_id") != agent_id(agent):
-            agent.call("POST", f"/api/v1/tickets/{ticket_id}/assign", {})
-        agent.call("POST", f"/api/v1/tickets/{ticket_id}/resolve", {"solution": "Resuelto al terminar la prueba."})
 
 
 def agent_id(user):
