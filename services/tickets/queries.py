@@ -71,13 +71,17 @@ def list_tickets(cur, principal, status=None, department=None, text=None, scope=
         where.append("status = ANY(%s)")
         args.append(sorted(domain.NOT_CLOSED))
     elif status:
-        where.append("status = %s")
-        args.append(status)
-    if department:
-        where.append("department = %s")
-        args.append(department)
+        _equal(where, args, "status", status)
+    _equal(where, args, "department", department)
     _text(where, args, text)
     return _page(cur, where, args, "DESC", limit, cursor)
+
+
+def _equal(where, args, column, value):
+    """`column = value`, when a value is given (`column` is one of ours, never the caller's)."""
+    if value:
+        where.append(f"{column} = %s")
+        args.append(value)
 
 
 def _text(where, args, text):
@@ -94,12 +98,8 @@ def queue(cur, department, statuses=None, status=None, urgency=None, assignee=No
     NOBODY for the unassigned."""
     where = ["department = %s", "status = ANY(%s)"]
     args = [department, sorted(statuses or domain.OPEN)]
-    if status:
-        where.append("status = %s")
-        args.append(status)
-    if urgency:
-        where.append("urgency = %s")
-        args.append(urgency)
+    _equal(where, args, "status", status)
+    _equal(where, args, "urgency", urgency)
     if assignee == NOBODY:
         where.append("assignee_id IS NULL")
     elif assignee:
