@@ -1,7 +1,8 @@
 // The staff console's ticket workspace (/console/tickets/<id>): the customer, the ticket's state
 // and SLA, its whole history with the internal notes marked, its files, and every staff action
 // the API has (contracts.TICKET_ACTIONS): take, start, public reply, internal note, request for
-// information, urgency, another department, the provider-fault flag, resolve. Staff cannot close
+// information (with the department's canned replies), urgency, another department, assign to a
+// colleague, CC, merge into another ticket, the provider-fault flag, resolve. Staff cannot close
 // or reopen a ticket: the customer decides that (approve, refuse or close), so there is no button.
 //
 // Every write sends If-Match with the version shown; a 409 or 412 means the ticket changed: the
@@ -15,7 +16,7 @@ import {get, post} from "../api.js";
 import {attachmentErrors, attachmentField, readAttachment} from "../attachments.js";
 import {h, replace, uid} from "../dom.js";
 import {field, form, showErrors, values} from "../forms.js";
-import {dateTime, label, t} from "../i18n.js";
+import {dateTime, label, language, t} from "../i18n.js";
 import {follow, held, keep, settle, swapKeeping} from "../live.js";
 import {alertText, assigneeText, canTake, departmentLabel, OPEN, slaLines, staffOnly, staffStatus, urgencyBadge}
   from "./console.js";
@@ -49,7 +50,8 @@ function hidden(response) {
 
 async function workspace(first) {
   const ticketId = first.ticket_id;
-  const state = {ticket: first, view: null, open: new Set(), left: false, presenceAt: 0};
+  const state = {ticket: first, view: null, open: new Set(), left: false, presenceAt: 0, canned: new Map(),
+                 staff: null};
   const flash = app.flash;
   app.flash = null;
 
@@ -127,13 +129,16 @@ async function workspace(first) {
     const status = ticket.status;
     const allowed = (key, statuses) => statuses.includes(status) || held(state.view, key);
     const compose = [
-      allowed("reply", OPEN) ? replyForm() : null,
+      allowed("reply", OPEN) ? replyForm(await cannedReplies(ticket.department)) : null,
       allowed("note", NOT_CLOSED) ? noteForm() : null,
       allowed("info", OPEN) ? panel("info", t("console.info.title"), infoForm()) : null,
     ].filter(Boolean);
     const manage = [
       allowed("urgency", OPEN) ? panel("urgency", t("console.urgency.title"), await urgencyForm(ticket)) : null,
       allowed("reclassify", OPEN) ? panel("reclassify", t("console.reclassify.title"), await reclassifyForm(ticket)) : null,
+      allowed("assign", OPEN) ? panel("assign", t("console.assign.title"), await assignForm(ticket)) : null,
+      allowed("cc", NOT_CLOSED) ? panel("cc", t("console.cc.title"), ccForm(ticket)) : null,
+      allowed("merge", NOT_CLOSED) ? panel("merge", t("console.merge.title"), mergeForm(ticket)) : null,
       panel("fault", t("console.fault.title"), faultForm(ticket)),
       allowed("resolve", RESOLVABLE) ? panel("resolve", t("console.resolve.title"), resolveForm()) : null,
     ].filter(Boolean);
@@ -222,12 +227,12 @@ async function workspace(first) {
 
   // -- the forms (each kept across redraws while the user works in it) --------------------------
   function writing(name, labelText, {hint, shortcut, submit, action, doneText, withFile = true, required = false,
-                                      className = ""}) {
+                                      className = "", before = []}) {
     const text = field({name: "body", label: labelText, type: "textarea", rows: 5, hint, required,
                         attrs: {maxlength: 20000, "aria-keyshortcuts": shortcut || null, "data-shortcut": name}});
     const file = withFile ? attachmentField() : null;
     return keep(form({
-      label: labelText, fields: [text, file].filter(Boolean), submit, className,
+      label: labelText, fields: [...before, text, file].filter(Boolean), submit, className,
       onSubmit: async (target, key) => {
         const body = {};
         const typed = values(target).body;
@@ -248,9 +253,38 @@ async function workspace(first) {
     }), name);
   }
 
-  const replyForm = () => writing("reply", t("console.reply.label"), {
-    hint: t("console.reply.hint"), shortcut: "r", submit: t("console.reply.submit"), action: "comments",
-    doneText: t("console.reply.done"), className: "reply-form"});
+  /** The public reply, with the department's canned replies: choosing one fills the box with its
+   * text in the customer's language (if the ticket says it, else the page's), to edit and send. */
+  function replyForm(canned) {
+    const choice = canned.length ? field({name: "canned", label: t("console.canned.label"), type: "select",
+      hint: t("console.canned.hint"),
+      options: [["", t("console.canned.choose")], ...canned.map((item) => [item.code, label(item.title, item.code)])]})
+      : null;
+    const reply = writing("reply", t("console.reply.label"), {
+      hint: t("console.reply.hint"), shortcut: "r", submit: t("console.reply.submit"), action: "comments",
+      doneText: t("console.reply.done"), className: "reply-form", before: [choice]});
+    if (choice) {
+      choice.control.addEventListener("change", () => {
+        const item = canned.find((one) => one.code === choice.control.value);
+        if (!item) return;
+        const speaks = state.ticket.requester_language || state.ticket.language || language();
+        const box = reply.querySelector('textarea[name="body"]');
+        box.value = item.body[speaks] || label(item.body, "");
+        box.dispatchEvent(new Event("input", {bubbles: true}));
+        box.focus();
+      });
+    }
+    return reply;
+  }
+
+  async function cannedReplies(department) {
+    if (!department) return [];
+    if (!state.canned.has(department)) {
+      const response = await get(`/api/v1/canned-replies?department=${encodeURIComponent(department)}`);
+      state.canned.set(department, response.ok ? response.data.items || [] : []);
+    }
+    return state.canned.get(department);
+  }
   const noteForm = () => writing("note", t("console.note.label"), {
     hint: t("console.note.hint"), shortcut: "n", submit: t("console.note.submit"), action: "notes",
     doneText: t("console.note.done"), className: "note-form"});
@@ -291,6 +325,73 @@ async function workspace(first) {
         }
       },
     }), "reclassify");
+  }
+
+  async function assignForm(ticket) {
+    if (!state.staff) {
+      const response = await get("/api/v1/people?kind=staff&limit=100");
+      if (!response.ok) return h("p", {}, response.data.message); // read again at the next redraw
+      state.staff = response.data.items || [];
+    }
+    const agents = state.staff.filter((person) => person.active && person.role === "agent"
+      && (person.departments || []).includes(ticket.department) && person.user_id !== ticket.assignee_id);
+    if (!agents.length) return h("p", {}, t("console.assign.nobody"));
+    return keep(form({
+      label: t("console.assign.title"),
+      fields: [field({name: "agent_id", label: t("console.assign.agent"), type: "select", required: true,
+                      options: [["", t("new.choose")], ...agents.map((person) => [person.user_id,
+                        person.email ? `${person.name || person.email} (${person.email})` : person.name])]})],
+      submit: t("console.assign.submit"),
+      onSubmit: (target, key) => {
+        const chosen = agents.find((person) => person.user_id === values(target).agent_id);
+        return act("assign", {agent_id: chosen.user_id},
+                   t("console.assign.done", {name: chosen.name || chosen.email}), {target, key});
+      },
+    }), "assign");
+  }
+
+  function ccForm(ticket) {
+    return keep(form({
+      label: t("console.cc.title"),
+      fields: [field({name: "cc", label: t("console.cc.label"), hint: t("console.cc.hint"), type: "text",
+                      value: (ticket.cc || []).join(", "), autocomplete: "off", attrs: {maxlength: 2000}})],
+      submit: t("console.cc.submit"),
+      onSubmit: (target, key) => act("cc", {cc: values(target).cc.split(/[\s,;]+/).filter(Boolean)},
+                                     t("console.cc.done"), {target, key}),
+    }), "cc");
+  }
+
+  /** Merge into another ticket, named by its reference (#000123, looked up) or its id; confirmed. */
+  function mergeForm(ticket) {
+    return keep(form({
+      label: t("console.merge.title"),
+      fields: [field({name: "into", label: t("console.merge.label"), hint: t("console.merge.hint"), required: true,
+                      autocomplete: "off", attrs: {maxlength: 100}})],
+      submit: t("console.merge.submit"),
+      onSubmit: async (target, key) => {
+        const into = await mergeTarget(values(target).into.trim());
+        if (state.left) return;
+        if (into.problem) return showErrors(target, {message: t("form.fix"), fields: {into: [into.problem]}});
+        const names = {reference: ticket.reference, target: into.reference || into.ticket_id,
+                       title: into.title || ""};
+        if (!window.confirm(t("console.merge.confirm", names))) return;
+        await act("merge", {into: into.ticket_id}, t("console.merge.done", names), {target, key});
+      },
+    }), "merge");
+  }
+
+  async function mergeTarget(typed) {
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(typed)) {
+      const response = await get(`/api/v1/tickets/${encodeURIComponent(typed)}`);
+      return response.ok ? response.data : {problem: response.data.message};
+    }
+    const digits = typed.replace(/^#/, "");
+    if (!/^\d{1,12}$/.test(digits)) return {problem: t("console.merge.not_found", {reference: typed})};
+    const reference = `#${digits.padStart(6, "0")}`;
+    const response = await get(`/api/v1/tickets?text=${encodeURIComponent(reference.slice(1))}&limit=50`);
+    if (!response.ok) return {problem: response.data.message};
+    const found = (response.data.items || []).find((item) => item.reference === reference);
+    return found || {problem: t("console.merge.not_found", {reference})};
   }
 
   function faultForm(ticket) {
