@@ -31,6 +31,7 @@ const ROUTES = [
   [/^\/console$/, lazy("console.js", "start")],
   [/^\/console\/dashboard$/, lazy("supervision.js", "dashboard")],
   [/^\/console\/agents$/, lazy("supervision.js", "agents")],
+  [/^\/console\/new-ticket$/, lazy("console-new-ticket.js", "newTicket")],
   [/^\/console\/queues\/([^/]+)$/, lazy("console.js", "queue")],
   [/^\/console\/tickets\/([^/]+)$/, lazy("workspace.js")],
 ];

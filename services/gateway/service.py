@@ -454,3 +454,8 @@ class GatewayService:
     @http("GET", "/portal/<path:asset>", public=True)
     def portal_asset(self, request, asset):
         return portal.asset(request, asset)
+
+    @http("GET", "/console/new-ticket", public=True)
+    def console_new_ticket_page(self, request):
+        """The staff console's form to open a ticket for a customer who phoned or wrote."""
+        return portal.shell()

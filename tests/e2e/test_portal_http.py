@@ -10,7 +10,7 @@ from services.identity.seed import DEMO_PASSWORD
 PAGES = ["/", "/login", "/register", "/verify-email", "/forgot-password", "/reset-password", "/password",
          "/profile", "/tickets", "/tickets/new", "/tickets/5d7c2e1e-0000-4000-8000-000000000000", "/solution",
          "/console", "/console/queues/networks", "/console/tickets/5d7c2e1e-0000-4000-8000-000000000000",
-         "/console/dashboard", "/console/agents"]
+         "/console/dashboard", "/console/agents", "/console/new-ticket"]
 
 
 @pytest.mark.parametrize("path", PAGES)

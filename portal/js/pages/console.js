@@ -10,13 +10,14 @@ import {app, catalog, isStaff, isSupervisor, navigate, requireLogin} from "../ap
 import {get, post, query} from "../api.js";
 import {h, replace, uid} from "../dom.js";
 import {dateTime, label, t} from "../i18n.js";
+import {field, form, values} from "../forms.js";
 import {follow, swapKeeping} from "../live.js";
 
 export const OPEN = ["new", "assigned", "in_progress", "waiting_for_customer", "reopened"]; // in a queue
 const PAGE_SIZE = 50;
 const HOUR = 3600 * 1000;
 const WARNING_FRACTION = 0.2; // "warning" in the last 20 % of the time to the due time (or its last hour)
-const SEARCH_DELAY_MS = 250;
+export const SEARCH_DELAY_MS = 250; // a search waits this long after the last key
 // Filters the queue endpoint takes (contracts.QueueFiltersSchema: status, urgency, assignee me |
 // none | <id>, text); the others ("hide those waiting for the customer") are applied here, to the
 // page of tickets loaded. Each is written for both places (FILTERS), so either list may change.
@@ -407,6 +408,7 @@ export async function queue({params: [raw]}) {
   const content = h("div", {class: "console"},
     tabs,
     h("h1", {}, t("console.queue.title", {department: names[department]})),
+    h("p", {class: "console-new-ticket-link"}, h("a", {href: "/console/new-ticket"}, t("console.new.link"))),
     rule,
     alert, notice);
   if (!first.ok) return {title: t("console.queue.title", {department: names[department]}), content};
