@@ -19,6 +19,7 @@ again), when its session logs out through this gateway, or when its client canno
 `InProcessLive` the same front without a broker, for the in-process system.
 """
 import collections
+import contextlib
 import json
 import logging
 import time
@@ -28,6 +29,7 @@ import eventlet
 import eventlet.event
 import eventlet.queue
 import kombu
+import kombu.pools
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider, SharedExtension
 
@@ -217,11 +219,11 @@ class LiveFeed(SharedExtension):
         self.hub.end_session(session)
 
     def announce(self, notice):
-        """Presence for every gateway (this one included: its own streams hear it from the broker)."""
-        with kombu.Connection(self.amqp_uri) as connection:
-            connection.Producer().publish(notice, exchange=PRESENCE_EXCHANGE, routing_key="", serializer="json",
-                                          declare=[PRESENCE_EXCHANGE], delivery_mode=1, retry=True,
-                                          retry_policy={"max_retries": 2})
+        """Presence for every gateway (this one included: its own streams hear it from the broker),
+        on a pooled connection (kombu's pools: none opened per notice)."""
+        with kombu.pools.producers[kombu.Connection(self.amqp_uri)].acquire(block=True) as producer:
+            producer.publish(notice, exchange=PRESENCE_EXCHANGE, routing_key="", serializer="json",
+                             declare=[PRESENCE_EXCHANGE], delivery_mode=1, retry=True, retry_policy={"max_retries": 2})
 
     def _consume(self, listening):
         first = True
@@ -249,10 +251,8 @@ class LiveFeed(SharedExtension):
                     self.hub.reconnected()
                 idle_since = None
                 while not self._stopped:
-                    try:
+                    with contextlib.suppress(TimeoutError):  # a quiet second: look at the hub
                         connection.drain_events(timeout=1)
-                    except TimeoutError:
-                        pass
                     if not self.hub.idle:
                         idle_since = None
                     elif idle_since is None:

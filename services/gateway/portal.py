@@ -15,6 +15,7 @@ PORTAL_DIR = Path(__file__).resolve().parents[2] / "portal"
 # "/console/queues/<department>" and "/console/tickets/<id>"); each gets the shell.
 PAGES = ("register", "login", "verify-email", "forgot-password", "reset-password", "password",
          "profile", "tickets", "solution", "console")
+CONSOLE_PAGES = ("dashboard", "agents", "new-ticket")  # /console/<page>
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",

@@ -421,24 +421,14 @@ class GatewayService:
         """Where every mail links (and /tickets/new): the page reads the ticket through the API."""
         return portal.shell()
 
-    @http("GET", "/console/queues/<string:department>", public=True)
-    def console_queue_page(self, request, department):
-        """The staff console's queue of a department (/console itself is one of portal.PAGES)."""
+    @http("GET", "/console/<any(" + ", ".join(f"'{p}'" for p in portal.CONSOLE_PAGES) + "):page>", public=True)
+    def console_page(self, request, page):
+        """The staff console's pages of their own (/console itself is one of portal.PAGES)."""
         return portal.shell()
 
-    @http("GET", "/console/tickets/<string:ticket_id>", public=True)
-    def console_ticket_page(self, request, ticket_id):
-        """The staff console's workspace of a ticket."""
-        return portal.shell()
-
-    @http("GET", "/console/dashboard", public=True)
-    def console_dashboard_page(self, request):
-        """The supervisors' dashboard (the page reads GET /api/v1/dashboard)."""
-        return portal.shell()
-
-    @http("GET", "/console/agents", public=True)
-    def console_agents_page(self, request):
-        """The supervisors' view of the staff and their open tickets (GET /api/v1/agents)."""
+    @http("GET", "/console/<any('queues', 'tickets'):kind>/<string:name>", public=True)
+    def console_item_page(self, request, kind, name):
+        """A department's queue, or a ticket's workspace: the page reads it through the API."""
         return portal.shell()
 
     @http("GET", "/", public=True)
@@ -454,8 +444,3 @@ class GatewayService:
     @http("GET", "/portal/<path:asset>", public=True)
     def portal_asset(self, request, asset):
         return portal.asset(request, asset)
-
-    @http("GET", "/console/new-ticket", public=True)
-    def console_new_ticket_page(self, request):
-        """The staff console's form to open a ticket for a customer who phoned or wrote."""
-        return portal.shell()

@@ -8,8 +8,7 @@ from services.gateway.openapi import build_spec
 from services.gateway.service import GatewayService
 
 NOT_API = {"/", "/portal/{asset}", "/{page}", "/{unknown}", "/tickets/{ticket_id}", "/api/{rest}",  # portal pages
-           "/console/queues/{department}", "/console/tickets/{ticket_id}",  # and assets, JSON 404
-           "/console/dashboard", "/console/agents", "/console/new-ticket"}
+           "/console/{page}", "/console/{kind}/{name}"}  # and assets, JSON 404
 
 
 def routes():
