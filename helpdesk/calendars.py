@@ -130,6 +130,17 @@ class BusinessCalendar:
 
     # --- holidays ----------------------------------------------------------------------------
 
+    def described(self):
+        """What the console shows of the calendar: its open hours per weekday, in local time."""
+        if self.always_open:
+            return {"name": self.name, "always_open": True}
+        days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        return {"name": self.name, "always_open": False, "timezone": self.timezone,
+                "hours": {days[weekday]: [_show(start, end) for start, end in intervals]
+                          for weekday, intervals in sorted((self.hours or {}).items())},
+                "holidays": {"country": self.holiday_country, "subdiv": self.holiday_subdiv,
+                             "extra": sorted(str(day) for day in self.extra_holidays)}}
+
     def is_holiday(self, day):
         """Whether the local date `day` is closed all day (public or extra holiday)."""
         if day in self.extra_holidays:

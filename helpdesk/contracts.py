@@ -394,7 +394,9 @@ class CannedRepliesQuerySchema(StrictSchema):
 class PresenceSchema(StrictSchema):
     """POST /api/v1/tickets/{id}/presence: a colleague's console tells who is on the ticket."""
 
-    activity = fields.String(required=True, validate=validate.OneOf(("viewing", "replying")))
+    activity = fields.String(required=True, validate=validate.OneOf(("viewing", "replying", "left")))
+    answer = fields.Boolean(load_default=False, metadata={
+        "description": "the console answers a colleague who arrived: they need not answer back"})
 
 
 # Every action on a ticket after its opening: POST /api/v1/tickets/{id}/<action>, and the schema

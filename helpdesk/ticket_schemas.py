@@ -32,6 +32,22 @@ class HistoryEntrySchema(Schema):
     cc = fields.List(fields.String(), metadata={"description": "CcChanged only: the new addresses"})
 
 
+class ContactCardSchema(Schema):
+    """Staff only: who wrote the ticket, from identity (services/identity/handlers.contact_card)."""
+
+    user_id = fields.String()
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String(allow_none=True)
+    language = fields.String(metadata={"description": "es | en: the language their mails are written in"})
+    time_zone = fields.String()
+    company_id = fields.String(allow_none=True)
+    company_name = fields.String(allow_none=True)
+    is_group = fields.Boolean()
+    company_admin = fields.Boolean()
+    active = fields.Boolean()
+
+
 class TicketSchema(Schema):
     ticket_id = fields.UUID()
     reference = fields.String(metadata={"description": "the human number, e.g. #000042"})
@@ -57,5 +73,9 @@ class TicketSchema(Schema):
     opened_at = fields.DateTime()
     updated_at = fields.DateTime()
     version = fields.Integer(metadata={"description": "send as If-Match to refuse stale updates"})
+    requester = fields.Nested(ContactCardSchema, allow_none=True, dump_only=True,
+                              metadata={"description": "staff only; null when identity did not answer"})
+    sla = fields.Dict(allow_none=True, dump_only=True,
+                      metadata={"description": "staff only: the due times and their state (sla service)"})
     history = fields.List(fields.Nested(HistoryEntrySchema), dump_only=True,
                           metadata={"description": "every event, oldest first, as the caller may read it"})

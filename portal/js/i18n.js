@@ -1,5 +1,7 @@
-// Every word the portal shows comes from one catalogue per language (portal/i18n/<lang>.json).
-// Dates and times are written in the user's locale and time zone, never in UTC.
+// Every word the portal shows comes from one catalogue per language (portal/i18n/<lang>.json),
+// and from parts that only some pages need (portal/i18n/<part>.<lang>.json: the admin pages'),
+// loaded by those pages with usePart. Dates and times are written in the user's locale and time
+// zone, never in UTC.
 "use strict";
 
 const LOCALES = {es: "es-ES", en: "en-GB"};
@@ -7,17 +9,30 @@ let messages = {};
 let current = "es";
 let zone = "Europe/Madrid";
 
-const catalogues = new Map(); // each language's catalogue, fetched once per page load
+const catalogues = new Map(); // each file's messages ("es", "admin.es"…), fetched once per page load
+const parts = new Set(); // the parts the pages drawn so far have asked for
+
+async function fetchCatalogue(name) {
+  if (!catalogues.has(name)) {
+    const response = await fetch(`/portal/i18n/${name}.json`, {credentials: "same-origin"});
+    catalogues.set(name, await response.json());
+  }
+  return catalogues.get(name);
+}
 
 export async function useLanguage(language) {
   const chosen = LOCALES[language] ? language : "es";
-  if (!catalogues.has(chosen)) {
-    const response = await fetch(`/portal/i18n/${chosen}.json`, {credentials: "same-origin"});
-    catalogues.set(chosen, await response.json());
-  }
-  messages = catalogues.get(chosen);
+  const loaded = await Promise.all([chosen, ...[...parts].map((part) => `${part}.${chosen}`)].map(fetchCatalogue));
+  messages = Object.assign({}, ...loaded);
   current = chosen;
   document.documentElement.lang = chosen;
+}
+
+/** Adds the messages of catalogue part `part` in the current language (and in any chosen later). */
+export async function usePart(part) {
+  if (parts.has(part)) return;
+  messages = {...messages, ...(await fetchCatalogue(`${part}.${current}`))};
+  parts.add(part);
 }
 
 export function useTimeZone(timeZone) {

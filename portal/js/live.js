@@ -14,15 +14,17 @@ const RETRY_MAX_MS = 120_000;
 
 /** Follows `subject` ({ticket: id} or {queue: department}). `changed({force, version})` is called
  * at most once per DEBOUNCE_MS: force after a (re)connection, else `version` is the highest one
- * announced since the last call. `presence(notice)` gets each presence message. Returns the
- * function that stops following (the page's cleanup). */
-export function follow(subject, {changed, presence = null}) {
+ * announced since the last call. `presence(notice)` gets each presence message; `heard(first)` is
+ * called when the stream is ready to carry them (first: on its first connection, not a
+ * reconnection). Returns the function that stops following (the page's cleanup). */
+export function follow(subject, {changed, presence = null, heard = null}) {
   let source = null;
   let timer = null;
   let retry = null;
   let stopped = false;
   let retryMs = RETRY_FIRST_MS;
   let pending = null;
+  let connected = false;
 
   const soon = (force, version) => {
     pending = {force: Boolean(force || (pending && pending.force)),
@@ -39,7 +41,11 @@ export function follow(subject, {changed, presence = null}) {
     source = liveStream(subject);
     if (!source) return;
     source.addEventListener("open", () => { retryMs = RETRY_FIRST_MS; });
-    source.addEventListener("ready", () => soon(true, 0));
+    source.addEventListener("ready", () => {
+      soon(true, 0);
+      if (heard && !stopped) heard(!connected);
+      connected = true;
+    });
     source.addEventListener("ticket", (event) => {
       const data = parse(event.data);
       soon(!data, data ? Number(data.version) || 0 : 0);

@@ -17,7 +17,7 @@ function lazy(path, name = "render") {
 
 const ROUTES = [
   [/^\/$/, lazy("home.js")],
-  [/^\/login$/, lazy("accounts.js", "login")],
+  [/^\/login$/, lazy("login.js", "login")],
   [/^\/register$/, lazy("accounts.js", "register")],
   [/^\/verify-email$/, lazy("accounts.js", "verifyEmail")],
   [/^\/forgot-password$/, lazy("accounts.js", "forgotPassword")],
@@ -32,6 +32,10 @@ const ROUTES = [
   [/^\/console\/dashboard$/, lazy("supervision.js", "dashboard")],
   [/^\/console\/agents$/, lazy("supervision.js", "agents")],
   [/^\/console\/new-ticket$/, lazy("console-new-ticket.js", "newTicket")],
+  [/^\/console\/admin$/, async () => { navigate("/console/admin/users", {replace: true}); return null; }],
+  [/^\/console\/admin\/users$/, lazy("admin.js", "users")],
+  [/^\/console\/admin\/companies$/, lazy("admin.js", "companies")],
+  [/^\/console\/admin\/settings$/, lazy("admin.js", "settings")],
   [/^\/console\/queues\/([^/]+)$/, lazy("console.js", "queue")],
   [/^\/console\/tickets\/([^/]+)$/, lazy("workspace.js")],
 ];
@@ -42,11 +46,15 @@ function header() {
     ? [isStaff(me) ? ["/console", t("nav.console")] : null,
        isSupervisor(me) ? ["/console/dashboard", t("nav.dashboard")] : null,
        isSupervisor(me) ? ["/console/agents", t("nav.agents")] : null,
+       me.role === "admin" ? ["/console/admin/users", t("nav.admin")] : null,
        ["/tickets/new", t("nav.new_ticket")], ["/tickets", t("nav.my_tickets")], ["/profile", me.name || t("nav.profile")]]
       .filter(Boolean)
     : me ? [] : [["/login", t("nav.login")], ["/register", t("nav.register")]];
   const own = ["/console/dashboard", "/console/agents"]; // pages of their own, not "in the console"
+  const admin = location.pathname.startsWith("/console/admin");
   const current = (href) => (location.pathname === href ? "page"
+    : href === "/console/admin/users" && admin ? "true"
+    : admin ? null
     : href === "/console" && location.pathname.startsWith("/console/") && !own.includes(location.pathname) ? "true"
     : null);
   const select = h("select", {id: "language-select", name: "language"},

@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 
 STREAM_SECONDS = 120  # then the browser reconnects: access checked again
 PING_SECONDS = 20  # a comment line, so that proxies keep a quiet stream open
-PRESENCE_SECONDS = 15  # how long a presence notice holds unless renewed
+# how long a presence notice holds unless renewed: "replying" is renewed while the user types,
+# "viewing" only when they act on the page; "left" ends the colleague's line at once
+PRESENCE_SECONDS = {"viewing": 90, "replying": 15, "left": 0}
 BACKLOG = 100  # messages a stream may have waiting; a client further behind is dropped
 IDLE_SECONDS = 10  # the feed stops consuming this long after its last stream closed
 STAFF = frozenset({"agent", "supervisor", "admin"})
@@ -158,9 +160,9 @@ class LiveHub:
             subscription.put("ready", {})
 
 
-def presence_notice(principal, ticket_id, activity):
+def presence_notice(principal, ticket_id, activity, answer=False):
     return {"ticket_id": str(ticket_id), "user_id": principal["user_id"], "name": principal.get("name") or "",
-            "activity": activity, "expires_in": PRESENCE_SECONDS}
+            "activity": activity, "expires_in": PRESENCE_SECONDS[activity], "answer": bool(answer)}
 
 
 def sse(kind, data):

@@ -119,7 +119,7 @@ OPERATIONS = [
      "Staff look for accounts by part of the name, email or company (kind: customer or staff)",
      None, ("200", None), ("401", "403", "422"), False),
     ("get", "/api/v1/admin/routing", "routingRules",
-     "Supervisors and admins: the routing rules, assignment strategies and agents' shifts in force,"
+     "Supervisors and admins: the routing rules, assignment strategies, agents' shifts and calendars in force,"
      " read-only, and the file that changes them", None, ("200", None), ("401", "403"), False),
     ("get", "/api/v1/canned-replies", "cannedReplies",
      "Staff: ready-made answers for a department's tickets, each with its title and body in es and en"

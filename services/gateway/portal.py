@@ -16,7 +16,13 @@ PORTAL_DIR = Path(__file__).resolve().parents[2] / "portal"
 # "/console/queues/<department>" and "/console/tickets/<id>"); each gets the shell.
 PAGES = ("register", "login", "verify-email", "forgot-password", "reset-password", "password",
          "profile", "tickets", "solution", "console")
-CONSOLE_PAGES = ("dashboard", "agents", "new-ticket")  # /console/<page>
+CONSOLE_PAGES = ("dashboard", "agents", "new-ticket", "admin")  # /console/<page>
+ADMIN_PAGES = ("users", "companies", "settings")  # /console/admin/<page>
+
+# The message catalogues: i18n/<language>.json for every page, and parts that only some pages
+# load (i18n/<part>.<language>.json, by i18n.js usePart), so that no page downloads words it
+# never shows.
+CATALOGUE_PARTS = ("admin",)
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
@@ -39,6 +45,14 @@ def shell(status=200):
     """The same document for every page: the router in portal/js picks the page from the path."""
     return Response((PORTAL_DIR / "index.html").read_bytes(), status=status, mimetype="text/html",
                     headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+
+def messages(language):
+    """Every message of `language`, from its catalogue and all its parts (for tests and tools)."""
+    merged = {}
+    for name in (f"{language}.json", *(f"{part}.{language}.json" for part in CATALOGUE_PARTS)):
+        merged.update(json.loads((PORTAL_DIR / "i18n" / name).read_text(encoding="utf-8")))
+    return merged
 
 
 def asset(request, name):

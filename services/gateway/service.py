@@ -269,7 +269,15 @@ class GatewayService:
         ticket = call(self.tickets.get_ticket, principal, ticket_id)
         if principal["role"] in STAFF:
             ticket["sla"] = self._due_times([ticket["ticket_id"]]).get(ticket["ticket_id"])
+            ticket["requester"] = self._contact_card(principal, ticket["requester_id"])
         return self._ticket_response(ticket)
+
+    def _contact_card(self, principal, user_id):
+        """The requester's phone, language and company, when identity answers (as _due_times)."""
+        try:
+            return call(self.identity.contact_card, principal, user_id, timeout=2)
+        except (ApiError, UnknownService):
+            return None
 
     def _due_times(self, ticket_ids):
         """SLA due times, when the sla service answers; a view without them beats no view."""
@@ -334,7 +342,7 @@ class GatewayService:
             raise ApiError(403, "forbidden", "presence_only_staff")
         command = self._body(request, contracts.PresenceSchema)
         ticket = call(self.tickets.get_ticket, principal, ticket_id)
-        self.live.announce(presence_notice(principal, ticket["ticket_id"], command["activity"]))
+        self.live.announce(presence_notice(principal, ticket["ticket_id"], command["activity"], command.get("answer", False)))
         return Response(status=204)
 
     def _ticket_response(self, ticket, status=200, location=None):
@@ -424,6 +432,11 @@ class GatewayService:
     @http("GET", "/console/<any(" + ", ".join(f"'{p}'" for p in portal.CONSOLE_PAGES) + "):page>", public=True)
     def console_page(self, request, page):
         """The staff console's pages of their own (/console itself is one of portal.PAGES)."""
+        return portal.shell()
+
+    @http("GET", "/console/admin/<any(" + ", ".join(f"'{p}'" for p in portal.ADMIN_PAGES) + "):page>", public=True)
+    def admin_page(self, request, page):
+        """The admins' pages: accounts, companies, and the settings in force (read-only)."""
         return portal.shell()
 
     @http("GET", "/console/<any('queues', 'tickets'):kind>/<string:name>", public=True)

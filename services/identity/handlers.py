@@ -113,6 +113,12 @@ class Identity:
             raise errors.Forbidden("only_admins")
         return actor
 
+    def _acting_staff(self, work, principal):
+        actor = self._user(work, (principal or {}).get("user_id"))
+        if actor is None or actor.role not in domain.STAFF:
+            raise errors.Forbidden("only_staff")
+        return actor
+
     # -- registration and verification --------------------------------------------------------
     def register(self, command, ip="unknown"):
         """Always answers the same way; an existing address gets a notice mail, not an error."""
@@ -358,10 +364,28 @@ class Identity:
         filters = load(contracts.PeopleFiltersSchema, filters)
         roles = {"customer": (domain.CUSTOMER,), "staff": tuple(sorted(domain.STAFF))}.get(filters.get("kind"), ())
         with self.uow() as work:
-            actor = self._user(work, (principal or {}).get("user_id"))
-            if actor is None or actor.role not in domain.STAFF:
-                raise errors.Forbidden("only_staff")
+            self._acting_staff(work, principal)
             return work.directory.find_people(filters.get("text"), roles, filters["limit"])
+
+    def contact_card(self, principal, user_id):
+        """Staff see who wrote a ticket: how to reach them, their language, their company."""
+        with self.uow() as work:
+            self._acting_staff(work, principal)
+            user = self._known_user(work, user_id)
+            company = work.directory.company_name(user.company_id) if user.company_id else None
+        return {"user_id": str(user.user_id), "name": user.name, "email": user.email, "phone": user.phone,
+                "language": user.language, "time_zone": user.time_zone, "company_id": user.company_id,
+                "company_name": company, "is_group": user.is_group, "company_admin": user.company_admin,
+                "active": user.active}
+
+    def _known_user(self, work, user_id):
+        try:
+            user = self._user(work, uuid.UUID(str(user_id)))
+        except ValueError:
+            user = None
+        if user is None:
+            raise errors.NotFound("no_user", {"id": str(user_id)})
+        return user
 
     def update_user(self, principal, user_id, command):
         """Admins change an agent's departments, or deactivate / reactivate an account."""
@@ -371,12 +395,7 @@ class Identity:
             raise errors.invalid("departments", "unknown_departments", departments=sorted(unknown))
         with self.uow() as work:
             actor = self._acting_admin(work, principal)
-            try:
-                user = self._user(work, uuid.UUID(str(user_id)))
-            except ValueError:
-                user = None
-            if user is None:
-                raise errors.NotFound("no_user", {"id": str(user_id)})
+            user = self._known_user(work, user_id)
             if "departments" in command:
                 self._decide(work, user, lambda: domain.change_departments(user, command["departments"], str(actor.user_id)))
                 user = self._user(work, user.user_id)

@@ -34,6 +34,9 @@ class Directory:
     def company_by_name(self, name):
         return sql.company_by_name(self.cur, name)
 
+    def company_name(self, company_id):
+        return sql.company_name(self.cur, company_id)
+
     def list_companies(self):
         return sql.list_companies(self.cur)
 
@@ -159,6 +162,12 @@ class InMemoryDirectory(InMemoryTable):
     def company_by_name(self, name):
         return next((company_id for (kind, company_id), value in self.rows.items()
                      if kind == "company" and value.lower() == name.lower()), None)
+
+    def company_name(self, company_id):
+        try:
+            return self.rows.get(("company", uuid.UUID(str(company_id))))
+        except ValueError:
+            return None
 
     def list_companies(self):
         companies = [(company_id, value) for (kind, company_id), value in self.rows.items() if kind == "company"]

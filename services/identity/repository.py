@@ -78,6 +78,12 @@ def company_by_name(cur, name):
     return row[0] if row else None
 
 
+def company_name(cur, company_id):
+    cur.execute("SELECT name FROM identity.companies WHERE company_id = %s", (company_id,))
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
 def list_companies(cur):
     cur.execute("SELECT company_id, name FROM identity.companies ORDER BY lower(name)")
     return [{"company_id": str(c), "name": n} for c, n in cur.fetchall()]

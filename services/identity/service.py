@@ -95,6 +95,10 @@ class IdentityService(Health, StreamOwner):
         return self.app.find_people(principal, filters)
 
     @rpc(expected_exceptions=errors.EXPECTED)
+    def contact_card(self, principal, user_id):
+        return self.app.contact_card(principal, user_id)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
     def update_user(self, principal, user_id, command):
         return self.app.update_user(principal, user_id, command)
 

@@ -54,7 +54,7 @@ class Routing:
         """The routing rules, assignment strategies and shifts in force (admins and supervisors)."""
         if (principal or {}).get("role") not in ("admin", "supervisor"):
             raise errors.Forbidden("only_supervisors")
-        return rules.described(self.settings.rules, self.settings.path)
+        return rules.described(self.settings.rules, self.settings.path, self.settings.calendars)
 
     def preview(self, query):
         """Where a ticket with these answers would go, and why (rules.preview). InvalidInput names

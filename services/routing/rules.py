@@ -60,13 +60,15 @@ class RoutingConfig:
             return cls.from_dict(yaml.safe_load(handle), departments)
 
 
-def described(config, path=None):
-    """The rules as the admin console shows them, read-only, with where they are changed."""
+def described(config, path=None, calendars=None):
+    """The rules as the admin console shows them, read-only, with where they are changed, and the
+    business calendars that shifts name (sla.yaml)."""
     def rule(item):
         return {"when": dict(item.when), "department": item.department, "reason": dict(item.reason)}
     return {"itil_rules": [rule(item) for item in config.itil_rules], "default": rule(config.default),
             "assignment": dict(config.strategies), "agent_shifts": dict(config.agent_shifts),
-            "file": Path(path or DEFAULT_PATH).name}
+            "file": Path(path or DEFAULT_PATH).name,
+            "calendars": {name: calendar.described() for name, calendar in sorted((calendars or {}).items())}}
 
 
 def _reason(raw, where):

@@ -266,6 +266,8 @@ def test_users_follow_their_events_and_list_by_company(units):
         assert work.directory.company_by_name(f"EMPRESA {tag}") == company_id
         assert work.directory.company_exists(str(company_id)) and not work.directory.company_exists(str(uuid.uuid4()))
         assert {"company_id": str(company_id), "name": f"Empresa {tag}"} in work.directory.list_companies()
+        assert work.directory.company_name(str(company_id)) == f"Empresa {tag}"
+        assert work.directory.company_name(str(uuid.uuid4())) is None
         users = work.directory.list_users(str(company_id))
         assert [u["email"] for u in users] == [f"a-{tag}@example.com", f"b-{tag}@example.com"]
         assert [u["active"] for u in users] == [True, False]

@@ -10,7 +10,8 @@ from services.identity.seed import DEMO_PASSWORD
 PAGES = ["/", "/login", "/register", "/verify-email", "/forgot-password", "/reset-password", "/password",
          "/profile", "/tickets", "/tickets/new", "/tickets/5d7c2e1e-0000-4000-8000-000000000000", "/solution",
          "/console", "/console/queues/networks", "/console/tickets/5d7c2e1e-0000-4000-8000-000000000000",
-         "/console/dashboard", "/console/agents", "/console/new-ticket"]
+         "/console/dashboard", "/console/agents", "/console/new-ticket", "/console/admin", "/console/admin/users",
+         "/console/admin/companies", "/console/admin/settings"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -25,6 +26,7 @@ def test_every_page_path_serves_the_shell_with_strict_headers(system, path):
 def test_an_unknown_page_is_the_shell_with_404_and_an_unknown_api_path_json(system):
     page = requests.get(system.url("/no/such/page"), timeout=10)
     assert page.status_code == 404 and '<script type="module"' in page.text
+    assert requests.get(system.url("/console/admin/robots"), timeout=10).status_code == 404
     assert page.headers["Content-Security-Policy"] == portal.CONTENT_SECURITY_POLICY
     api = requests.get(system.url("/api/v1/no-such-thing"), timeout=10)
     assert api.status_code == 404 and api.json()["error"] == "not_found"

@@ -101,7 +101,14 @@ def test_colleagues_on_a_ticket_hear_who_is_replying_and_customers_may_not_say_i
     assert kind == "presence" and notice["activity"] == "replying" and notice["ticket_id"] == ticket["ticket_id"]
     assert notice["name"] == "Agente networks" and notice["expires_in"] == 15
     boss.call("POST", f"/api/v1/tickets/{ticket['ticket_id']}/presence", {"activity": "viewing"})
-    assert messages(anas_page, 1)[0][1]["activity"] == "viewing"  # Ana's own notice never came back to her
+    (_, viewing), = messages(anas_page, 1)  # Ana's own notice never came back to her
+    assert viewing["activity"] == "viewing" and viewing["expires_in"] == 90  # renewed only when the boss acts
+    assert viewing["answer"] is False
+    ana.call("POST", f"/api/v1/tickets/{ticket['ticket_id']}/presence", {"activity": "viewing", "answer": True})
+    assert messages(boss_page, 1)[0][1]["answer"] is True  # Ana answers the boss's arrival: no answer back
+    boss.call("POST", f"/api/v1/tickets/{ticket['ticket_id']}/presence", {"activity": "left"})
+    (_, left), = messages(anas_page, 1)
+    assert left["activity"] == "left" and left["expires_in"] == 0
     customer = as_user(system, "cliente@demo.example")
     refused = customer.call("POST", f"/api/v1/tickets/{ticket['ticket_id']}/presence", {"activity": "replying"})
     assert refused.status_code == 403 and refused.json()["message"]

@@ -1,5 +1,9 @@
 """What the console asks besides tickets (services/gateway/service.py): people found by staff,
 and the supervisors' view of the agents' loads."""
+import pytest
+
+from helpdesk import errors
+
 from .conftest import as_user
 
 
@@ -63,3 +67,39 @@ def test_supervisors_and_admins_read_the_routing_rules_in_force_and_where_to_cha
     assert as_user(system, "supervisor@helpdesk.example").call("GET", "/api/v1/admin/routing").status_code == 200
     refused = as_user(system, "agent-networks@helpdesk.example").call("GET", "/api/v1/admin/routing")
     assert refused.status_code == 403 and refused.json()["message"]
+
+
+def test_staff_see_the_requesters_contact_card_on_the_ticket_and_customers_do_not(system):
+    admin = as_user(system, "admin@helpdesk.example")
+    company = admin.call("POST", "/api/v1/admin/companies", {"name": "Talleres Ebro"}).json()
+    created = admin.call("POST", "/api/v1/admin/users", {
+        "email": "jefa@talleres-ebro.example", "name": "Jefa de taller", "role": "customer", "phone": "+34 976 000 111",
+        "language": "en", "company_id": company["company_id"], "company_admin": True})
+    assert created.status_code == 201, created.text
+    agent = as_user(system, "agent-networks@helpdesk.example")
+    opened = agent.call("POST", "/api/v1/tickets", {
+        "on_behalf_of": created.json()["user_id"], "channel": "phone", "department": "networks",
+        "title": "Sin línea", "description": "Llamó: la fibra no sincroniza."})
+    assert opened.status_code == 201, opened.text
+    seen = agent.call("GET", f"/api/v1/tickets/{opened.json()['ticket_id']}").json()
+    assert seen["requester"] == {
+        "user_id": created.json()["user_id"], "name": "Jefa de taller", "email": "jefa@talleres-ebro.example",
+        "phone": "+34 976 000 111", "language": "en", "time_zone": "Europe/Madrid",
+        "company_id": company["company_id"], "company_name": "Talleres Ebro", "is_group": False,
+        "company_admin": True, "active": True}
+    customer = as_user(system, "cliente@demo.example")
+    own = customer.call("POST", "/api/v1/tickets", {"department": "billing", "title": "Factura", "description": "Duplicada."})
+    assert "requester" not in customer.call("GET", f"/api/v1/tickets/{own.json()['ticket_id']}").json()
+    card = system.identity.contact_card  # asked directly: only staff, only of an account that exists
+    with pytest.raises(errors.Forbidden):
+        card(customer.call("GET", "/api/v1/me").json(), created.json()["user_id"])
+    with pytest.raises(errors.NotFound):
+        card(agent.call("GET", "/api/v1/me").json(), "not-a-user")
+
+
+def test_the_routing_rules_carry_the_calendars_that_shifts_and_departments_name(system):
+    rules = as_user(system, "admin@helpdesk.example").call("GET", "/api/v1/admin/routing").json()
+    assert rules["calendars"]["24x7"] == {"name": "24x7", "always_open": True}
+    office = rules["calendars"]["8x5"]
+    assert office["timezone"] == "Europe/Madrid" and office["hours"]["mon"] == ["09:00-17:00"]
+    assert "sat" not in office["hours"] and office["holidays"]["country"] == "ES"

@@ -13,8 +13,7 @@ from services.gateway import portal
 from services.gateway.http import ApiError
 from services.tickets import domain
 
-CATALOGUES = {language: json.loads((portal.PORTAL_DIR / "i18n" / f"{language}.json").read_text())
-              for language in contracts.LANGUAGES}
+CATALOGUES = {language: portal.messages(language) for language in contracts.LANGUAGES}
 SCRIPTS = {path.relative_to(portal.PORTAL_DIR).as_posix(): path.read_text()
            for path in portal.PORTAL_DIR.rglob("*.js")}
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -39,6 +38,18 @@ def test_every_message_the_code_asks_for_exists():
     asked |= set(tiles) | {f"{tile}.text" for tile in tiles}
     assert len(asked) > 150
     assert asked - set(CATALOGUES["es"]) == set()
+
+
+@pytest.mark.parametrize("part", portal.CATALOGUE_PARTS)
+def test_a_catalogue_part_holds_its_own_keys_and_only_pages_that_load_it_ask_for_them(part):
+    for language in contracts.LANGUAGES:
+        keys = json.loads((portal.PORTAL_DIR / "i18n" / f"{part}.{language}.json").read_text())
+        assert keys and all(key.startswith(f"{part}.") for key in keys), language
+    main = json.loads((portal.PORTAL_DIR / "i18n" / "es.json").read_text())
+    assert not any(key.startswith(f"{part}.") for key in main)
+    askers = {name for name, source in SCRIPTS.items() if re.search(rf'\bt\("{part}\.', source)
+              or re.search(rf'"{part}\.[a-z_]+\.[a-z_.]+"', source)}
+    assert askers and all(f'usePart("{part}")' in SCRIPTS[name] for name in askers), askers
 
 
 @pytest.mark.parametrize("pattern", [r"\.innerHTML", r"outerHTML", r"insertAdjacentHTML", r"document\.write",

@@ -1,6 +1,5 @@
 """Copied addresses can stop a ticket's mail (issue 10, finding 9): their mails carry a signed
 one-click List-Unsubscribe (RFC 2369, RFC 8058), and once they used it they get none for it."""
-import datetime as dt
 import email
 import email.policy
 import urllib.parse

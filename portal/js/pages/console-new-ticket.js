@@ -7,7 +7,7 @@ import {get, post, query} from "../api.js";
 import {h, replace} from "../dom.js";
 import {label, t} from "../i18n.js";
 import {field, form, showErrors, values} from "../forms.js";
-import {SEARCH_DELAY_MS, staffOnly} from "./console.js";
+import {SEARCH_DELAY_MS, staffOnly} from "../staff.js";
 
 /** A ticket opened by staff for a customer who phoned or wrote (manual 000 §3.2): the customer
  * found with GET /api/v1/people, then POST /api/v1/tickets with `on_behalf_of` and `channel`. */

@@ -4,7 +4,7 @@
 import {app} from "../app.js";
 import {h} from "../dom.js";
 import {t} from "../i18n.js";
-import {loginForm} from "./accounts.js";
+import {loginForm} from "./login.js";
 
 const TILES = [
   // [message key, path, icon, shown when]

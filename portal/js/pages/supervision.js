@@ -4,29 +4,13 @@
 // departments and open tickets, and what nobody took per department (GET /api/v1/agents).
 "use strict";
 
-import {app, isStaff, isSupervisor, navigate, requireLogin} from "../app.js";
 import {get, query} from "../api.js";
 import {h, uid} from "../dom.js";
 import {form, field, showErrors} from "../forms.js";
 import {day, number, t} from "../i18n.js";
-import {departmentLabel} from "./console.js";
+import {dataTable, departmentLabel, staffPage} from "../staff.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-
-/** Supervisors and admins pass; strangers log in first, customers go to their own tickets, and
- * agents get the not-found page (the page is not theirs). */
-function supervisorsOnly() {
-  if (!requireLogin()) return {page: null};
-  if (!isStaff(app.me)) {
-    navigate("/tickets", {replace: true});
-    return {page: null};
-  }
-  if (!isSupervisor(app.me)) {
-    return {page: {title: t("notfound.title"), content: [h("h1", {}, t("notfound.title")),
-      h("p", {}, t("supervision.forbidden")), h("p", {}, h("a", {href: "/console"}, t("nav.console")))]}};
-  }
-  return null;
-}
 
 /** An SVG element with presentation attributes only (the CSP allows no style attribute). */
 function s(tag, attributes = {}, ...children) {
@@ -55,18 +39,6 @@ function shareText(measured) {
   if (!measured.with_target) return t("dashboard.no_target");
   return t("dashboard.share_of", {share: percent(measured.share_within_target), within: integer(measured.within_target),
                                   targeted: integer(measured.with_target)});
-}
-
-/** A table of figures with its caption, in a labelled region that the keyboard can scroll. */
-function dataTable(caption, columns, rows, className = "") {
-  const captionId = uid("figures-caption");
-  return h("div", {class: "table-wrap", role: "region", "aria-labelledby": captionId, tabindex: "0"},
-    h("table", {class: `tickets figures ${className}`},
-      h("caption", {id: captionId}, caption),
-      h("thead", {}, h("tr", {}, columns.map((text) => h("th", {scope: "col"}, text)))),
-      h("tbody", {}, rows.map(([head, ...cells]) => h("tr", {},
-        h("th", {scope: "row", "data-label": columns[0]}, head),
-        cells.map((cell, index) => h("td", {"data-label": columns[index + 1]}, cell)))))));
 }
 
 /** Every day from `since` to `until` (both "YYYY-MM-DD"), included. */
@@ -199,7 +171,7 @@ function usageSection(data) {
 // -- /console/dashboard -----------------------------------------------------------------------
 
 export async function dashboard() {
-  const refused = supervisorsOnly();
+  const refused = staffPage("supervisors");
   if (refused) return refused.page;
   const params = new URLSearchParams(location.search);
   const wanted = {since: params.get("since") || "", until: params.get("until") || ""};
@@ -239,7 +211,7 @@ export async function dashboard() {
 // -- /console/agents --------------------------------------------------------------------------
 
 export async function agents() {
-  const refused = supervisorsOnly();
+  const refused = staffPage("supervisors");
   if (refused) return refused.page;
   const response = await get("/api/v1/agents");
   const content = h("div", {class: "console supervision"}, h("h1", {}, t("agents.title")));

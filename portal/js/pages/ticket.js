@@ -12,7 +12,7 @@ import {append, h, uid} from "../dom.js";
 import {field, form, showErrors, values} from "../forms.js";
 import {dateTime, t} from "../i18n.js";
 import {follow, keep, swapKeeping} from "../live.js";
-import {loginForm} from "./accounts.js";
+import {loginForm} from "./login.js";
 import {departmentName, historyList, itilText, statusBadge, urgencyName} from "./ticket-parts.js";
 
 let shown = null; // the ticket the page shows: its version goes in If-Match

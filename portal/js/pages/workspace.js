@@ -7,8 +7,8 @@
 //
 // Every write sends If-Match with the version shown; a 409 or 412 means the ticket changed: the
 // API's message goes to the alert region and the current state is drawn, keeping what was typed.
-// The page follows the ticket live (live.js), shows who else is on it, tells colleagues while
-// the user writes, and has keyboard shortcuts for the common actions.
+// The page follows the ticket live (live.js), shows who else is on it (viewing or replying), tells
+// colleagues when the user opens it, works on it, writes and leaves, and has keyboard shortcuts.
 "use strict";
 
 import {app, catalog, navigate} from "../app.js";
@@ -19,13 +19,19 @@ import {field, form, showErrors, values} from "../forms.js";
 import {dateTime, label, language, t} from "../i18n.js";
 import {follow, held, keep, settle, swapKeeping} from "../live.js";
 import {alertText, assigneeText, canTake, departmentLabel, OPEN, slaLines, staffOnly, staffStatus, urgencyBadge}
-  from "./console.js";
+  from "../staff.js";
 import {attachmentLink, historyList, itilText} from "./ticket-parts.js";
 
 const NOT_CLOSED = [...OPEN, "resolved"];
 const RESOLVABLE = ["assigned", "in_progress", "waiting_for_customer", "reopened"];
 const STARTABLE = ["assigned", "reopened"];
 const PRESENCE_EVERY_MS = 5000; // "replying" is told at most this often while the user types
+// "viewing" is told once the live stream is open (colleagues who answer can be heard), then again
+// only when the user does something on the page (at most this often), and as an answer to a
+// colleague who arrives (they could not hear it before; an answer is not answered): an idle
+// workspace sends nothing. What is asked within MERGE_MS goes as one notice.
+const VIEWING_EVERY_MS = 45000;
+const MERGE_MS = 150;
 const SHORTCUTS = [ // key, what it does, message key of its description
   ["r", "reply", "console.shortcuts.reply"],
   ["n", "note", "console.shortcuts.note"],
@@ -50,7 +56,7 @@ function hidden(response) {
 
 async function workspace(first) {
   const ticketId = first.ticket_id;
-  const state = {ticket: first, view: null, open: new Set(), left: false, presenceAt: 0, canned: new Map(),
+  const state = {ticket: first, view: null, open: new Set(), left: false, presenceAt: 0, viewingAt: Date.now(), viewing: null, canned: new Map(),
                  staff: null};
   const flash = app.flash;
   app.flash = null;
@@ -70,7 +76,9 @@ async function workspace(first) {
 
   /** Draws `ticket` in place of what is shown, keeping the forms the user is working in; never
    * an older version than the one shown (an action's answer and a live refetch may cross). */
-  async function show(ticket) {
+  async function show(answer) {
+    // Only a read (GET) carries the requester's contact card: it stays until the next read has one.
+    const ticket = answer.requester || !state.ticket.requester ? answer : {...answer, requester: state.ticket.requester};
     const next = await view(ticket);
     if (state.left || !state.view.isConnected || ticket.version < state.ticket.version) return;
     state.ticket = ticket;
@@ -169,13 +177,19 @@ async function workspace(first) {
   }
 
   async function facts(ticket) {
-    const company = ticket.company_name
+    const card = ticket.requester || {}; // identity's contact card (null when it did not answer)
+    const company = card.company_name
       || (ticket.company_id ? t("console.ticket.company_unnamed", {id: ticket.company_id.slice(0, 8)})
                             : t("console.ticket.no_company"));
+    const roles = [card.is_group ? t("console.ticket.group_user") : null,
+                   card.company_admin ? t("console.ticket.company_admin") : null].filter(Boolean);
     const rows = [
       [t("console.ticket.customer"), [ticket.requester_name ? [ticket.requester_name, " "] : null,
-        h("a", {href: `mailto:${ticket.requester_email}`, class: "requester"}, ticket.requester_email)]],
-      [t("console.ticket.company"), company],
+        h("a", {href: `mailto:${ticket.requester_email}`, class: "requester"}, ticket.requester_email),
+        card.active === false ? [" ", h("span", {class: "badge"}, t("console.ticket.inactive"))] : null]],
+      card.phone ? [t("console.ticket.phone"), h("a", {href: `tel:${card.phone.replace(/[^+0-9]/g, "")}`}, card.phone)] : null,
+      card.language ? [t("console.ticket.language"), t(`language.${card.language}`)] : null,
+      [t("console.ticket.company"), roles.length ? [company, ` (${roles.join(", ")})`] : company],
       [t("ticket.department"), ticket.department ? await departmentLabel(ticket.department) : t("ticket.no_department")],
       [t("ticket.status"), staffStatus(ticket.status)],
       [t("ticket.urgency"), await urgencyBadge(ticket.urgency)],
@@ -267,7 +281,7 @@ async function workspace(first) {
       choice.control.addEventListener("change", () => {
         const item = canned.find((one) => one.code === choice.control.value);
         if (!item) return;
-        const speaks = state.ticket.requester_language || state.ticket.language || language();
+        const speaks = (state.ticket.requester || {}).language || language();
         const box = reply.querySelector('textarea[name="body"]');
         box.value = item.body[speaks] || label(item.body, "");
         box.dispatchEvent(new Event("input", {bubbles: true}));
@@ -449,16 +463,48 @@ async function workspace(first) {
     if (!shortcut(found[1])) done(t("console.shortcuts.unavailable"));
   }
 
+  function send(body) {
+    post(`/api/v1/tickets/${encodeURIComponent(ticketId)}/presence`, body).then((response) => {
+      if (state.left) return;
+      connection.textContent = response.status === 0 ? response.data.message : ""; // only a lost connection is said
+    });
+  }
+
+  /** Tells colleagues the user's `activity`; "viewing" waits MERGE_MS for others to join it (an
+   * answer stays one only if every request merged was one). */
+  function announce(activity, {answer = false} = {}) {
+    if (activity !== "left") state.viewingAt = Date.now(); // "replying" tells "viewing" too
+    if (activity !== "viewing") {
+      send({activity});
+      return;
+    }
+    if (state.viewing) {
+      state.viewing.answer = state.viewing.answer && answer;
+      return;
+    }
+    state.viewing = {answer};
+    setTimeout(() => {
+      const asked = state.viewing;
+      state.viewing = null;
+      if (!state.left) send(asked.answer ? {activity, answer: true} : {activity});
+    }, MERGE_MS);
+  }
+
   function onTyping(event) {
     const box = event.target;
     if (!(box instanceof HTMLTextAreaElement) || !["reply", "note"].includes(box.dataset.shortcut)) return;
     const now = Date.now();
     if (now - state.presenceAt < PRESENCE_EVERY_MS) return;
     state.presenceAt = now;
-    post(`/api/v1/tickets/${encodeURIComponent(ticketId)}/presence`, {activity: "replying"}).then((response) => {
-      if (state.left) return;
-      connection.textContent = response.status === 0 ? response.data.message : ""; // only a lost connection is said
-    });
+    announce("replying");
+  }
+
+  function onActivity() {
+    if (Date.now() - state.viewingAt >= VIEWING_EVERY_MS) announce("viewing");
+  }
+
+  function onPresence(notice) {
+    if (presence.heard(notice) && !notice.answer) announce("viewing", {answer: true});
   }
 
   state.view = await view(first);
@@ -470,13 +516,16 @@ async function workspace(first) {
     state.view,
     shortcutsHelp());
   content.addEventListener("input", onTyping);
+  for (const kind of ["pointerdown", "keydown", "focusin"]) content.addEventListener(kind, onActivity);
   document.addEventListener("keydown", onKey);
-  const stop = follow({ticket: ticketId}, {changed: refresh, presence: presence.heard});
+  const stop = follow({ticket: ticketId}, {changed: refresh, presence: onPresence,
+                                           heard: (first) => { if (first) announce("viewing"); }});
   return {
     title: `${first.reference} ${first.title}`,
     content,
     cleanup: () => {
       state.left = true;
+      announce("left");
       stop();
       presence.stop();
       document.removeEventListener("keydown", onKey);
@@ -500,10 +549,16 @@ function presenceRegion(ticketId) {
     said = lines.join("\n");
     replace(element, lines.map((line) => h("p", {}, line)));
   };
+  /** Takes a notice in; true when it tells of someone who was not shown (they arrived). */
   const heard = (notice) => {
-    if (!notice.user_id || notice.user_id === app.me.user_id || String(notice.ticket_id) !== String(ticketId)) return;
+    if (!notice.user_id || notice.user_id === app.me.user_id || String(notice.ticket_id) !== String(ticketId)) return false;
     const before = people.get(notice.user_id);
     if (before) clearTimeout(before.timer);
+    if (notice.activity === "left") {
+      people.delete(notice.user_id);
+      draw();
+      return false;
+    }
     const seconds = Math.min(Math.max(Number(notice.expires_in) || 15, 1), 120);
     const timer = setTimeout(() => {
       people.delete(notice.user_id);
@@ -512,6 +567,7 @@ function presenceRegion(ticketId) {
     people.set(notice.user_id, {name: notice.name || t("console.presence.someone"),
                                 activity: notice.activity === "replying" ? "replying" : "viewing", timer});
     draw();
+    return !before;
   };
   const stop = () => {
     for (const person of people.values()) clearTimeout(person.timer);

@@ -267,7 +267,8 @@ def first_load(page):
     """[(url, resource type, uncompressed body bytes)] of the page's latest load: the document and
     every request made after it (scripts, styles, fetched JSON, images, fonts). A live stream
     (EventSource) counts 0: it stays open while the page does, so its body never ends, and what
-    it carries is news of changes, not the page."""
+    it carries is news of changes, not the page; nor do the answers to what the user sent (a
+    POST's or PATCH's): they are the user's actions, not the page's weight."""
     log = browser_log(page)
     start = None
     for index in range(len(log.requests) - 1, -1, -1):
@@ -280,7 +281,7 @@ def first_load(page):
     for request in log.requests[start:]:
         if request.redirected_to:  # the redirect itself; its target is in the list too
             continue
-        if request.resource_type == "eventsource":
+        if request.resource_type == "eventsource" or request.method not in ("GET", "HEAD"):
             loaded.append((request.url, request.resource_type, 0))
             continue
         response = request.response()

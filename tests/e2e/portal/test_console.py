@@ -133,6 +133,10 @@ def test_an_agent_takes_a_new_ticket_from_the_queue_writes_a_note_and_replies(sy
     page.get_by_role("heading", name=re.compile(re.escape(title))).wait_for()
     page.get_by_text(text["console.assignee.me"], exact=True).wait_for()
     page.get_by_text("Ana Cliente").first.wait_for()
+    facts = page.locator(".facts")
+    facts.get_by_text("Demo S.L.", exact=True).wait_for()  # the requester's company and language, from identity
+    customer_speaks = as_user(system, CUSTOMER).call("GET", "/api/v1/me").json()["language"]
+    facts.get_by_text(text[f"language.{customer_speaks}"], exact=True).wait_for()
 
     note = f"Nota: revisar el SAI del rack {uuid.uuid4().hex[:4]}."
     fill(page, text["console.note.label"], note)
@@ -149,6 +153,7 @@ def test_an_agent_takes_a_new_ticket_from_the_queue_writes_a_note_and_replies(sy
     replied = history(page, text).get_by_role("listitem").filter(has_text=reply)
     replied.wait_for()
     assert replied.get_by_text(text["console.internal_note"], exact=True).count() == 0
+    facts.get_by_text("Demo S.L.", exact=True).wait_for()  # still there: the actions' answers carry no contact card
     check_page(page, f"console-ticket-{language}-{view}")
 
     # the customer's page shows the reply, never the note
@@ -325,7 +330,7 @@ def test_sla_states_are_computed_and_said_in_words(system, portal):
     page.goto("/")
     page.get_by_role("heading", name=Text("en")["home.welcome"]).wait_for()
     states = page.evaluate("""async () => {
-        const {slaState} = await import("/portal/js/pages/console.js");
+        const {slaState} = await import("/portal/js/staff.js");
         const hour = 3600 * 1000, now = Date.parse("2026-12-03T12:00:00Z");
         const at = (hours) => new Date(now + hours * hour).toISOString();
         return [
@@ -382,31 +387,36 @@ def test_the_queue_and_the_workspace_follow_the_live_stream(system, portal):
                                                   "type": "TicketOpened", "department": DEPARTMENT}))
     page.get_by_role("link", name=second["title"], exact=True).wait_for()  # refetched
 
+    def told(activity):
+        return lambda request: (request.url.endswith(f"/tickets/{first['ticket_id']}/presence")
+                                and request.method == "POST" and json.loads(request.post_data) == {"activity": activity})
+
+    def presence_posts():
+        return [json.loads(r.post_data)["activity"] for r in browser_log(page).requests if r.url.endswith("/presence")]
+
     page.get_by_role("link", name=first["title"], exact=True).click()
     page.wait_for_url(re.compile(f"/console/tickets/{first['ticket_id']}$"))
     ticket_stream = live_request(page, streams, f"ticket={first['ticket_id']}")
     box = page.get_by_role("textbox", name=text["console.reply.label"], exact=True)
-    with page.expect_request(lambda request: request.url.endswith(f"/tickets/{first['ticket_id']}/presence")
-                             and request.method == "POST") as told:
+    with page.expect_request(told("replying")):
         box.click()
         page.keyboard.type("Cambiamos el ventilador")
-    assert json.loads(told.value.post_data) == {"activity": "replying"}
     page.keyboard.type(" esta tarde.")
-    presence_posts = [r for r in browser_log(page).requests if r.url.endswith("/presence")]
-    assert len(presence_posts) == 1  # at most once every 5 s
+    assert presence_posts() == ["replying"]  # at most once every 5 s; "viewing" waits for the stream to be ready
 
     colleague = as_user(system, "supervisor@helpdesk.example")
     remark = f"Supervisión: que lo cambie hoy ({uuid.uuid4().hex[:4]})."
     noted = colleague.call("POST", f"/api/v1/tickets/{first['ticket_id']}/notes", {"body": remark})
     assert noted.status_code == 200
     supervisor = colleague.call("GET", "/api/v1/me").json()
-    tell(ticket_stream,
-         ("presence", {"ticket_id": first["ticket_id"], "user_id": supervisor["user_id"], "name": supervisor["name"],
-                       "activity": "replying", "expires_in": 2}),
-         ("presence", {"ticket_id": first["ticket_id"], "user_id": me["user_id"], "name": me["name"],
-                       "activity": "viewing", "expires_in": 15}),
-         ("ticket", {"ticket_id": first["ticket_id"], "version": noted.json()["version"],
-                     "type": "InternalNoteAdded", "department": DEPARTMENT}))
+    with page.expect_request(told("viewing")):  # colleagues are told once they can answer
+        tell(ticket_stream, ("ready", {}),
+             ("presence", {"ticket_id": first["ticket_id"], "user_id": supervisor["user_id"], "name": supervisor["name"],
+                           "activity": "replying", "expires_in": 2}),
+             ("presence", {"ticket_id": first["ticket_id"], "user_id": me["user_id"], "name": me["name"],
+                           "activity": "viewing", "expires_in": 15}),
+             ("ticket", {"ticket_id": first["ticket_id"], "version": noted.json()["version"],
+                         "type": "InternalNoteAdded", "department": DEPARTMENT}))
     history(page, text).get_by_text(remark).wait_for()  # refetched and redrawn...
     assert box.input_value() == "Cambiamos el ventilador esta tarde."  # ...keeping the text
     assert box.evaluate("box => box === document.activeElement")  # and the focus
@@ -415,3 +425,7 @@ def test_the_queue_and_the_workspace_follow_the_live_stream(system, portal):
     assert said.evaluate("line => line.closest('[aria-live=polite]') !== null")
     assert page.get_by_text(text("console.presence.viewing", name=me["name"])).count() == 0  # never oneself
     said.wait_for(state="detached", timeout=5000)  # gone when the notice expires
+    assert presence_posts() == ["replying", "viewing"]  # the arrival heard with "ready": one notice for both
+    with page.expect_request(told("left")):  # and when the agent goes elsewhere
+        page.locator(".crumbs a").last.click()
+    page.wait_for_url(re.compile(f"{QUEUE_PATH}$"))

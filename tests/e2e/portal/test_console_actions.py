@@ -5,11 +5,14 @@ page with If-Match, and the API is asked afterwards what it holds."""
 import re
 import uuid
 
+import pytest
+
+from helpdesk import i18n
 from services.identity.seed import DEMO_PASSWORD
 
 from ..conftest import as_user
 from .browser import check_page
-from .test_console import AGENT, DEPARTMENT, open_ticket, resolved_afterwards, speaking  # noqa: F401 (the cleanup)
+from .test_console import AGENT, DEPARTMENT, history, open_ticket, resolved_afterwards, speaking  # noqa: F401 (the cleanup)
 from .test_journeys import fill, log_in
 from .texts import Text
 
@@ -140,3 +143,49 @@ def test_a_duplicate_is_merged_into_another_ticket_named_by_its_reference(system
     seen = agent.call("GET", f"/api/v1/tickets/{duplicate['ticket_id']}").json()
     assert (seen["status"], seen["merged_into"]) == ("closed", kept["ticket_id"])
     assert agent.call("GET", f"/api/v1/tickets/{kept['ticket_id']}").json()["status"] != "closed"
+
+
+STALE_FORMS = {  # form title key, what is typed or chosen, submit key
+    "assign": ("console.assign.title", lambda form, text, agent_id: form.get_by_role(
+        "combobox", name=text["console.assign.agent"]).select_option(agent_id), "console.assign.submit"),
+    "cc": ("console.cc.title", lambda form, text, agent_id: fill(form, text["console.cc.label"], "jefa@demo.example"),
+           "console.cc.submit"),
+    "merge": ("console.merge.title", None, "console.merge.submit"),  # the kept ticket's reference, below
+}
+
+
+@pytest.mark.parametrize("action", sorted(STALE_FORMS))
+def test_assign_cc_and_merge_refuse_a_stale_version_and_show_the_ticket_as_it_is(system, portal, action):
+    """The colleague's change is not told to the page (its live stream held silent): the form's
+    If-Match is stale, the API's 409 is said in the alert, the state is redrawn, nothing changed."""
+    speaking(system, SUPERVISOR, "en")
+    text = Text("en")
+    kept = open_ticket(system, f"Kept {uuid.uuid4().hex[:6]}")
+    ticket = open_ticket(system, f"Stale {action} {uuid.uuid4().hex[:6]}")
+    agent = as_user(system, AGENT)
+    agent_id = agent.call("GET", "/api/v1/me").json()["user_id"]
+    page = portal("en", "desktop", allow_errors=[r"status of 409"])
+    page.route(re.compile(r"/api/v1/live\?"), lambda route: route.fulfill(
+        status=200, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}, body="retry: 600000\n\n"))
+    page.goto(f"/login?next=%2Fconsole%2Ftickets%2F{ticket['ticket_id']}")
+    log_in(page, text, SUPERVISOR, DEMO_PASSWORD)
+    page.get_by_role("heading", name=re.compile(re.escape(ticket["title"]))).wait_for()
+    title, enter, submit = STALE_FORMS[action]
+    form = open_panel(page, text[title])
+    if action == "merge":
+        fill(form, text["console.merge.label"], kept["reference"])
+        page.once("dialog", lambda dialog: dialog.accept())
+    else:
+        enter(form, text, agent_id)
+
+    remark = f"Colleague: urgent ({uuid.uuid4().hex[:4]})."
+    assert agent.call("POST", f"/api/v1/tickets/{ticket['ticket_id']}/notes", {"body": remark}).status_code == 200
+    before = agent.call("GET", f"/api/v1/tickets/{ticket['ticket_id']}").json()
+    form.get_by_role("button", name=text[submit]).click()
+    alert = page.get_by_role("alert").filter(has_text=i18n.text("ticket_changed", {}, "en"))
+    alert.wait_for()
+    assert text["console.conflict.reloaded"] in alert.inner_text()
+    history(page, text).get_by_text(remark).wait_for()  # drawn as it is now
+    after = agent.call("GET", f"/api/v1/tickets/{ticket['ticket_id']}").json()
+    assert (after["version"], after["assignee_id"], after["cc"], after["status"]) == (
+        before["version"], None, [], "new")  # the stale write changed nothing

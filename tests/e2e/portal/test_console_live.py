@@ -82,6 +82,9 @@ def test_three_browsers_follow_one_ticket_live_from_the_queue_to_the_approved_so
     colleague_page.evaluate("() => { window.__notReloaded = true; }")
     colleague_page.get_by_role("heading", name=re.compile(re.escape(title))).wait_for()
     agent_page.get_by_role("heading", name=re.compile(re.escape(title))).wait_for()
+    # each sees the other on it, whoever came first
+    colleague_page.get_by_text(en("console.presence.viewing", name="Agente datacenters")).wait_for(timeout=5000)
+    agent_page.get_by_text(es("console.presence.viewing", name="Supervisión")).wait_for(timeout=5000)
     question = "¿Qué indica el piloto del SAI del rack 4?"
     agent_page.keyboard.press("r")  # the reply box: typing in it says "replying"
     agent_page.keyboard.type("Estamos en ello")

@@ -228,7 +228,7 @@ def test_supervisors_see_breaches_and_warnings_first_unless_they_choose_arrival_
     expect(page.get_by_role("checkbox", name=text["console.queue.sla_first"], exact=True)).not_to_be_checked()
 
     ranked = page.evaluate("""async () => {
-        const {slaFirst} = await import("/portal/js/pages/console.js");
+        const {slaFirst} = await import("/portal/js/staff.js");
         const hour = 3600 * 1000, now = Date.parse("2026-12-03T12:00:00Z");
         const at = (hours) => new Date(now + hours * hour).toISOString();
         const item = (id, due, breached = []) => ({ticket_id: id, opened_at: at(-10),

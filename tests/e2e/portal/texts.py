@@ -1,6 +1,5 @@
 """What journeys read and write, taken from the same catalogues the portal speaks from, so a test
 names a control the way its user sees it in either language."""
-import json
 import re
 
 from helpdesk import catalog, testing
@@ -14,7 +13,7 @@ PDF = {"name": "traceroute.pdf", "mimeType": "application/pdf",
 class Text:
     def __init__(self, language):
         self.language = language
-        self.messages = json.loads((portal.PORTAL_DIR / "i18n" / f"{language}.json").read_text())
+        self.messages = portal.messages(language)
         self.catalog = catalog.public_view()
 
     def __getitem__(self, key):
