@@ -347,6 +347,12 @@ class RefuseSchema(StrictSchema):
     reason = _body()
 
 
+class ReopenSchema(StrictSchema):
+    """Staff reopen a resolved ticket (the customer phoned: it still fails), saying why."""
+
+    reason = _body()
+
+
 class CloseSchema(StrictSchema):
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
 
@@ -357,6 +363,9 @@ class MergeSchema(StrictSchema):
 
 # Ticket events for staff alone: a customer never sees them, in a view or a live update.
 INTERNAL_TICKET_EVENTS = frozenset({"InternalNoteAdded", "ProviderFaultMarked"})
+# Events that take a resolved ticket back to work: the customer refused the solution, or staff
+# reopened it. Every service treats both alike (a queue again, the resolution clock running).
+REOPENING_TICKET_EVENTS = frozenset({"SolutionRefused", "TicketReopened"})
 
 LIVE_TICKETS_MAX, LIVE_QUEUES_MAX = 20, 10
 
@@ -406,6 +415,7 @@ TICKET_ACTIONS = {
     "cc": CcChangeSchema, "assign": AssignSchema, "start": EmptySchema, "reclassify": ReclassifySchema,
     "urgency": UrgencySchema, "resolve": ResolveSchema, "provider-fault": ProviderFaultSchema,
     "approve": ApproveSchema, "refuse": RefuseSchema, "close": CloseSchema, "merge": MergeSchema,
+    "reopen": ReopenSchema,
 }
 
 class EmailReplySchema(StrictSchema):

@@ -149,11 +149,12 @@ OPERATIONS = [
           ("refuse", "The customer refuses the solution with a reason: reopened"),
           ("close", "The customer closes their ticket"),
           ("merge", "Staff merge this duplicate into another ticket"),
+          ("reopen", "Staff reopen a resolved ticket with the reason (the customer says it still fails)"),
       )],
     ("get", "/api/v1/live", "liveUpdates",
      "Server-sent events (text/event-stream) about the tickets and queues named: `ready` at every"
      " (re)connection (refetch then), `ticket` {ticket_id, version, type, department} when one changed,"
-     " `presence` {ticket_id, user_id, name, activity, expires_in} for staff; no ticket content. Who may"
+     " `presence` {ticket_id, user_id, name, activity, expires_in, answer} for staff; no ticket content. Who may"
      " follow what is checked as the stream opens (a queue: its department's staff; a ticket: whoever may"
      " see it); the stream ends after two minutes (browsers reconnect) or at logout",
      None, ("200", None), ("401", "403", "404", "422"), False),

@@ -97,8 +97,8 @@ UPDATES = {
     "TicketRouted": "routed", "TicketReclassified": "routed", "TicketAssigned": "assigned",
     "WorkStarted": "started", "StaffReplied": "reply", "InformationRequested": "information_requested",
     "CustomerCommented": "comment", "UrgencyChanged": "urgency", "CcChanged": "cc",
-    "SolutionApproved": "approved", "SolutionRefused": "reopened", "TicketClosed": "closed",
-    "TicketMerged": "merged", "DuplicateMerged": "duplicate",
+    "SolutionApproved": "approved", "SolutionRefused": "reopened", "TicketReopened": "reopened",
+    "TicketClosed": "closed", "TicketMerged": "merged", "DuplicateMerged": "duplicate",
 }
 # Events that put a ticket in a department's queue: its agents hear of it.
 QUEUED = frozenset({"TicketOpened", "TicketRouted", "TicketReclassified"})

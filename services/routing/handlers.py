@@ -16,6 +16,7 @@ import uuid
 from marshmallow import ValidationError
 
 from helpdesk import calendars, contracts, errors
+from helpdesk.contracts import REOPENING_TICKET_EVENTS
 from helpdesk.events import cause_of
 
 from . import rules
@@ -88,7 +89,7 @@ class Routing:
             work.tickets.set_urgency(ticket_id, data["urgency"])  # the rules decide on the urgency now
         elif event.type in CLOSING:
             work.tickets.set_open(ticket_id, False)
-        elif event.type == "SolutionRefused":
+        elif event.type in REOPENING_TICKET_EVENTS:
             work.tickets.set_open(ticket_id, True)
         return False
 

@@ -15,6 +15,8 @@ by the service's timer; `alerts_due` says which are due at a given moment.
 import dataclasses
 import datetime as dt
 
+from helpdesk.contracts import REOPENING_TICKET_EVENTS
+
 RESPONSE, RESOLUTION = "first_response", "resolution"
 CLOCKS = (RESPONSE, RESOLUTION)
 DEFAULT_TARGET = "default"
@@ -125,7 +127,7 @@ def apply(clock, event, calendars_of, targets):
         timers[RESOLUTION] = _start(timers[RESOLUTION], at)
     elif event.type in ("TicketResolved", "SolutionApproved", "TicketClosed", "TicketMerged"):
         timers = {name: _stop(timer, at, calendar, done=True) for name, timer in timers.items()}
-    elif event.type == "SolutionRefused":
+    elif event.type in REOPENING_TICKET_EVENTS:
         timers[RESOLUTION] = _start(dataclasses.replace(timers[RESOLUTION], done=False), at)
     elif event.type == "TicketAssigned":
         changes["assignee_id"] = data["agent_id"]

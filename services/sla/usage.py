@@ -13,6 +13,7 @@ new resolution. The latest record per `usage_id` is the one that counts.
 import dataclasses
 import uuid
 
+from helpdesk.contracts import REOPENING_TICKET_EVENTS
 from helpdesk.events import NewEvent
 
 SUPPORT_24H = "support_24h"
@@ -61,7 +62,7 @@ def apply(episode, event, calendar):
         return _record_if_resolved(dataclasses.replace(episode, provider_fault=data["provider_fault"]), at, calendar)
     if event.type == "TicketResolved" and episode.department == SUPPORT_24H:
         return _record(dataclasses.replace(episode, resolved_at=at), at, calendar)
-    if event.type == "SolutionRefused" and episode.last_message_id:
+    if event.type in REOPENING_TICKET_EVENTS and episode.last_message_id:
         reopened = dataclasses.replace(episode, resolved_at=None)
         return _record(reopened, at, calendar, billable=(False, "reopened: recorded again when resolved"))
     return episode, []

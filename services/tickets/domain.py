@@ -41,6 +41,7 @@ TRANSITIONS = {
     "ProviderFaultMarked": (ANY, None),  # a billing correction may come after closure
     "SolutionApproved": (frozenset({RESOLVED}), CLOSED),
     "SolutionRefused": (frozenset({RESOLVED}), REOPENED),
+    "TicketReopened": (frozenset({RESOLVED}), REOPENED),  # by staff: the customer says it still fails
     "TicketClosed": (NOT_CLOSED, CLOSED),
     "TicketMerged": (NOT_CLOSED, CLOSED),
     "DuplicateMerged": (NOT_CLOSED, None),
@@ -341,6 +342,13 @@ def change_urgency(ticket, actor, urgency, catalog):
 def resolve(ticket, actor, solution):
     _require_staff(actor)
     return [_event(ticket, "TicketResolved", actor, solution=_text(solution, "solution"))]
+
+
+def reopen(ticket, actor, reason):
+    """Staff take a resolved ticket back (the customer phoned: it still fails); a closed one is
+    final: the customer opens a follow-up."""
+    _require_staff(actor)
+    return [_event(ticket, "TicketReopened", actor, reason=_text(reason, "reason"))]
 
 
 def mark_provider_fault(ticket, actor, provider_fault, note=""):

@@ -444,5 +444,6 @@ ACTIONS = {
     "approve": lambda t, a, c, cat: domain.approve_solution(t, a, c["comment"]),
     "refuse": lambda t, a, c, cat: domain.refuse_solution(t, a, c["reason"]),
     "close": lambda t, a, c, cat: domain.close(t, a, c["reason"]),
+    "reopen": lambda t, a, c, cat: domain.reopen(t, a, c["reason"]),
     "merge": None,  # two streams: see Tickets._merge
 }

@@ -32,3 +32,30 @@ def test_an_internal_note_plans_no_mail_to_the_customer(system):
     replied = agent.call("POST", f"/api/v1/tickets/{ticket['ticket_id']}/comments", {"body": "Lo miramos."})
     assert replied.status_code == 200, replied.text
     assert len(system.mails("cliente@demo.example")) == before + 1
+
+
+def test_staff_reopen_a_resolved_ticket_and_every_service_takes_it_back_to_work(system):
+    """The customer phoned: it still fails. The ticket is reopened with the reason, the customer
+    side is mailed it, its department's queue has it again, and the resolution clock runs again."""
+    customer = as_user(system, "cliente@demo.example")
+    ticket = customer.call("POST", "/api/v1/tickets", dict(TICKET, department="networks")).json()
+    agent = as_user(system, "agent-networks@helpdesk.example")
+    path = f"/api/v1/tickets/{ticket['ticket_id']}"
+    assert agent.call("POST", f"{path}/assign", {}).status_code == 200
+    assert agent.call("POST", f"{path}/resolve", {"solution": "Puerto reiniciado."}).status_code == 200
+    assert agent.call("GET", path).json()["sla"]["resolution_due_at"] is None  # stopped: resolved
+    queued = {item["ticket_id"] for item in agent.call("GET", "/api/v1/queues/networks").json()["items"]}
+    assert ticket["ticket_id"] not in queued
+    before = len(system.mails("cliente@demo.example"))
+
+    reopened = agent.call("POST", f"{path}/reopen", {"reason": "Ha llamado: sigue sin línea."})
+    assert reopened.status_code == 200, reopened.text
+    seen = agent.call("GET", path).json()
+    assert seen["status"] == "reopened" and seen["history"][-1]["type"] == "TicketReopened"
+    assert seen["history"][-1]["body"] == "Ha llamado: sigue sin línea."
+    assert seen["sla"]["resolution_due_at"] and not seen["sla"]["resolution_paused"]  # running again
+    assert ticket["ticket_id"] in {item["ticket_id"] for item in agent.call("GET", "/api/v1/queues/networks").json()["items"]}
+    mails = system.mails("cliente@demo.example")[before:]
+    assert [(mail.template, mail.context.get("kind")) for mail in mails] == [("ticket_update", "reopened")]
+    refused = customer.call("POST", f"{path}/reopen", {"reason": "Yo también."})
+    assert refused.status_code == 403  # the customer refuses a solution instead

@@ -136,6 +136,8 @@ ACTION_FIELDS = {
     "refuse": ("customer", {"reason": "Sigue sin funcionar."}, {
         "reason": text(20_000, required=True, blank_refused=True)}),
     "close": ("customer", {"reason": "Ya no hace falta."}, {"reason": text(2000)}),
+    "reopen": ("agent", {"reason": "Llamó: sigue sin línea."}, {
+        "reason": text(20_000, required=True, blank_refused=True)}),
     "merge": ("agent", {"into": Ref("target")}, {
         "into": Field(wrong_types=UUID_FIELD, required=True, refused=(
             Bad(Ref("missing")), Bad(Ref("self")), Bad(Ref("closed")), Bad(Ref("other company")),
@@ -146,7 +148,7 @@ ASSIGN, START = ("agent", "assign", {}), ("agent", "start", {})
 RESOLVE = ("agent", "resolve", {"solution": "Hecho."})
 # What brings a fresh ticket to where each action (with its valid body) is accepted.
 READY = {"start": [ASSIGN], "resolve": [ASSIGN, START], "approve": [ASSIGN, RESOLVE],
-         "refuse": [ASSIGN, RESOLVE]}
+         "refuse": [ASSIGN, RESOLVE], "reopen": [ASSIGN, RESOLVE]}
 
 
 def cases(name, valid, fields):
@@ -398,7 +400,8 @@ def test_an_attachment_of_exactly_2_mb_is_accepted(actors, ready):
 
 FREE_TEXT = [("open", "title"), ("open", "description"), ("comments", "body"), ("notes", "body"),
              ("information-requests", "body"), ("reclassify", "reason"), ("resolve", "solution"),
-             ("provider-fault", "note"), ("approve", "comment"), ("refuse", "reason"), ("close", "reason")]
+             ("provider-fault", "note"), ("approve", "comment"), ("refuse", "reason"), ("close", "reason"),
+             ("reopen", "reason")]
 HOSTILE = [("NUL character", "antes\u0000después"), ("lone surrogate", "texto \ud800 roto")]
 
 
@@ -519,6 +522,9 @@ ILLEGAL = [
     ("approve a closed ticket", [ASSIGN, RESOLVE, ("customer", "approve", {})], "customer", "approve", {},
      "cerrado"),
     ("merge a closed ticket", [CLOSE], "agent", "merge", {"into": Ref("target")}, "cerrado"),
+    ("reopen an assigned ticket", [ASSIGN], "agent", "reopen", {"reason": "x"}, "asignado"),
+    ("reopen a closed ticket", [ASSIGN, RESOLVE, ("customer", "approve", {})], "agent", "reopen", {"reason": "x"},
+     "cerrado"),
 ]
 
 
@@ -540,7 +546,7 @@ def test_illegal_transitions_answer_409_with_a_clear_message(actors, refs, fresh
 # -- actions that are not the actor's -----------------------------------------------------------
 
 STAFF_ONLY = ["notes", "information-requests", "assign", "start", "reclassify", "urgency", "resolve",
-              "provider-fault", "merge"]
+              "provider-fault", "merge", "reopen"]
 CUSTOMER_ONLY = ["approve", "refuse", "close"]
 
 

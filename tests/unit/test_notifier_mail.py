@@ -175,6 +175,7 @@ CUSTOMER_VISIBLE = [
     ("UrgencyChanged", {"urgency": "high", "previous": "medium"}, "Urgencia"),
     ("SolutionApproved", {"comment": "Gracias"}, "aprobada"),
     ("SolutionRefused", {"reason": "Sigue igual"}, "Reabierto"),
+    ("TicketReopened", {"reason": "Llamó: sigue igual"}, "Reabierto"),
     ("TicketClosed", {"reason": ""}, "Cerrado"),
     ("TicketMerged", {"into": "x", "into_reference": "#000001"}, "Fusionado"),
 ]

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from helpdesk.calendars import BusinessCalendar
+from helpdesk.contracts import REOPENING_TICKET_EVENTS
 from helpdesk.events import RecordedEvent
 from services.sla import clocks, usage
 
@@ -79,13 +80,14 @@ def test_waiting_for_the_customer_pauses_the_resolution_clock_and_the_answer_res
     assert ticket.due(clocks.RESOLUTION) == madrid(2026, 11, 26, 15, 0)
 
 
-def test_resolution_stops_the_clock_and_a_refusal_resumes_it():
+@pytest.mark.parametrize("reopening", sorted(REOPENING_TICKET_EVENTS))
+def test_resolution_stops_the_clock_and_a_refusal_or_a_staff_reopening_resumes_it(reopening):
     ticket = Ticket().open(madrid(2026, 11, 23, 9, 0))
     ticket.event("StaffReplied", madrid(2026, 11, 23, 9, 30), body="Mirando")
     ticket.event("TicketResolved", madrid(2026, 11, 23, 12, 0), solution="Reiniciado")
     assert ticket.due(clocks.RESOLUTION) is None
     assert ticket.clock.timers[clocks.RESOLUTION].spent_seconds == 3 * 3600
-    ticket.event("SolutionRefused", madrid(2026, 11, 23, 14, 0), reason="Sigue igual")
+    ticket.event(reopening, madrid(2026, 11, 23, 14, 0), reason="Sigue igual")
     # 13 h left from Monday 14:00: 3 h on Monday, 8 on Tuesday, 2 on Wednesday
     assert ticket.due(clocks.RESOLUTION) == madrid(2026, 11, 25, 11, 0)
 
@@ -136,10 +138,11 @@ def test_an_urgent_provider_fault_ticket_is_not_billable_and_a_non_fault_one_is(
     assert medium_fault.records[0].data["billable"] is True  # not urgent: billable
 
 
-def test_corrections_never_edit_they_add_a_record_that_points_at_the_previous_one():
+@pytest.mark.parametrize("reopening", sorted(REOPENING_TICKET_EVENTS))
+def test_corrections_never_edit_they_add_a_record_that_points_at_the_previous_one(reopening):
     ticket = support().event("TicketResolved", madrid(2026, 11, 21, 3, 0), solution="x")
     ticket.event("ProviderFaultMarked", madrid(2026, 11, 22, 9, 0), provider_fault=True)  # after resolution
-    ticket.event("SolutionRefused", madrid(2026, 11, 22, 10, 0), reason="no")
+    ticket.event(reopening, madrid(2026, 11, 22, 10, 0), reason="no")
     ticket.event("TicketResolved", madrid(2026, 11, 22, 11, 0), solution="y")
     kinds = [(r.type, r.data["billable"]) for r in ticket.records]
     assert kinds == [(usage.RECORDED, True), (usage.CORRECTED, False), (usage.CORRECTED, False),

@@ -126,6 +126,7 @@ LIFE_CYCLE = {
     # RESOLVED becomes CLOSED only with the customer's approval; a refusal reopens it
     ("SolutionApproved", _RESOLVED): _CLOSED,
     ("SolutionRefused", _RESOLVED): _REOPENED,
+    ("TicketReopened", _RESOLVED): _REOPENED,  # staff take it back (the customer phoned); never a closed one
     **{("TicketClosed", s): _CLOSED for s in _OPEN + (_RESOLVED,)},
     **{("TicketMerged", s): _CLOSED for s in _OPEN + (_RESOLVED,)},
     **{("DuplicateMerged", s): s for s in _OPEN + (_RESOLVED,)},
@@ -387,6 +388,15 @@ class TicketLife(RuleBasedStateMachine):
         events, _ = self.act(lambda t: domain.resolve(t, actor, solution), actor, staff_only=True)
         if events:
             assert self.main.status == domain.RESOLVED and self.main.solution == solution.strip()
+
+    @rule(actor=staff_side, reason=texts)
+    def reopen(self, actor, reason):
+        actor = self.who(actor)
+        was = self.main.status
+        events, refused = self.act(lambda t: domain.reopen(t, actor, reason), actor, staff_only=True)
+        if domain.is_staff(actor) and was == domain.RESOLVED and stripped_ok(reason):
+            assert refused is None, refused
+            assert self.main.status == domain.REOPENED
 
     @rule(actor=staff_side, provider_fault=st.booleans(), note=texts)
     def mark_provider_fault(self, actor, provider_fault, note):

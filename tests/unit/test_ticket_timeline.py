@@ -85,6 +85,8 @@ def whole_life():
     life(domain.resolve, SYSTEMS, "Reiniciado el servidor DHCP")
     life(domain.refuse_solution, ANA, "Sigue sin funcionar")
     life(domain.resolve, SYSTEMS, "Cambiada la tarjeta de red del servidor")
+    life(domain.reopen, SYSTEMS, "Llamó: sigue fallando")
+    life(domain.resolve, SYSTEMS, "Cambiado también el cable")
     life(domain.mark_provider_fault, SUPERVISOR, True, "Avería nuestra: no se factura")
     life(domain.approve_solution, GROUP, "Gracias, ya funciona")
     routed = Story(ANA, "#000005", department=None, urgency="high",
@@ -151,7 +153,8 @@ def test_summaries_carry_what_the_event_is_about(language):
 BODIES = {"StaffReplied": "¿Puede reiniciar el router?", "InformationRequested": "¿Qué luces ve en el router?",
           "CustomerCommented": "Parpadea la luz roja", "InternalNoteAdded": NOTE,
           "TicketReclassified": "Es el servidor DHCP, no la red", "TicketResolved": "Reiniciado el servidor DHCP",
-          "SolutionRefused": "Sigue sin funcionar", "ProviderFaultMarked": "Avería nuestra: no se factura",
+          "SolutionRefused": "Sigue sin funcionar", "TicketReopened": "Llamó: sigue fallando",
+          "ProviderFaultMarked": "Avería nuestra: no se factura",
           "SolutionApproved": "Gracias, ya funciona", "TicketClosed": "Lo he resuelto yo"}
 
 

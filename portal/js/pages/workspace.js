@@ -2,8 +2,9 @@
 // and SLA, its whole history with the internal notes marked, its files, and every staff action
 // the API has (contracts.TICKET_ACTIONS): take, start, public reply, internal note, request for
 // information (with the department's canned replies), urgency, another department, assign to a
-// colleague, CC, merge into another ticket, the provider-fault flag, resolve. Staff cannot close
-// or reopen a ticket: the customer decides that (approve, refuse or close), so there is no button.
+// colleague, CC, merge into another ticket, the provider-fault flag, resolve, and reopen a resolved
+// ticket with the reason (the customer phoned: it still fails). Staff cannot close a ticket nor
+// approve its solution: the customer decides that, so there is no button.
 //
 // Every write sends If-Match with the version shown; a 409 or 412 means the ticket changed: the
 // API's message goes to the alert region and the current state is drawn, keeping what was typed.
@@ -149,6 +150,7 @@ async function workspace(first) {
       allowed("merge", NOT_CLOSED) ? panel("merge", t("console.merge.title"), mergeForm(ticket)) : null,
       panel("fault", t("console.fault.title"), faultForm(ticket)),
       allowed("resolve", RESOLVABLE) ? panel("resolve", t("console.resolve.title"), resolveForm()) : null,
+      allowed("reopen", ["resolved"]) ? panel("reopen", t("console.reopen.title"), reopenForm()) : null,
     ].filter(Boolean);
     const files = ticket.history.filter((entry) => entry.attachment);
     return h("div", {class: "workspace-view"},
@@ -435,6 +437,16 @@ async function workspace(first) {
       onSubmit: (target, key) => act("resolve", {solution: values(target).solution}, t("console.resolve.done"),
                                      {target, key}),
     }), "resolve");
+  }
+
+  function reopenForm() {
+    return keep(form({
+      label: t("console.reopen.title"),
+      fields: [field({name: "reason", label: t("console.reopen.label"), type: "textarea", rows: 3, required: true,
+                      hint: t("console.reopen.hint"), attrs: {maxlength: 20000}})],
+      submit: t("console.reopen.submit"),
+      onSubmit: (target, key) => act("reopen", {reason: values(target).reason}, t("console.reopen.done"), {target, key}),
+    }), "reopen");
   }
 
   // -- keyboard shortcuts, and telling colleagues while writing ---------------------------------

@@ -189,3 +189,25 @@ def test_assign_cc_and_merge_refuse_a_stale_version_and_show_the_ticket_as_it_is
     after = agent.call("GET", f"/api/v1/tickets/{ticket['ticket_id']}").json()
     assert (after["version"], after["assignee_id"], after["cc"], after["status"]) == (
         before["version"], None, [], "new")  # the stale write changed nothing
+
+
+def test_a_resolved_ticket_is_reopened_with_the_reason_the_customer_gave_by_phone(system, portal):
+    speaking(system, AGENT, "es")
+    text = Text("es")
+    ticket = open_ticket(system, f"Vuelve a fallar {uuid.uuid4().hex[:6]}")
+    agent = taken(system, ticket)
+    resolved = agent.call("POST", f"/api/v1/tickets/{ticket['ticket_id']}/resolve", {"solution": "Fuente cambiada."})
+    assert resolved.status_code == 200, resolved.text
+    page = workspace(portal, text, AGENT, ticket)
+    page.get_by_text(text["console.resolved_note"]).wait_for()
+    form = open_panel(page, text["console.reopen.title"])
+    reason = "Ha llamado: el servidor se apaga otra vez."
+    fill(form, text["console.reopen.label"], reason)
+    form.get_by_role("button", name=text["console.reopen.submit"]).click()
+    page.get_by_text(text["console.reopen.done"]).wait_for()
+    page.locator(".facts").get_by_text(text["console.status.reopened"], exact=True).wait_for()
+    history(page, text).get_by_text(reason).wait_for()
+    assert page.locator("summary").filter(has_text=text["console.reopen.title"]).count() == 0  # reopened: no more
+    seen = agent.call("GET", f"/api/v1/tickets/{ticket['ticket_id']}").json()
+    assert (seen["status"], seen["history"][-1]["type"], seen["history"][-1]["body"]) == (
+        "reopened", "TicketReopened", reason)
