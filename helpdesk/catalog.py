@@ -25,6 +25,15 @@ class Department:
 
 
 @dataclasses.dataclass(frozen=True)
+class Component:
+    """A part of a service whose state the network status page shows (an incident affects it)."""
+
+    code: str
+    service: str
+    names: dict
+
+
+@dataclasses.dataclass(frozen=True)
 class Catalog:
     """Departments, services and ITIL categories: configuration the provider edits."""
 
@@ -32,6 +41,7 @@ class Catalog:
     services: frozenset
     itil_categories: dict  # itil type -> frozenset of category codes
     urgency_required: dict  # itil type -> bool
+    components: dict = dataclasses.field(default_factory=dict)  # code -> Component, in catalogue order
 
     def placement(self, department, urgency):
         """(department, reason) for a ticket asked for `department` with `urgency`: an urgent-only
@@ -52,7 +62,14 @@ class Catalog:
             for d in raw["departments"]
         }
         _check_urgent_only(departments)
+        components = {}
+        for service in raw["services"]:
+            for item in service.get("components") or ():
+                if item["code"] in components:
+                    raise ValueError(f"component {item['code']}: listed twice (codes are unique across services)")
+                components[item["code"]] = Component(item["code"], service["code"], dict(item["name"]))
         return cls(
+            components=components,
             departments=departments,
             services=frozenset(s["code"] for s in raw["services"]),
             itil_categories={
@@ -100,7 +117,9 @@ def public_view(config=None):
              "urgent_only": d.get("urgent_only", False), "description": d.get("description")}
             for d in raw["departments"]
         ],
-        "services": [{"code": s["code"], "name": s["name"]} for s in raw["services"]],
+        "services": [{"code": s["code"], "name": s["name"],
+                      "components": [{"code": c["code"], "name": c["name"]} for c in s.get("components") or ()]}
+                     for s in raw["services"]],
         "itil_types": [
             {"code": kind, "name": spec.get("name", {}), "urgency_required": spec["urgency_required"],
              "categories": [{"code": c["code"], "name": c["name"]} for c in spec["categories"]]}

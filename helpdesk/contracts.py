@@ -548,6 +548,77 @@ def _instance(schema_class):
     return schema_class()
 
 
+# -- content: announcements and the network status (services/content) ---------------------------
+
+CONTENT_IMPACTS = ("degraded", "partial_outage", "major_outage")
+INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+
+
+class TextsSchema(StrictSchema):
+    """A text in es and/or en (the domain asks for at least one, and checks the lengths)."""
+
+    es = fields.String(allow_none=True)
+    en = fields.String(allow_none=True)
+
+
+class AnnouncementSchema(StrictSchema):
+    """A new announcement (a draft): Markdown bodies, shown safely (services/content/markdown.py)."""
+
+    title = fields.Nested(TextsSchema, required=True)
+    body = fields.Nested(TextsSchema, required=True)
+    pinned = fields.Boolean(load_default=False)
+    audience = fields.List(fields.String(validate=validate.Length(min=1, max=50)), allow_none=True, load_default=None,
+                           metadata={"description": "service codes whose customers see it; null: everyone"})
+
+
+class AnnouncementChangeSchema(StrictSchema):
+    title = fields.Nested(TextsSchema)
+    body = fields.Nested(TextsSchema)
+    pinned = fields.Boolean()
+    audience = fields.List(fields.String(validate=validate.Length(min=1, max=50)), allow_none=True)
+
+
+class PublishSchema(StrictSchema):
+    publish_at = fields.AwareDateTime(allow_none=True, load_default=None,
+                                      metadata={"description": "shown from then on; now when absent"})
+
+
+class IncidentSchema(StrictSchema):
+    title = fields.Nested(TextsSchema, required=True)
+    message = fields.Nested(TextsSchema, required=True, metadata={"description": "the first entry of its timeline"})
+    components = fields.List(fields.String(validate=validate.Length(min=1, max=50)), required=True)
+    impact = fields.String(required=True, validate=validate.OneOf(CONTENT_IMPACTS))
+    status = fields.String(load_default="investigating", validate=validate.OneOf(INCIDENT_STATUSES[:-1]))
+    started_at = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
+class IncidentUpdateSchema(StrictSchema):
+    status = fields.String(required=True, validate=validate.OneOf(INCIDENT_STATUSES))
+    message = fields.Nested(TextsSchema, required=True)
+    impact = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(CONTENT_IMPACTS))
+    components = fields.List(fields.String(validate=validate.Length(min=1, max=50)), allow_none=True,
+                             load_default=None)
+
+
+class MaintenanceSchema(StrictSchema):
+    title = fields.Nested(TextsSchema, required=True)
+    message = fields.Nested(TextsSchema, load_default=dict)
+    components = fields.List(fields.String(validate=validate.Length(min=1, max=50)), required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+
+
+class ServiceQuerySchema(StrictSchema):
+    service = fields.String(required=True, validate=validate.Length(min=1, max=50))
+
+
+class ContentListSchema(StrictSchema):
+    """GET /api/v1/announcements (and the staff's lists): which, and how many."""
+
+    status = fields.String(validate=validate.OneOf(("draft", "published", "archived")))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
 def load(schema_class, data):
     """`data` loaded by `schema_class`; InvalidInput naming each field and its problems when it
     does not fit. The one translation of a schema's refusal into a service error."""

@@ -132,7 +132,7 @@ LINK_SECRET = "test-link-secret-not-for-production"
 FAKE_NOW = "2026-11-22T02:00:00+00:00"
 SERVICE_CLASSES = {
     "gateway": "GatewayService", "identity": "IdentityService", "tickets": "TicketsService",
-    "routing": "RoutingService", "sla": "SlaService", "notifier": "NotifierService",
+    "routing": "RoutingService", "sla": "SlaService", "notifier": "NotifierService", "content": "ContentService",
 }
 # More nameko services run in a service's process (as in the Procfile).
 EXTRA_SERVICES = {"notifier": ["services.notifier.inbound_service:InboundMailService"]}

@@ -23,6 +23,7 @@ from .identity.bootstrap import bootstrap as identity_bootstrap
 from .identity.seed import DEMO_PASSWORD, seed_into
 from .notifier.bootstrap import bootstrap as notifier_bootstrap
 from .routing.bootstrap import bootstrap as routing_bootstrap
+from .content.bootstrap import bootstrap as content_bootstrap
 from .sla.bootstrap import bootstrap as sla_bootstrap
 from .tickets.bootstrap import bootstrap as tickets_bootstrap
 
@@ -76,7 +77,7 @@ class System:
     def __init__(self, environment=None, seed=True):
         self.config = config.load(env={**TEST_ENVIRONMENT, **(environment or {})})
         provider_catalog = catalog.load(self.config)
-        self.stores = {name: InMemoryEventStore(name) for name in ("identity", "tickets", "sla")}
+        self.stores = {name: InMemoryEventStore(name) for name in ("identity", "tickets", "sla", "content")}
         self.identity = identity_bootstrap(self.config, provider_catalog, utcnow, self.stores["identity"])
         identity = Port(self, self.identity)
         self.tickets = tickets_bootstrap(self.config, provider_catalog, identity, utcnow, self.stores["tickets"])
@@ -84,8 +85,10 @@ class System:
                                          store=InMemoryEventStore("routing"))
         self.sla = sla_bootstrap(self.config, utcnow, self.stores["sla"])
         self.notifier = notifier_bootstrap(self.config, utcnow, store=InMemoryEventStore("notifier"))
+        self.content = content_bootstrap(provider_catalog, utcnow, self.stores["content"])
         self.ports = {"identity": identity, "tickets": Port(self, self.tickets), "routing": Port(self, self.routing),
                       "sla": Port(self, self.sla), "notifier": Port(self, self.notifier),
+                      "content": Port(self, self.content),
                       "notifier_inbound": Absent("notifier_inbound")}
         self.live = InProcessLive()
         self.gateway = InProcessGateway(self.config, self.ports, self.live)

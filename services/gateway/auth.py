@@ -71,6 +71,17 @@ class Caller:
             raise ApiError(403, "forbidden", "role_not_allowed")
         return principal
 
+    def principal_if_any(self):
+        """The principal of a live session, or None (a public page read by anyone): never 401."""
+        if self.token is None:
+            return None
+        try:
+            return self.principal(allow_password_change=True)
+        except ApiError as exc:
+            if exc.status == 401:
+                return None
+            raise
+
     def forget_session(self):
         """This request ends its session (logout, password change): not remembered a moment longer."""
         if self.token is not None:

@@ -30,6 +30,10 @@ SCHEMAS = {  # nested schemas first: apispec registers them by name when it meet
     "UpdateUser": contracts.UpdateUserSchema, "SolutionDecision": contracts.SolutionDecisionSchema,
     "Presence": contracts.PresenceSchema,
     "Dashboard": DashboardSchema,
+    "Texts": contracts.TextsSchema, "Announcement": contracts.AnnouncementSchema,
+    "AnnouncementChange": contracts.AnnouncementChangeSchema, "Publish": contracts.PublishSchema,
+    "Incident": contracts.IncidentSchema, "IncidentUpdate": contracts.IncidentUpdateSchema,
+    "Maintenance": contracts.MaintenanceSchema,
 }
 
 ERRORS = {
@@ -168,6 +172,40 @@ OPERATIONS = [
      " resolved, first-response and resolution times in business hours against their targets, breaches,"
      " 24-hour support usage billable or not; and totals per department. Days since..until, both"
      " included, at most 92 (default: the last 30)", None, ("200", "Dashboard"), ("401", "403", "422"), False),
+    ("get", "/api/v1/announcements", "listAnnouncements",
+     "Published announcements anyone may read (pinned first, then the newest), each with its Markdown"
+     " as safe trees (`body_tree`); staff may ask for a status (draft, published, archived)",
+     None, ("200", None), ("403", "422"), True),
+    ("get", "/api/v1/announcements/{announcement_id}", "getAnnouncement", "One announcement (404 until it is shown)",
+     None, ("200", None), ("404",), True),
+    ("post", "/api/v1/announcements", "draftAnnouncement", "Staff write an announcement: a draft",
+     "Announcement", ("201", None), ("401", "403"), False),
+    ("patch", "/api/v1/announcements/{announcement_id}", "editAnnouncement",
+     "Staff change an announcement's title, body, pin or audience (not an archived one)",
+     "AnnouncementChange", ("200", None), ("401", "403", "404", "409"), False),
+    ("post", "/api/v1/announcements/{announcement_id}/publish", "publishAnnouncement",
+     "Staff publish it now or from `publish_at`", "Publish", ("200", None), ("401", "403", "404", "409"), False),
+    ("post", "/api/v1/announcements/{announcement_id}/archive", "archiveAnnouncement",
+     "Staff archive it: no longer shown", None, ("200", None), ("401", "403", "404"), False),
+    ("get", "/api/v1/status", "networkStatus",
+     "Estado de red: every component of the catalogue with its state now (operational, maintenance,"
+     " degraded, partial_outage, major_outage), grouped by service; the incidents open or resolved in the"
+     " last 7 days with their timeline; the maintenance windows on or to come", None, ("200", None), (), True),
+    ("get", "/api/v1/status/incidents", "openIncidentsOfService",
+     "The open incidents affecting a component of `service` (the ticket form suggests following one)",
+     None, ("200", None), ("422",), True),
+    ("get", "/api/v1/incidents/{incident_id}", "getIncident", "One incident with its timeline",
+     None, ("200", None), ("404",), True),
+    ("post", "/api/v1/incidents", "declareIncident",
+     "Staff declare an incident on components, with its impact and first message",
+     "Incident", ("201", None), ("401", "403"), False),
+    ("post", "/api/v1/incidents/{incident_id}/updates", "updateIncident",
+     "Staff add to the timeline: investigating, identified, monitoring, resolved (ends it)",
+     "IncidentUpdate", ("200", None), ("401", "403", "404", "409"), False),
+    ("post", "/api/v1/maintenances", "scheduleMaintenance", "Staff schedule a maintenance window on components",
+     "Maintenance", ("201", None), ("401", "403"), False),
+    ("post", "/api/v1/maintenances/{maintenance_id}/cancel", "cancelMaintenance",
+     "Staff cancel a maintenance window that is not over", None, ("200", None), ("401", "403", "404", "409"), False),
 ]
 
 
@@ -181,7 +219,8 @@ class UnsubscribeQuerySchema(Schema):
 QUERIES = {"/api/v1/unsubscribe": UnsubscribeQuerySchema, "/api/v1/tickets": contracts.ListFiltersSchema, "/api/v1/queues/{department}": contracts.QueueFiltersSchema,
            "/api/v1/routing/preview": contracts.RoutingPreviewSchema, "/api/v1/live": contracts.LiveSubscriptionSchema,
            "/api/v1/people": contracts.PeopleFiltersSchema, "/api/v1/canned-replies": contracts.CannedRepliesQuerySchema,
-           "/api/v1/dashboard": contracts.DashboardQuerySchema}
+           "/api/v1/dashboard": contracts.DashboardQuerySchema, "/api/v1/announcements": contracts.ContentListSchema,
+           "/api/v1/status/incidents": contracts.ServiceQuerySchema}
 
 
 def _ref(name):

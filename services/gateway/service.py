@@ -21,7 +21,7 @@ from .http import (SESSION_COOKIE, ApiError, call, caller_language, content_disp
                    query_args, read_json, unavailable, validate)
 from .openapi import build_spec
 
-SERVICES = ("identity", "tickets", "routing", "sla", "notifier", "notifier_inbound")
+SERVICES = ("identity", "tickets", "routing", "sla", "content", "notifier", "notifier_inbound")
 HEALTH_TIMEOUT = 3
 STAFF_ADMIN = {"admin"}
 STAFF = {"agent", "supervisor", "admin"}
@@ -41,6 +41,7 @@ class GatewayService:
     identity = RpcProxy("identity")
     routing = RpcProxy("routing")
     sla = RpcProxy("sla")
+    content = RpcProxy("content")
     notifier = RpcProxy("notifier")
     notifier_inbound = RpcProxy("notifier_inbound")  # inbound mail's consumer, in the notifier's process
     live = Live()
@@ -350,6 +351,80 @@ class GatewayService:
         if location:
             headers["Location"] = location
         return json_response(ticket, status, headers=headers)
+
+    # -- content: announcements and the network status (services/content) ---------------------
+    @http("GET", "/api/v1/announcements", public=True)
+    def list_announcements(self, request):
+        """Published announcements anyone may read, pinned first then the newest; staff may ask
+        for those of a status (drafts, archived)."""
+        query = query_args(request, contracts.ContentListSchema)
+        return json_response({"items": call(self.content.announcements, self.caller.principal_if_any(), query)})
+
+    @http("GET", "/api/v1/announcements/<string:announcement_id>", public=True)
+    def get_announcement(self, request, announcement_id):
+        return json_response(call(self.content.announcement, self.caller.principal_if_any(), announcement_id))
+
+    @http("POST", "/api/v1/announcements")
+    def draft_announcement(self, request):
+        principal = self.caller.principal(roles=STAFF)
+        command = self._body(request, contracts.AnnouncementSchema)
+        return json_response(call(self.content.draft_announcement, principal, command), 201)
+
+    @http("PATCH", "/api/v1/announcements/<string:announcement_id>")
+    def edit_announcement(self, request, announcement_id):
+        principal = self.caller.principal(roles=STAFF)
+        command = self._body(request, contracts.AnnouncementChangeSchema)
+        return json_response(call(self.content.edit_announcement, principal, announcement_id, command))
+
+    @http("POST", "/api/v1/announcements/<string:announcement_id>/publish")
+    def publish_announcement(self, request, announcement_id):
+        principal = self.caller.principal(roles=STAFF)
+        command = self._body(request, contracts.PublishSchema)
+        return json_response(call(self.content.publish_announcement, principal, announcement_id, command))
+
+    @http("POST", "/api/v1/announcements/<string:announcement_id>/archive")
+    def archive_announcement(self, request, announcement_id):
+        principal = self.caller.principal(roles=STAFF)
+        return json_response(call(self.content.archive_announcement, principal, announcement_id))
+
+    @http("GET", "/api/v1/status", public=True)
+    def network_status(self, request):
+        """Estado de red: every component's state now, the incidents open or resolved this week,
+        the maintenance windows on or to come."""
+        return json_response(call(self.content.status), headers={"Cache-Control": "no-cache"})
+
+    @http("GET", "/api/v1/status/incidents", public=True)
+    def open_incidents(self, request):
+        """The open incidents of a service (`?service=`): the new ticket form suggests following one."""
+        query = query_args(request, contracts.ServiceQuerySchema)
+        return json_response({"items": call(self.content.open_incidents_of, query["service"])})
+
+    @http("GET", "/api/v1/incidents/<string:incident_id>", public=True)
+    def get_incident(self, request, incident_id):
+        return json_response(call(self.content.incident, incident_id))
+
+    @http("POST", "/api/v1/incidents")
+    def declare_incident(self, request):
+        principal = self.caller.principal(roles=STAFF)
+        command = self._body(request, contracts.IncidentSchema)
+        return json_response(call(self.content.declare_incident, principal, command), 201)
+
+    @http("POST", "/api/v1/incidents/<string:incident_id>/updates")
+    def update_incident(self, request, incident_id):
+        principal = self.caller.principal(roles=STAFF)
+        command = self._body(request, contracts.IncidentUpdateSchema)
+        return json_response(call(self.content.update_incident, principal, incident_id, command))
+
+    @http("POST", "/api/v1/maintenances")
+    def schedule_maintenance(self, request):
+        principal = self.caller.principal(roles=STAFF)
+        command = self._body(request, contracts.MaintenanceSchema)
+        return json_response(call(self.content.schedule_maintenance, principal, command), 201)
+
+    @http("POST", "/api/v1/maintenances/<string:maintenance_id>/cancel")
+    def cancel_maintenance(self, request, maintenance_id):
+        principal = self.caller.principal(roles=STAFF)
+        return json_response(call(self.content.cancel_maintenance, principal, maintenance_id))
 
     # -- operations ---------------------------------------------------------------------------
     @http("GET", "/api/v1/health", public=True)

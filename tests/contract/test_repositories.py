@@ -12,6 +12,8 @@ from helpdesk.db import Database
 from helpdesk.events import stream_name, utcnow
 from helpdesk.eventstore import NO_STREAM, InMemoryEventStore, PostgresEventStore
 from helpdesk.migrate import migrate_all
+from services.content import domain as content
+from services.content import repositories as content_repositories
 from services.identity import repositories as identity_repositories
 from services.notifier import repositories as notifier_repositories
 from services.routing import repositories as routing_repositories
@@ -28,6 +30,7 @@ REPOSITORIES = {
     "routing": (routing_repositories.POSTGRES, routing_repositories.in_memory),
     "sla": (sla_repositories.POSTGRES, sla_repositories.in_memory),
     "notifier": (notifier_repositories.POSTGRES, notifier_repositories.in_memory),
+    "content": (content_repositories.POSTGRES, content_repositories.in_memory),
 }
 
 
@@ -36,7 +39,7 @@ def database():
     """A database of its own: the rows these tests write must not reach a running system's lists."""
     admin = setting("DATABASE_URL")
     url = testing.create_database(admin, prefix="helpdesk_contract")
-    migrate_all(url, ["tickets", "identity", "routing", "sla", "notifier"])
+    migrate_all(url, ["tickets", "identity", "routing", "sla", "notifier", "content"])
     db = Database(url, size=2)
     yield db
     db.close()
@@ -51,7 +54,7 @@ def units(request):
         if request.param == "memory":
             return InMemoryUnitOfWork(InMemoryEventStore(service), in_memory())
         db = request.getfixturevalue("database")
-        store = PostgresEventStore(db, service) if service in ("tickets", "identity", "sla") else None
+        store = PostgresEventStore(db, service) if service in ("tickets", "identity", "sla", "content") else None
         return PostgresUnitOfWork(db, store, postgres)
     return make
 
@@ -561,3 +564,35 @@ def test_a_queue_filters_by_status_urgency_assignee_and_text_in_arrival_order(un
     assert titles(text="fibra") == ["Fibra caída", "Fibra lenta"]
     assert titles(text="fibra", urgency="high") == []
     assert titles(text=tickets[1].reference) == ["Router"]
+
+
+def test_content_documents_keep_their_state_and_list_pinned_first_then_the_newest(units):
+    """The folded state comes back as it was saved (JSON), and the lists sort as the status page
+    and the home page expect, the unpublished (no date yet) first."""
+    uow = units("content")
+    staff = {"user_id": "u-staff", "name": "Agente", "role": "agent"}
+    now = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.timezone.utc)
+    made = []
+    with uow() as work:
+        for hours, pinned, publish in ((1, False, True), (2, True, True), (3, False, True), (4, False, False)):
+            announcement_id = uuid.uuid4()
+            events = content.draft_announcement(announcement_id, staff, now, {
+                "title": {"es": f"Anuncio {hours}"}, "body": {"es": "Texto"}, "pinned": pinned}, CATALOG)
+            state = None
+            for event in work.events.append(stream_name("announcement", announcement_id), events, NO_STREAM):
+                state = content.evolve(state, event)
+            if publish:
+                published = content.publish_announcement(state, staff, now, now - dt.timedelta(hours=hours))
+                for event in work.events.append(stream_name("announcement", announcement_id), published, 0):
+                    state = content.evolve(state, event)
+            work.documents.save(state)
+            made.append(state)
+    with uow() as work:
+        assert work.documents.load(made[0]["id"]) == made[0]
+        assert work.documents.load(str(uuid.uuid4())) is None
+        ours = {state["id"] for state in made}
+        listed = [state["title"]["es"] for state in work.documents.listing("announcement") if state["id"] in ours]
+        assert listed == ["Anuncio 2", "Anuncio 4", "Anuncio 1", "Anuncio 3"]
+        published = [s["title"]["es"] for s in work.documents.listing("announcement", ["published"]) if s["id"] in ours]
+        assert published == ["Anuncio 2", "Anuncio 1", "Anuncio 3"]
+        assert [s["id"] for s in work.documents.listing("incident") if s["id"] in ours] == []

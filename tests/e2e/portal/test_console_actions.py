@@ -211,3 +211,44 @@ def test_a_resolved_ticket_is_reopened_with_the_reason_the_customer_gave_by_phon
     seen = agent.call("GET", f"/api/v1/tickets/{ticket['ticket_id']}").json()
     assert (seen["status"], seen["history"][-1]["type"], seen["history"][-1]["body"]) == (
         "reopened", "TicketReopened", reason)
+
+
+def test_work_is_started_the_urgency_changed_the_fault_flagged_and_the_ticket_moved_to_another_department(
+        system, portal):
+    """The remaining staff actions, one after another on one ticket, each answered in the page and
+    in the API: start, urgency, provider's fault with a note, another department with the reason
+    (the agent, no longer of its department, is sent back to their queue)."""
+    speaking(system, AGENT, "en")
+    text = Text("en")
+    ticket = open_ticket(system, f"All the rest {uuid.uuid4().hex[:6]}")
+    agent = taken(system, ticket)
+    path = f"/api/v1/tickets/{ticket['ticket_id']}"
+    page = workspace(portal, text, AGENT, ticket, language="en")
+
+    page.get_by_role("button", name=text["console.start"], exact=True).click()
+    page.get_by_text(text["console.started"]).wait_for()
+    assert agent.call("GET", path).json()["status"] == "in_progress"
+
+    form = open_panel(page, text["console.urgency.title"])
+    form.get_by_role("combobox", name=text["ticket.urgency"]).select_option("high")
+    form.get_by_role("button", name=text["console.urgency.submit"]).click()
+    page.get_by_text(text["console.urgency.done"]).wait_for()
+    assert agent.call("GET", path).json()["urgency"] == "high"
+
+    form = open_panel(page, text["console.fault.title"])
+    form.get_by_role("checkbox", name=text["console.fault.label"]).check()
+    fill(form, text["console.fault.note"], "Our fibre splice failed.")
+    form.get_by_role("button", name=text["console.fault.submit"]).click()
+    page.get_by_text(text["console.fault.done"]).wait_for()
+    seen = agent.call("GET", path).json()
+    assert seen["provider_fault"] is True and seen["history"][-1]["type"] == "ProviderFaultMarked"
+    page.locator(".facts").get_by_text(text["console.yes"], exact=True).wait_for()
+
+    form = open_panel(page, text["console.reclassify.title"])
+    form.get_by_role("combobox", name=text["console.reclassify.department"]).select_option("networks")
+    fill(form, text["console.reclassify.reason"], "It is the access switch, not the server.")
+    form.get_by_role("button", name=text["console.reclassify.submit"]).click()
+    page.wait_for_url(re.compile(f"/console/queues/{DEPARTMENT}$"))  # no longer one of the agent's
+    page.get_by_text(text("console.reclassify.done", department=text.department("networks"))).wait_for()
+    seen = as_user(system, SUPERVISOR).call("GET", path).json()
+    assert (seen["department"], seen["status"], seen["history"][-1]["type"]) == ("networks", "new", "TicketReclassified")

@@ -1,0 +1,257 @@
+"""What the home page offers besides tickets (manual 000, 2.1): announcements and the network
+status (Estado de red: the state of every component of the catalogue, incidents with their
+timeline, scheduled maintenance). Pure: no I/O, no clock, no uuid: the handlers give `now` and
+the ids, and each decision returns the events it causes.
+
+Streams: `announcement-<id>`, `incident-<id>`, `maintenance-<id>`. The state of each is a plain
+dict (JSON, as the read model keeps it), folded from its events by `evolve`.
+"""
+from helpdesk.events import NewEvent
+from helpdesk.refusals import Forbidden, IllegalTransition, RuleBroken
+
+LANGUAGES = ("es", "en")
+STAFF = frozenset({"agent", "supervisor", "admin"})
+
+DRAFT, PUBLISHED, ARCHIVED = "draft", "published", "archived"
+
+# An incident's impact on the components it affects, mildest first: a component shows the worst
+# impact of the open incidents affecting it, else "maintenance" during a window, else operational.
+OPERATIONAL, MAINTENANCE = "operational", "maintenance"
+IMPACTS = ("degraded", "partial_outage", "major_outage")
+COMPONENT_STATES = (OPERATIONAL, MAINTENANCE, *IMPACTS)
+INVESTIGATING, IDENTIFIED, MONITORING, RESOLVED = "investigating", "identified", "monitoring", "resolved"
+INCIDENT_STATUSES = (INVESTIGATING, IDENTIFIED, MONITORING, RESOLVED)
+SCHEDULED, CANCELLED = "scheduled", "cancelled"
+
+TITLE_MAX, BODY_MAX = 200, 20_000
+
+
+def require_staff(actor):
+    if (actor or {}).get("role") not in STAFF:
+        raise Forbidden("only_staff")
+
+
+def _by(actor):
+    return {"user_id": actor["user_id"], "name": actor.get("name") or "", "role": actor["role"]}
+
+
+def _event(type_, actor, now, **data):
+    return NewEvent(type=type_, data=dict(data, by=_by(actor), at=now.isoformat()), actor=actor["user_id"])
+
+
+def texts(value, field, limit, required=True):
+    """{es, en} with at least one language written (both when `required` is "both"), stripped."""
+    value = value or {}
+    cleaned = {language: (value.get(language) or "").strip() for language in LANGUAGES}
+    for language, text in cleaned.items():
+        if len(text) > limit:
+            raise RuleBroken(f"{field}.{language}", "too_long", max=limit)
+    if required and not any(cleaned.values()):
+        raise RuleBroken(field, "write_in_one_language")
+    return {language: text for language, text in cleaned.items() if text}
+
+
+def _audience(audience, services):
+    """None (everyone) or the sorted service codes whose customers see it."""
+    if not audience:
+        return None
+    unknown = sorted(set(audience) - set(services))
+    if unknown:
+        raise RuleBroken("audience", "unknown_services", services=", ".join(unknown))
+    return sorted(set(audience))
+
+
+def _components(components, catalog):
+    chosen = list(dict.fromkeys(components or ()))
+    if not chosen:
+        raise RuleBroken("components", "choose_a_component")
+    unknown = [code for code in chosen if code not in catalog.components]
+    if unknown:
+        raise RuleBroken("components", "unknown_components", components=", ".join(unknown))
+    return chosen
+
+
+# -- announcements ----------------------------------------------------------------------------
+
+def draft_announcement(announcement_id, actor, now, command, catalog):
+    require_staff(actor)
+    return [_event("AnnouncementDrafted", actor, now, announcement_id=str(announcement_id),
+                   title=texts(command.get("title"), "title", TITLE_MAX),
+                   body=texts(command.get("body"), "body", BODY_MAX),
+                   pinned=bool(command.get("pinned")),
+                   audience=_audience(command.get("audience"), catalog.services))]
+
+
+def edit_announcement(state, actor, now, command, catalog):
+    require_staff(actor)
+    if state["status"] == ARCHIVED:
+        raise IllegalTransition("announcement_archived")
+    changes = {}
+    for name, limit in (("title", TITLE_MAX), ("body", BODY_MAX)):
+        if name in command:
+            changes[name] = texts(command[name], name, limit)
+    if "pinned" in command:
+        changes["pinned"] = bool(command["pinned"])
+    if "audience" in command:
+        changes["audience"] = _audience(command["audience"], catalog.services)
+    changes = {name: value for name, value in changes.items() if state.get(name) != value}
+    if not changes:
+        return []
+    return [_event("AnnouncementEdited", actor, now, announcement_id=state["id"], **changes)]
+
+
+def publish_announcement(state, actor, now, publish_at=None):
+    """Published now, or at `publish_at` (shown from then on); a published one can be moved."""
+    require_staff(actor)
+    if state["status"] == ARCHIVED:
+        raise IllegalTransition("announcement_archived")
+    when = publish_at or now
+    if state["status"] == PUBLISHED and state["publish_at"] == when.isoformat():
+        return []
+    return [_event("AnnouncementPublished", actor, now, announcement_id=state["id"], publish_at=when.isoformat())]
+
+
+def archive_announcement(state, actor, now):
+    require_staff(actor)
+    if state["status"] == ARCHIVED:
+        return []
+    return [_event("AnnouncementArchived", actor, now, announcement_id=state["id"])]
+
+
+def visible_to(state, now, services=None):
+    """Whether an announcement is shown at `now` to a reader using `services` (None: anyone, not
+    logged in: only announcements for everyone; staff see every audience)."""
+    if state["status"] != PUBLISHED or state["publish_at"] > now.isoformat():
+        return False
+    return state["audience"] is None or services == "all" or bool(set(state["audience"]) & set(services or ()))
+
+
+# -- incidents ----------------------------------------------------------------------------------
+
+def declare_incident(incident_id, actor, now, command, catalog):
+    require_staff(actor)
+    impact = command.get("impact")
+    if impact not in IMPACTS:
+        raise RuleBroken("impact", "unknown_impact")
+    status = command.get("status") or INVESTIGATING
+    if status not in INCIDENT_STATUSES or status == RESOLVED:
+        raise RuleBroken("status", "unknown_incident_status")
+    started_at = command.get("started_at") or now
+    if started_at > now:
+        raise RuleBroken("started_at", "not_in_the_future")
+    return [_event("IncidentDeclared", actor, now, incident_id=str(incident_id),
+                   title=texts(command.get("title"), "title", TITLE_MAX),
+                   message=texts(command.get("message"), "message", BODY_MAX),
+                   components=_components(command.get("components"), catalog),
+                   impact=impact, status=status, started_at=started_at.isoformat())]
+
+
+def update_incident(state, actor, now, command, catalog):
+    """A new entry of the timeline: its status (resolved ends the incident), what is known, and
+    optionally a new impact or set of components."""
+    require_staff(actor)
+    if state["status"] == RESOLVED:
+        raise IllegalTransition("incident_resolved")
+    status = command.get("status")
+    if status not in INCIDENT_STATUSES:
+        raise RuleBroken("status", "unknown_incident_status")
+    data = {"status": status, "message": texts(command.get("message"), "message", BODY_MAX)}
+    if command.get("impact") is not None:
+        if command["impact"] not in IMPACTS:
+            raise RuleBroken("impact", "unknown_impact")
+        data["impact"] = command["impact"]
+    if command.get("components") is not None:
+        data["components"] = _components(command["components"], catalog)
+    return [_event("IncidentUpdated", actor, now, incident_id=state["id"], **data)]
+
+
+# -- maintenance --------------------------------------------------------------------------------
+
+def schedule_maintenance(maintenance_id, actor, now, command, catalog):
+    require_staff(actor)
+    starts_at, ends_at = command.get("starts_at"), command.get("ends_at")
+    if not starts_at or not ends_at or ends_at <= starts_at:
+        raise RuleBroken("ends_at", "ends_after_it_starts")
+    if ends_at <= now:
+        raise RuleBroken("ends_at", "not_in_the_past")
+    return [_event("MaintenanceScheduled", actor, now, maintenance_id=str(maintenance_id),
+                   title=texts(command.get("title"), "title", TITLE_MAX),
+                   message=texts(command.get("message"), "message", BODY_MAX, required=False),
+                   components=_components(command.get("components"), catalog),
+                   starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat())]
+
+
+def cancel_maintenance(state, actor, now):
+    require_staff(actor)
+    if state["status"] == CANCELLED:
+        return []
+    if state["ends_at"] <= now.isoformat():
+        raise IllegalTransition("maintenance_over")
+    return [_event("MaintenanceCancelled", actor, now, maintenance_id=state["id"])]
+
+
+# -- state --------------------------------------------------------------------------------------
+
+KINDS = {"announcement": "AnnouncementDrafted", "incident": "IncidentDeclared", "maintenance": "MaintenanceScheduled"}
+
+
+def evolve(state, event):
+    """The state after `event` (a RecordedEvent): a new dict, never the one given changed."""
+    data, at = event.data, event.data["at"]
+    if event.type == "AnnouncementDrafted":
+        return {"kind": "announcement", "id": data["announcement_id"], "status": DRAFT, "title": data["title"],
+                "body": data["body"], "pinned": data["pinned"], "audience": data["audience"],
+                "publish_at": None, "created_at": at, "updated_at": at, "version": event.stream_position}
+    if event.type == "IncidentDeclared":
+        entry = {"at": at, "status": data["status"], "message": data["message"], "by": data["by"]["name"]}
+        return {"kind": "incident", "id": data["incident_id"], "status": data["status"], "title": data["title"],
+                "impact": data["impact"], "components": data["components"], "started_at": data["started_at"],
+                "ended_at": None, "updates": [entry], "created_at": at, "updated_at": at,
+                "version": event.stream_position}
+    if event.type == "MaintenanceScheduled":
+        return {"kind": "maintenance", "id": data["maintenance_id"], "status": SCHEDULED, "title": data["title"],
+                "message": data["message"], "components": data["components"], "starts_at": data["starts_at"],
+                "ends_at": data["ends_at"], "created_at": at, "updated_at": at, "version": event.stream_position}
+    state = dict(state, updated_at=at, version=event.stream_position)
+    if event.type == "AnnouncementEdited":
+        state.update({name: data[name] for name in ("title", "body", "pinned", "audience") if name in data})
+    elif event.type == "AnnouncementPublished":
+        state.update(status=PUBLISHED, publish_at=data["publish_at"])
+    elif event.type == "AnnouncementArchived":
+        state.update(status=ARCHIVED)
+    elif event.type == "IncidentUpdated":
+        entry = {"at": at, "status": data["status"], "message": data["message"], "by": data["by"]["name"]}
+        state.update({name: data[name] for name in ("impact", "components") if name in data})
+        state.update(status=data["status"], updates=[*state["updates"], entry])
+        if data["status"] == RESOLVED:
+            state["ended_at"] = at
+    elif event.type == "MaintenanceCancelled":
+        state.update(status=CANCELLED)
+    return state
+
+
+def fold(events):
+    state = None
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def component_states(catalog, incidents, maintenances, now):
+    """{component code: state} at `now`: the worst impact of the open incidents affecting it, else
+    maintenance while a window is on, else operational."""
+    states = {code: OPERATIONAL for code in catalog.components}
+    moment = now.isoformat()
+    for window in maintenances:
+        if window["status"] == SCHEDULED and window["starts_at"] <= moment < window["ends_at"]:
+            for code in window["components"]:
+                if code in states:
+                    states[code] = MAINTENANCE
+    for incident in incidents:
+        if incident["status"] == RESOLVED:
+            continue
+        for code in incident["components"]:
+            if code in states and (states[code] not in IMPACTS
+                                   or IMPACTS.index(incident["impact"]) > IMPACTS.index(states[code])):
+                states[code] = incident["impact"]
+    return states

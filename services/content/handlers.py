@@ -1,0 +1,194 @@
+"""Content's application layer: load the command, decide with the domain, append and update the
+read model in one transaction (helpdesk.application), answer with the document as readers see it
+(Markdown as a tree of safe nodes: markdown.py). Wired in bootstrap.py; called by the nameko
+adapter (service.py) and by the in-process system (services/system.py)."""
+import datetime as dt
+import uuid
+
+from helpdesk import contracts, errors
+from helpdesk.application import translated
+from helpdesk.contracts import load
+from helpdesk.events import stream_name
+from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
+
+from . import domain, markdown
+
+RECENT_INCIDENTS = dt.timedelta(days=7)  # resolved incidents the status page still lists
+
+
+def _utc(moment):
+    return moment.astimezone(dt.timezone.utc) if moment else None
+
+
+def _id(value, what):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise errors.NotFound(f"no_{what}", {"id": str(value)})
+
+
+class Content:
+    """`uow`: the unit of work (repositories.py); `catalog`: the services and their components;
+    `clock()`: the time now, aware."""
+
+    def __init__(self, uow, catalog, clock):
+        self.uow, self.catalog, self.clock = uow, catalog, clock
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def _now(self):
+        return _utc(self.clock())
+
+    def _record(self, work, kind, document_id, events, expected_version):
+        """Appends the events and saves the folded state: one transaction."""
+        if not events:
+            return work.documents.load(document_id)
+        try:
+            recorded = work.events.append(stream_name(kind, document_id), events, expected_version)
+        except WrongExpectedVersion as exc:
+            raise errors.Conflict("content_changed_meanwhile", current_version=exc.actual)
+        state = work.documents.load(document_id)
+        for event in recorded:
+            state = domain.evolve(state, event)
+        work.documents.save(state)
+        return state
+
+    def _existing(self, work, kind, document_id):
+        state = work.documents.load(_id(document_id, kind))
+        if state is None or state["kind"] != kind:
+            raise errors.NotFound(f"no_{kind}", {"id": str(document_id)})
+        return state
+
+    def _change(self, principal, kind, document_id, decide):
+        with self.uow() as work:
+            state = self._existing(work, kind, document_id)
+            events = translated(lambda: decide(state), state["version"])
+            return self._record(work, kind, state["id"], events, state["version"])
+
+    # -- announcements ------------------------------------------------------------------------
+    def draft_announcement(self, principal, command):
+        command = load(contracts.AnnouncementSchema, command)
+        announcement_id = uuid.uuid4()
+        events = translated(lambda: domain.draft_announcement(announcement_id, principal, self._now(), command,
+                                                              self.catalog))
+        with self.uow() as work:
+            return self.shown(self._record(work, "announcement", announcement_id, events, NO_STREAM), staff=True)
+
+    def edit_announcement(self, principal, announcement_id, command):
+        command = load(contracts.AnnouncementChangeSchema, command)
+        return self.shown(self._change(principal, "announcement", announcement_id, lambda state: domain.edit_announcement(
+            state, principal, self._now(), command, self.catalog)), staff=True)
+
+    def publish_announcement(self, principal, announcement_id, command):
+        command = load(contracts.PublishSchema, command)
+        return self.shown(self._change(principal, "announcement", announcement_id, lambda state: domain.publish_announcement(
+            state, principal, self._now(), _utc(command["publish_at"]))), staff=True)
+
+    def archive_announcement(self, principal, announcement_id):
+        return self.shown(self._change(principal, "announcement", announcement_id, lambda state: domain.archive_announcement(
+            state, principal, self._now())), staff=True)
+
+    def announcements(self, principal, query):
+        """What the reader may see: anyone the published ones for everyone (customers also those
+        for the services they use: `services` in the principal, when known), staff every one of
+        the status asked for."""
+        query = load(contracts.ContentListSchema, query)
+        staff = (principal or {}).get("role") in domain.STAFF
+        if query.get("status") and not staff:
+            raise errors.Forbidden("only_staff")
+        now = self._now()
+        with self.uow() as work:
+            if staff and query.get("status"):
+                found = work.documents.listing("announcement", [query["status"]], query["limit"])
+            else:
+                reader = "all" if staff else (principal or {}).get("services")
+                found = [state for state in work.documents.listing("announcement", [domain.PUBLISHED], 500)
+                         if domain.visible_to(state, now, reader)][:query["limit"]]
+        return [self.shown(state, staff) for state in found]
+
+    def announcement(self, principal, announcement_id):
+        staff = (principal or {}).get("role") in domain.STAFF
+        with self.uow() as work:
+            state = self._existing(work, "announcement", announcement_id)
+        reader = "all" if staff else (principal or {}).get("services")
+        if not staff and not domain.visible_to(state, self._now(), reader):
+            raise errors.NotFound("no_announcement", {"id": str(announcement_id)})
+        return self.shown(state, staff)
+
+    # -- incidents and maintenance ------------------------------------------------------------
+    def declare_incident(self, principal, command):
+        command = load(contracts.IncidentSchema, command)
+        command["started_at"] = _utc(command["started_at"])
+        incident_id = uuid.uuid4()
+        events = translated(lambda: domain.declare_incident(incident_id, principal, self._now(), command, self.catalog))
+        with self.uow() as work:
+            return self.shown(self._record(work, "incident", incident_id, events, NO_STREAM))
+
+    def update_incident(self, principal, incident_id, command):
+        command = load(contracts.IncidentUpdateSchema, command)
+        return self.shown(self._change(principal, "incident", incident_id, lambda state: domain.update_incident(
+            state, principal, self._now(), command, self.catalog)))
+
+    def schedule_maintenance(self, principal, command):
+        command = load(contracts.MaintenanceSchema, command)
+        command.update(starts_at=_utc(command["starts_at"]), ends_at=_utc(command["ends_at"]))
+        maintenance_id = uuid.uuid4()
+        events = translated(lambda: domain.schedule_maintenance(maintenance_id, principal, self._now(), command,
+                                                                self.catalog))
+        with self.uow() as work:
+            return self.shown(self._record(work, "maintenance", maintenance_id, events, NO_STREAM))
+
+    def cancel_maintenance(self, principal, maintenance_id):
+        return self.shown(self._change(principal, "maintenance", maintenance_id, lambda state: domain.cancel_maintenance(
+            state, principal, self._now())))
+
+    def incident(self, incident_id):
+        with self.uow() as work:
+            return self.shown(self._existing(work, "incident", incident_id))
+
+    def status(self):
+        """The network status page, public: every component with its state now, grouped by
+        service in catalogue order; the open incidents and those resolved in the last week, and
+        the maintenance windows on or to come."""
+        now = self._now()
+        with self.uow() as work:
+            incidents = work.documents.listing("incident", None, 500)
+            windows = work.documents.listing("maintenance", [domain.SCHEDULED], 500)
+        states = domain.component_states(self.catalog, incidents, windows, now)
+        since = (now - RECENT_INCIDENTS).isoformat()
+        shown = [i for i in incidents if i["status"] != domain.RESOLVED or (i["ended_at"] or "") >= since]
+        upcoming = sorted((w for w in windows if w["ends_at"] > now.isoformat()), key=lambda w: w["starts_at"])
+        services = {}
+        for component in self.catalog.components.values():
+            services.setdefault(component.service, []).append(
+                {"code": component.code, "name": component.names, "state": states[component.code]})
+        worst = max((domain.COMPONENT_STATES.index(state) for state in states.values()), default=0)
+        return {"at": now.isoformat(), "overall": domain.COMPONENT_STATES[worst],
+                "services": [{"code": code, "components": items} for code, items in services.items()],
+                "incidents": [self.shown(item) for item in shown],
+                "maintenances": [self.shown(item) for item in upcoming]}
+
+    def open_incidents_of(self, service):
+        """The open incidents affecting a component of `service` (the new ticket form suggests them)."""
+        if service not in self.catalog.services:
+            raise errors.invalid("service", "unknown_service", service=service)
+        codes = {c.code for c in self.catalog.components.values() if c.service == service}
+        with self.uow() as work:
+            found = work.documents.listing("incident", list(domain.INCIDENT_STATUSES[:-1]), 100)
+        return [self.shown(item) for item in found if codes & set(item["components"])]
+
+    # -- what readers get ---------------------------------------------------------------------
+    @staticmethod
+    def shown(state, staff=False):
+        """The document as the API gives it: Markdown also as safe trees (`*_tree`), and for
+        announcements the audience only to staff."""
+        shown = dict(state)
+        for name in ("body", "message"):
+            if isinstance(state.get(name), dict):
+                shown[f"{name}_tree"] = {language: markdown.tree(text) for language, text in state[name].items()}
+        if state["kind"] == "incident":
+            shown["updates"] = [dict(entry, message_tree={language: markdown.tree(text)
+                                                          for language, text in entry["message"].items()})
+                                for entry in state["updates"]]
+        if state["kind"] == "announcement" and not staff:
+            shown.pop("audience", None)
+        return shown

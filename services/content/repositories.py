@@ -1,0 +1,51 @@
+"""Content's table behind the unit of work (helpdesk.application): on PostgreSQL the SQL of
+repository.py; in memory the same methods over a dict (tests/contract holds both to one contract)."""
+from helpdesk.application import InMemoryTable
+
+from . import repository as sql
+
+
+class Documents:
+    """Every announcement, incident and maintenance window, as its folded state."""
+
+    def __init__(self, cur):
+        self.cur = cur
+
+    def save(self, state):
+        sql.save(self.cur, state)
+
+    def load(self, document_id):
+        return sql.load(self.cur, document_id)
+
+    def listing(self, kind, statuses=None, limit=100):
+        return sql.listing(self.cur, kind, statuses, limit)
+
+    def everything(self):
+        return sql.everything(self.cur)
+
+
+POSTGRES = {"documents": Documents}
+
+
+class InMemoryDocuments(InMemoryTable):
+    def save(self, state):
+        self.rows = {**self.rows, str(state["id"]): state}
+
+    def load(self, document_id):
+        return self.rows.get(str(document_id))
+
+    def listing(self, kind, statuses=None, limit=100):
+        found = [s for s in self.rows.values() if s["kind"] == kind and (not statuses or s["status"] in statuses)]
+        shown = {"announcement": "publish_at", "incident": "started_at", "maintenance": "starts_at"}[kind]
+        # as PostgreSQL sorts: pinned first, then the newest (unset first), then by id (stable sorts)
+        found.sort(key=lambda s: s["id"])
+        found.sort(key=lambda s: (s.get(shown) is None, s.get(shown) or ""), reverse=True)
+        found.sort(key=lambda s: not s.get("pinned"))
+        return found[:limit]
+
+    def everything(self):
+        return [self.rows[key] for key in sorted(self.rows)]
+
+
+def in_memory():
+    return {"documents": InMemoryDocuments()}

@@ -1,0 +1,73 @@
+"""Content entrypoints: the gateway's RPCs in, the handlers (handlers.py) do the work; its events
+are published by the relay (the notifier will mail incident updates from them)."""
+from nameko.dependency_providers import Config
+
+from helpdesk import catalog, errors
+from helpdesk.events import utcnow
+from helpdesk.eventstore import PostgresEventStore
+from helpdesk.extensions import Application, EventStore, Health, StreamOwner, rpc
+
+from .bootstrap import bootstrap
+
+
+def wire(config, database):
+    return bootstrap(catalog.load(config), utcnow, PostgresEventStore(database, "content"), database)
+
+
+class ContentService(Health, StreamOwner):
+    name = "content"
+    config = Config()
+    store = EventStore()
+    app = Application(wire)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def draft_announcement(self, principal, command):
+        return self.app.draft_announcement(principal, command)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def edit_announcement(self, principal, announcement_id, command):
+        return self.app.edit_announcement(principal, announcement_id, command)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def publish_announcement(self, principal, announcement_id, command):
+        return self.app.publish_announcement(principal, announcement_id, command)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def archive_announcement(self, principal, announcement_id):
+        return self.app.archive_announcement(principal, announcement_id)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def announcements(self, principal, query):
+        return self.app.announcements(principal, query)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def announcement(self, principal, announcement_id):
+        return self.app.announcement(principal, announcement_id)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def declare_incident(self, principal, command):
+        return self.app.declare_incident(principal, command)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def update_incident(self, principal, incident_id, command):
+        return self.app.update_incident(principal, incident_id, command)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def schedule_maintenance(self, principal, command):
+        return self.app.schedule_maintenance(principal, command)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def cancel_maintenance(self, principal, maintenance_id):
+        return self.app.cancel_maintenance(principal, maintenance_id)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def incident(self, incident_id):
+        return self.app.incident(incident_id)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def status(self):
+        return self.app.status()
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def open_incidents_of(self, service):
+        return self.app.open_incidents_of(service)

@@ -1,0 +1,151 @@
+"""The content service through the API (services/content): announcements written by staff and
+read by anyone once published, their Markdown given as safe trees; the network status computed
+from incidents and maintenance windows; and what only staff may do."""
+import datetime as dt
+
+import pytest
+
+from .conftest import as_user, client
+
+ANNOUNCEMENT = {"title": {"es": "Nuevas tarifas de fibra", "en": "New fibre prices"},
+                "body": {"es": "Desde **enero**: [ver tarifas](https://izarlink.example/tarifas).\n\n"
+                               "<script>alert(1)</script> [no](javascript:alert(1))"}}
+INCIDENT = {"title": {"es": "Corte de fibra en Zaragoza", "en": "Fibre outage in Zaragoza"},
+            "message": {"es": "Investigamos un **corte** de fibra."}, "components": ["fibre"], "impact": "major_outage"}
+
+
+def later(**delta):
+    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(**delta)).isoformat()
+
+
+def test_an_announcement_is_read_by_anyone_only_once_published_and_its_markdown_is_a_safe_tree(system):
+    staff = as_user(system, "agent-networks@helpdesk.example")
+    drafted = staff.call("POST", "/api/v1/announcements", ANNOUNCEMENT)
+    assert drafted.status_code == 201, drafted.text
+    announcement = drafted.json()
+    assert announcement["status"] == "draft" and announcement["audience"] is None
+    anyone = client(system)
+    shown = lambda: [item["id"] for item in anyone.call("GET", "/api/v1/announcements").json()["items"]]  # noqa: E731
+    assert announcement["id"] not in shown()
+    assert anyone.call("GET", f"/api/v1/announcements/{announcement['id']}").status_code == 404
+
+    published = staff.call("POST", f"/api/v1/announcements/{announcement['id']}/publish", {})
+    assert published.status_code == 200, published.text
+    assert announcement["id"] in shown()
+    read = anyone.call("GET", f"/api/v1/announcements/{announcement['id']}").json()
+    assert "audience" not in read and read["title"] == ANNOUNCEMENT["title"]
+    tree = read["body_tree"]["es"]
+    assert tree[0] == {"t": "p", "c": ["Desde ", {"t": "strong", "c": ["enero"]}, ": ",
+                                       {"t": "a", "href": "https://izarlink.example/tarifas", "c": ["ver tarifas"]}, "."]}
+    assert tree[1] == {"t": "p", "c": ["<script>alert(1)</script> [no](javascript:alert(1))"]}  # text, never markup
+
+    pinned = staff.call("PATCH", f"/api/v1/announcements/{announcement['id']}", {"pinned": True}).json()
+    assert pinned["pinned"] is True and shown()[0] == announcement["id"]  # pinned first
+    assert staff.call("POST", f"/api/v1/announcements/{announcement['id']}/archive").json()["status"] == "archived"
+    assert announcement["id"] not in shown()
+    refused = staff.call("PATCH", f"/api/v1/announcements/{announcement['id']}", {"pinned": False})
+    assert refused.status_code == 409 and refused.json()["message"]
+    archived = staff.call("GET", "/api/v1/announcements?status=archived").json()["items"]
+    assert announcement["id"] in [item["id"] for item in archived]
+
+
+def test_an_announcement_published_for_later_is_shown_from_then_on(system):
+    staff = as_user(system, "supervisor@helpdesk.example")
+    announcement = staff.call("POST", "/api/v1/announcements", ANNOUNCEMENT).json()
+    scheduled = staff.call("POST", f"/api/v1/announcements/{announcement['id']}/publish", {"publish_at": later(hours=2)})
+    assert scheduled.status_code == 200 and scheduled.json()["status"] == "published"
+    public = client(system).call("GET", "/api/v1/announcements").json()["items"]
+    assert announcement["id"] not in [item["id"] for item in public]
+    published = staff.call("GET", "/api/v1/announcements?status=published").json()["items"]
+    assert announcement["id"] in [item["id"] for item in published]  # staff see it coming
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"title": {"es": " ", "en": ""}, "body": {"es": "x"}}, "title"),
+    ({"title": {"es": "x" * 201}, "body": {"es": "x"}}, "title.es"),
+    ({"title": {"es": "x"}, "body": {"es": "x"}, "audience": ["fibre_to_the_moon"]}, "audience"),
+    ({"title": {"es": "x"}, "body": {"fr": "x"}}, "body.fr"),
+    ({"title": {"es": "x"}}, "body"),
+])
+def test_a_bad_announcement_is_refused_naming_the_field(system, body, field):
+    answer = as_user(system, "agent-networks@helpdesk.example").call("POST", "/api/v1/announcements", body)
+    assert answer.status_code == 422 and field in answer.json()["fields"], answer.text
+
+
+def test_customers_and_strangers_may_not_write_content(system):
+    customer = as_user(system, "cliente@demo.example")
+    for path, body in (("/api/v1/announcements", ANNOUNCEMENT), ("/api/v1/incidents", INCIDENT)):
+        assert customer.call("POST", path, body).status_code == 403
+        assert client(system).call("POST", path, body).status_code == 401
+    assert customer.call("GET", "/api/v1/announcements?status=draft").status_code == 403
+
+
+def component(status, code):
+    return next(c for service in status["services"] for c in service["components"] if c["code"] == code)
+
+
+def test_an_incident_sets_its_components_state_until_it_is_resolved(system):
+    staff = as_user(system, "agent-networks@helpdesk.example")
+    anyone = client(system)
+    before = anyone.call("GET", "/api/v1/status").json()
+    assert component(before, "fibre")["state"] == "operational"
+    declared = staff.call("POST", "/api/v1/incidents", INCIDENT)
+    assert declared.status_code == 201, declared.text
+    incident = declared.json()
+    assert incident["status"] == "investigating" and incident["updates"][0]["message_tree"]["es"][0]["c"][1] == {
+        "t": "strong", "c": ["corte"]}
+    now = anyone.call("GET", "/api/v1/status").json()
+    assert component(now, "fibre")["state"] == "major_outage" and now["overall"] == "major_outage"
+    assert component(now, "dsl")["state"] == "operational"
+    assert incident["id"] in [item["id"] for item in now["incidents"]]
+    suggested = anyone.call("GET", "/api/v1/status/incidents?service=internet_access").json()["items"]
+    assert [item["id"] for item in suggested] == [incident["id"]]
+    assert anyone.call("GET", "/api/v1/status/incidents?service=hosting").json()["items"] == []
+    assert anyone.call("GET", "/api/v1/status/incidents?service=moon").status_code == 422
+
+    path = f"/api/v1/incidents/{incident['id']}/updates"
+    identified = staff.call("POST", path, {"status": "identified", "message": {"es": "Cable cortado por una obra."},
+                                           "impact": "partial_outage"})
+    assert identified.status_code == 200, identified.text
+    assert component(anyone.call("GET", "/api/v1/status").json(), "fibre")["state"] == "partial_outage"
+    resolved = staff.call("POST", path, {"status": "resolved", "message": {"es": "Reparado.", "en": "Fixed."}})
+    assert resolved.json()["ended_at"] and [u["status"] for u in resolved.json()["updates"]] == [
+        "investigating", "identified", "resolved"]
+    after = anyone.call("GET", "/api/v1/status").json()
+    assert component(after, "fibre")["state"] == "operational"
+    assert incident["id"] in [item["id"] for item in after["incidents"]]  # resolved this week: still listed
+    assert anyone.call("GET", "/api/v1/status/incidents?service=internet_access").json()["items"] == []
+    again = staff.call("POST", path, {"status": "monitoring", "message": {"es": "¿?"}})
+    assert again.status_code == 409 and again.json()["message"]
+
+
+@pytest.mark.parametrize("body,field", [
+    (dict(INCIDENT, components=[]), "components"),
+    (dict(INCIDENT, components=["teleport"]), "components"),
+    (dict(INCIDENT, impact="apocalypse"), "impact"),
+    (dict(INCIDENT, status="resolved"), "status"),
+    (dict(INCIDENT, started_at=later(hours=1)), "started_at"),
+    (dict(INCIDENT, started_at="yesterday"), "started_at"),
+])
+def test_a_bad_incident_is_refused_naming_the_field(system, body, field):
+    answer = as_user(system, "agent-networks@helpdesk.example").call("POST", "/api/v1/incidents", body)
+    assert answer.status_code == 422 and field in answer.json()["fields"], answer.text
+
+
+def test_a_maintenance_window_shows_while_it_is_on_and_an_incident_outranks_it(system):
+    staff = as_user(system, "agent-systems@helpdesk.example")
+    window = {"title": {"es": "Actualización del webmail"}, "components": ["webmail"],
+              "starts_at": later(minutes=-5), "ends_at": later(hours=1)}
+    scheduled = staff.call("POST", "/api/v1/maintenances", window)
+    assert scheduled.status_code == 201, scheduled.text
+    status = client(system).call("GET", "/api/v1/status").json()
+    assert component(status, "webmail")["state"] == "maintenance"
+    assert scheduled.json()["id"] in [item["id"] for item in status["maintenances"]]
+    incident = staff.call("POST", "/api/v1/incidents", dict(INCIDENT, components=["webmail"], impact="degraded")).json()
+    assert component(client(system).call("GET", "/api/v1/status").json(), "webmail")["state"] == "degraded"
+    staff.call("POST", f"/api/v1/incidents/{incident['id']}/updates", {"status": "resolved", "message": {"es": "Ok"}})
+    cancelled = staff.call("POST", f"/api/v1/maintenances/{scheduled.json()['id']}/cancel")
+    assert cancelled.json()["status"] == "cancelled"
+    assert component(client(system).call("GET", "/api/v1/status").json(), "webmail")["state"] == "operational"
+    backwards = dict(window, starts_at=later(hours=2), ends_at=later(hours=1))
+    assert staff.call("POST", "/api/v1/maintenances", backwards).json()["fields"].keys() == {"ends_at"}
