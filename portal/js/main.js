@@ -28,10 +28,13 @@ const ROUTES = [
   [/^\/tickets\/new$/, lazy("new-ticket.js")],
   [/^\/tickets\/([^/]+)$/, lazy("ticket.js")],
   [/^\/solution$/, lazy("solution.js")],
+  [/^\/announcements$/, lazy("content.js", "announcements")],
+  [/^\/network-status$/, lazy("content.js", "networkStatus")],
   [/^\/console$/, lazy("console.js", "start")],
   [/^\/console\/dashboard$/, lazy("supervision.js", "dashboard")],
   [/^\/console\/agents$/, lazy("supervision.js", "agents")],
   [/^\/console\/new-ticket$/, lazy("console-new-ticket.js", "newTicket")],
+  [/^\/console\/content$/, lazy("publish.js", "content")],
   [/^\/console\/admin$/, async () => { navigate("/console/admin/users", {replace: true}); return null; }],
   [/^\/console\/admin\/users$/, lazy("admin.js", "users")],
   [/^\/console\/admin\/companies$/, lazy("admin.js", "companies")],
@@ -46,11 +49,12 @@ function header() {
     ? [isStaff(me) ? ["/console", t("nav.console")] : null,
        isSupervisor(me) ? ["/console/dashboard", t("nav.dashboard")] : null,
        isSupervisor(me) ? ["/console/agents", t("nav.agents")] : null,
+       isStaff(me) ? ["/console/content", t("nav.content")] : null,
        me.role === "admin" ? ["/console/admin/users", t("nav.admin")] : null,
        ["/tickets/new", t("nav.new_ticket")], ["/tickets", t("nav.my_tickets")], ["/profile", me.name || t("nav.profile")]]
       .filter(Boolean)
     : me ? [] : [["/login", t("nav.login")], ["/register", t("nav.register")]];
-  const own = ["/console/dashboard", "/console/agents"]; // pages of their own, not "in the console"
+  const own = ["/console/dashboard", "/console/agents", "/console/content"]; // pages of their own, not "in the console"
   const admin = location.pathname.startsWith("/console/admin");
   const current = (href) => (location.pathname === href ? "page"
     : href === "/console/admin/users" && admin ? "true"

@@ -15,14 +15,14 @@ PORTAL_DIR = Path(__file__).resolve().parents[2] / "portal"
 # Page paths the portal's router knows (besides "/", "/tickets/<id>" and the staff console's
 # "/console/queues/<department>" and "/console/tickets/<id>"); each gets the shell.
 PAGES = ("register", "login", "verify-email", "forgot-password", "reset-password", "password",
-         "profile", "tickets", "solution", "console")
-CONSOLE_PAGES = ("dashboard", "agents", "new-ticket", "admin")  # /console/<page>
+         "profile", "tickets", "solution", "console", "announcements", "network-status")
+CONSOLE_PAGES = ("dashboard", "agents", "new-ticket", "admin", "content")  # /console/<page>
 ADMIN_PAGES = ("users", "companies", "settings")  # /console/admin/<page>
 
 # The message catalogues: i18n/<language>.json for every page, and parts that only some pages
 # load (i18n/<part>.<language>.json, by i18n.js usePart), so that no page downloads words it
 # never shows.
-CATALOGUE_PARTS = ("admin",)
+CATALOGUE_PARTS = ("admin", "publish")
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",

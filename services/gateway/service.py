@@ -487,7 +487,7 @@ class GatewayService:
             "time_zone": self.config.get("DEFAULT_TIME_ZONE") or "Europe/Madrid",
             "attachment": {"max_bytes": contracts.ATTACHMENT_MAX_BYTES,
                            "extensions": list(contracts.ATTACHMENT_EXTENSIONS)},
-            "features": {"announcements": False, "downloads": False, "network_status": False},
+            "features": {"announcements": True, "downloads": False, "network_status": True},
         }, headers={"Cache-Control": "no-cache"})
 
     @http("GET", "/api/v1/catalog", public=True)

@@ -11,7 +11,8 @@ PAGES = ["/", "/login", "/register", "/verify-email", "/forgot-password", "/rese
          "/profile", "/tickets", "/tickets/new", "/tickets/5d7c2e1e-0000-4000-8000-000000000000", "/solution",
          "/console", "/console/queues/networks", "/console/tickets/5d7c2e1e-0000-4000-8000-000000000000",
          "/console/dashboard", "/console/agents", "/console/new-ticket", "/console/admin", "/console/admin/users",
-         "/console/admin/companies", "/console/admin/settings"]
+         "/console/admin/companies", "/console/admin/settings", "/console/content", "/announcements",
+         "/network-status"]
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -1,5 +1,7 @@
 // Opening a ticket: by department (000 §2.2) or by the ITIL form (004 §3), as the provider
-// configures; the choices come from GET /api/v1/catalog, never from this code.
+// configures; the choices come from GET /api/v1/catalog, never from this code. Choosing a service
+// with an open incident says so, with a link to follow it (GET /api/v1/status/incidents): the
+// customer may still open the ticket.
 "use strict";
 
 import {app, catalog, navigate, requireLogin} from "../app.js";
@@ -7,7 +9,7 @@ import {get, post, query} from "../api.js";
 import {attachmentErrors, attachmentField, readAttachment} from "../attachments.js";
 import {h, replace} from "../dom.js";
 import {field, form, showErrors, values} from "../forms.js";
-import {label, t} from "../i18n.js";
+import {label, language, t} from "../i18n.js";
 
 export async function render() {
   if (!requireLogin()) return null;
@@ -59,6 +61,7 @@ export async function render() {
     const urgencyShown = itil && Boolean(spec && spec.urgency_required);
     itilUrgency.wrapper.hidden = !urgencyShown;
     itilUrgency.control.disabled = !urgencyShown;
+    suggestIncident();
     const chosen = data.departments.find((item) => item.code === department.control.value);
     replace(departmentHelp, chosen && chosen.description ? h("p", {class: "notice"}, label(chosen.description)) : null);
     updatePreview();
@@ -69,6 +72,25 @@ export async function render() {
     replace(category.control, spec
       ? [h("option", {value: ""}, t("new.choose")), spec.categories.map((item) => h("option", {value: item.code}, label(item.name)))]
       : h("option", {value: ""}, t("new.choose_type_first")));
+  }
+
+  const known = h("div", {class: "known-incident", "aria-live": "polite"});
+  let knownSerial = 0;
+  let knownFor = null;
+  async function suggestIncident() {
+    const code = currentMode() === "itil" ? service.control.value : "";
+    if (code === knownFor) return;
+    knownFor = code;
+    const serial = ++knownSerial;
+    if (!code) { replace(known); return; }
+    const response = await get(`/api/v1/status/incidents${query({service: code})}`);
+    if (serial !== knownSerial) return;
+    const items = response.ok ? response.data.items : [];
+    replace(known, items.length ? h("div", {class: "panel attention"}, items.map((item) => {
+      const title = item.title[language()] || item.title.es || item.title.en;
+      return h("p", {}, t("new.incident_known", {title}), " ",
+        h("a", {href: `/network-status#incident-${item.id}`}, t("new.incident_follow")));
+    }), h("p", {}, t("new.incident_anyway"))) : null);
   }
 
   let previewSerial = 0;
@@ -99,7 +121,7 @@ export async function render() {
 
   const element = form({
     label: t("new.title_page"),
-    fields: [how, byDepartment, byItil, preview, title, description, cc, attachment],
+    fields: [how, byDepartment, byItil, known, preview, title, description, cc, attachment],
     submit: t("new.submit"),
     onSubmit: async (target, key) => {
       const raw = values(target);

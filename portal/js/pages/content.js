@@ -1,0 +1,144 @@
+// What the home page offers besides tickets (manual 000, 2.1), public: /announcements (the
+// published announcements, pinned first) and /network-status (Estado de red: every component's
+// state now, the incidents of the last week with their timeline, the maintenance windows), from
+// the content service (GET /api/v1/announcements, GET /api/v1/status). The home page shows the
+// latest of each (`latestAnnouncements`, `statusSummary`). A text written in one language only
+// is shown in it, marked with its `lang`.
+"use strict";
+
+import {get} from "../api.js";
+import {h} from "../dom.js";
+import {dateTime, label, language, t} from "../i18n.js";
+import {markdown} from "../markdown.js";
+
+/** [text, its language] of a {es, en} text: the page's language when written in it. */
+export function written(texts) {
+  const current = language();
+  const chosen = texts && texts[current] ? current : ["es", "en"].find((code) => texts && texts[code]);
+  return [chosen ? texts[chosen] : "", chosen || current];
+}
+
+/** An element `tag` holding the {es, en} text, with `lang` when it is not the page's. */
+export function inLanguage(tag, texts, attributes = {}) {
+  const [text, lang] = written(texts);
+  return h(tag, {...attributes, lang: lang !== language() ? lang : null}, text);
+}
+
+function body(trees, className) {
+  const [, lang] = written(trees);
+  const element = markdown(trees ? trees[lang] : [], className);
+  if (lang !== language()) element.lang = lang;
+  return element;
+}
+
+function announcementItem(item, heading = "h2") {
+  return h("article", {class: `announcement${item.pinned ? " pinned" : ""}`, id: `announcement-${item.id}`},
+    inLanguage(heading, item.title),
+    h("p", {class: "meta"}, item.pinned ? [h("span", {class: "badge"}, t("announcements.pinned")), " "] : null,
+      h("time", {datetime: item.publish_at}, t("announcements.published", {date: dateTime(item.publish_at)}))),
+    body(item.body_tree, "markdown entry-body"));
+}
+
+export async function announcements() {
+  const response = await get("/api/v1/announcements?limit=50");
+  const content = h("div", {class: "content-page"}, h("h1", {}, t("announcements.title")));
+  if (!response.ok) content.append(h("p", {class: "error", role: "alert"}, response.data.message));
+  else if (!response.data.items.length) content.append(h("p", {}, t("announcements.none")));
+  else content.append(...response.data.items.map((item) => announcementItem(item)));
+  return {title: t("announcements.title"), content};
+}
+
+/** The home page's section: the latest three, and "Ver todo". */
+export async function latestAnnouncements() {
+  const response = await get("/api/v1/announcements?limit=3");
+  const items = response.ok ? response.data.items : [];
+  return h("section", {class: "panel home-announcements", "aria-labelledby": "home-announcements"},
+    h("h2", {id: "home-announcements"}, t("announcements.latest")),
+    items.length ? items.map((item) => announcementItem(item, "h3")) : h("p", {}, t("announcements.none")),
+    h("p", {}, h("a", {href: "/announcements"}, t("announcements.all"))));
+}
+
+// -- the network status -------------------------------------------------------------------------
+
+const MARK = {operational: "✓", maintenance: "⚙", degraded: "!", partial_outage: "!", major_outage: "✗"};
+
+function state(code) {
+  return h("span", {class: `badge state state-${code}`},
+    h("span", {"aria-hidden": "true"}, MARK[code] || ""), " ", t(`network.state.${code}`));
+}
+
+function componentNames(codes, catalog) {
+  const names = Object.fromEntries(catalog.flatMap((service) => service.components)
+    .map((component) => [component.code, label(component.name, component.code)]));
+  return codes.map((code) => names[code] || code).join(", ");
+}
+
+function incidentItem(incident, services) {
+  return h("article", {class: `incident incident-${incident.status}`, id: `incident-${incident.id}`},
+    inLanguage("h3", incident.title),
+    h("p", {class: "meta"}, state(incident.status === "resolved" ? "operational" : incident.impact), " ",
+      t("network.affects", {components: componentNames(incident.components, services)})),
+    h("p", {class: "meta"}, t("network.started", {time: dateTime(incident.started_at)}),
+      incident.ended_at ? [" · ", t("network.ended", {time: dateTime(incident.ended_at)})] : null),
+    h("ol", {class: "timeline", reversed: true}, [...incident.updates].reverse().map((entry) => h("li", {},
+      h("p", {class: "entry-meta"}, h("strong", {}, t(`network.incident.${entry.status}`)), " · ",
+        h("time", {datetime: entry.at}, dateTime(entry.at))),
+      body(entry.message_tree, "markdown entry-body")))));
+}
+
+function maintenanceItem(window, services) {
+  return h("article", {class: "maintenance", id: `maintenance-${window.id}`},
+    inLanguage("h3", window.title),
+    h("p", {class: "meta"}, t("network.window", {start: dateTime(window.starts_at), end: dateTime(window.ends_at)}),
+      " · ", t("network.affects", {components: componentNames(window.components, services)})),
+    window.message_tree && Object.keys(window.message_tree).length ? body(window.message_tree, "markdown entry-body") : null);
+}
+
+export async function networkStatus() {
+  const [status, catalogue] = await Promise.all([get("/api/v1/status"), get("/api/v1/catalog")]);
+  const content = h("div", {class: "content-page network-status"}, h("h1", {}, t("network.title")));
+  if (!status.ok || !catalogue.ok) {
+    content.append(h("p", {class: "error", role: "alert"}, (status.ok ? catalogue : status).data.message));
+    return {title: t("network.title"), content};
+  }
+  const data = status.data;
+  const services = catalogue.data.services;
+  const names = Object.fromEntries(services.map((service) => [service.code, label(service.name, service.code)]));
+  content.append(
+    h("p", {class: `overall state-${data.overall}`, role: "status"}, state(data.overall), " ",
+      t(`network.overall.${data.overall}`)),
+    h("p", {class: "hint"}, t("network.checked", {time: dateTime(data.at)})),
+    h("section", {class: "components", "aria-labelledby": "network-components"},
+      h("h2", {id: "network-components"}, t("network.components")),
+      data.services.map((service) => h("div", {class: "service"},
+        h("h3", {}, names[service.code] || service.code),
+        h("ul", {class: "component-list"}, service.components.map((component) =>
+          h("li", {"data-component": component.code}, h("span", {class: "component-name"}, label(component.name, component.code)),
+            " ", state(component.state))))))),
+    h("section", {class: "incidents", "aria-labelledby": "network-incidents"},
+      h("h2", {id: "network-incidents"}, t("network.incidents")),
+      data.incidents.length ? data.incidents.map((item) => incidentItem(item, services)) : h("p", {}, t("network.no_incidents"))),
+    h("section", {class: "maintenances", "aria-labelledby": "network-maintenances"},
+      h("h2", {id: "network-maintenances"}, t("network.maintenances")),
+      data.maintenances.length ? data.maintenances.map((item) => maintenanceItem(item, services))
+        : h("p", {}, t("network.no_maintenances"))));
+  return {title: t("network.title"), content};
+}
+
+/** The home page's section: the overall state, what is not operational, and the link. */
+export async function statusSummary() {
+  const response = await get("/api/v1/status");
+  const section = h("section", {class: "panel home-status", "aria-labelledby": "home-status"},
+    h("h2", {id: "home-status"}, t("network.title")));
+  if (!response.ok) {
+    section.append(h("p", {}, response.data.message));
+  } else {
+    const open = response.data.incidents.filter((item) => item.status !== "resolved");
+    section.append(h("p", {class: `overall state-${response.data.overall}`}, state(response.data.overall), " ",
+      t(`network.overall.${response.data.overall}`)),
+    open.length ? h("ul", {}, open.map((item) => h("li", {},
+      h("a", {href: `/network-status#incident-${item.id}`}, written(item.title)[0])))) : null);
+  }
+  section.append(h("p", {}, h("a", {href: "/network-status"}, t("network.see"))));
+  return section;
+}
