@@ -9,13 +9,12 @@ let messages = {};
 let current = "es";
 let zone = "Europe/Madrid";
 
-const catalogues = new Map(); // each file's messages ("es", "admin.es"…), fetched once per page load
+const catalogues = new Map(); // each file's messages ("es", "admin.es"…) as a promise, fetched once per page load
 const parts = new Set(); // the parts the pages drawn so far have asked for
 
-async function fetchCatalogue(name) {
+function fetchCatalogue(name) { // the promise is kept: pages asking at once fetch it once
   if (!catalogues.has(name)) {
-    const response = await fetch(`/portal/i18n/${name}.json`, {credentials: "same-origin"});
-    catalogues.set(name, await response.json());
+    catalogues.set(name, fetch(`/portal/i18n/${name}.json`, {credentials: "same-origin"}).then((response) => response.json()));
   }
   return catalogues.get(name);
 }
@@ -31,7 +30,8 @@ export async function useLanguage(language) {
 /** Adds the messages of catalogue part `part` in the current language (and in any chosen later). */
 export async function usePart(part) {
   if (parts.has(part)) return;
-  messages = {...messages, ...(await fetchCatalogue(`${part}.${current}`))};
+  const added = await fetchCatalogue(`${part}.${current}`); // first: parts asked at once must not undo each other
+  messages = {...messages, ...added};
   parts.add(part);
 }
 

@@ -5,13 +5,13 @@ adapter (service.py) and by the in-process system (services/system.py)."""
 import datetime as dt
 import uuid
 
-from helpdesk import contracts, errors
+from helpdesk import contracts, errors, i18n
 from helpdesk.application import translated
 from helpdesk.contracts import load
 from helpdesk.events import stream_name
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
 
-from . import domain, markdown
+from . import domain, markdown, published
 
 RECENT_INCIDENTS = dt.timedelta(days=7)  # resolved incidents the status page still lists
 
@@ -175,6 +175,25 @@ class Content:
         with self.uow() as work:
             found = work.documents.listing("incident", list(domain.INCIDENT_STATUSES[:-1]), 100)
         return [self.shown(item) for item in found if codes & set(item["components"])]
+
+    # -- the same, for other programs: Statuspage's summary.json, Atom feeds --------------------
+    def statuspage(self, language, page):
+        """The status as Statuspage's public summary (v2); `page`: {id, name, url, time_zone}."""
+        names = {code: component.names for code, component in self.catalog.components.items()}
+        descriptions = {state: i18n.text(f"status_overall_{state}", {}, language) for state in domain.COMPONENT_STATES}
+        return published.statuspage_summary(self.status(), page, names, language, descriptions)
+
+    def feed(self, kind, language, site, provider):
+        """An Atom feed (XML text) of the announcements or of the status, in `language`."""
+        if kind == "announcements":
+            with self.uow() as work:
+                items = [state for state in work.documents.listing("announcement", [domain.PUBLISHED], 500)
+                         if domain.visible_to(state, self._now())][:50]
+            return published.announcements_feed(items, site, language,
+                                                 i18n.text("feed_announcements", {"provider": provider}, language))
+        words = {status: i18n.text(f"incident_{status}", {}, language) for status in domain.INCIDENT_STATUSES}
+        return published.status_feed(self.status(), site, language,
+                                     i18n.text("feed_status", {"provider": provider}, language), words)
 
     # -- what readers get ---------------------------------------------------------------------
     @staticmethod

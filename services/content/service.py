@@ -69,5 +69,13 @@ class ContentService(Health, StreamOwner):
         return self.app.status()
 
     @rpc(expected_exceptions=errors.EXPECTED)
+    def statuspage(self, language, page):
+        return self.app.statuspage(language, page)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def feed(self, kind, language, site, provider):
+        return self.app.feed(kind, language, site, provider)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
     def open_incidents_of(self, service):
         return self.app.open_incidents_of(service)

@@ -191,6 +191,10 @@ OPERATIONS = [
      "Estado de red: every component of the catalogue with its state now (operational, maintenance,"
      " degraded, partial_outage, major_outage), grouped by service; the incidents open or resolved in the"
      " last 7 days with their timeline; the maintenance windows on or to come", None, ("200", None), (), True),
+    ("get", "/api/v1/status/summary.json", "statuspageSummary",
+     "The network status in the shape of Atlassian Statuspage's public summary.json (v2: page, status"
+     " {indicator, description}, components, incidents, scheduled_maintenances) for status-page clients;"
+     " texts in the language of `lang` or Accept-Language", None, ("200", None), (), True),
     ("get", "/api/v1/status/incidents", "openIncidentsOfService",
      "The open incidents affecting a component of `service` (the ticket form suggests following one)",
      None, ("200", None), ("422",), True),

@@ -22,7 +22,7 @@ ADMIN_PAGES = ("users", "companies", "settings")  # /console/admin/<page>
 # The message catalogues: i18n/<language>.json for every page, and parts that only some pages
 # load (i18n/<part>.<language>.json, by i18n.js usePart), so that no page downloads words it
 # never shows.
-CATALOGUE_PARTS = ("admin", "publish")
+CATALOGUE_PARTS = ("admin", "publish", "content")
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",

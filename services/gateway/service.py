@@ -393,6 +393,29 @@ class GatewayService:
         the maintenance windows on or to come."""
         return json_response(call(self.content.status), headers={"Cache-Control": "no-cache"})
 
+    @http("GET", "/api/v1/status/summary.json", public=True)
+    def statuspage_summary(self, request):
+        """The status in the shape of Atlassian Statuspage's public summary (v2), for status-page
+        clients and widgets; texts in the caller's language (Accept-Language, or ?lang=)."""
+        language = self._feed_language(request)
+        settings = self.config.get("PORTAL") or {}
+        page = {"id": "helpdesk", "name": settings.get("provider_name") or "Helpdesk",
+                "url": self.config["PUBLIC_URL"].rstrip("/"), "time_zone": self.config.get("DEFAULT_TIME_ZONE") or "Europe/Madrid"}
+        return json_response(call(self.content.statuspage, language, page), headers={"Cache-Control": "no-cache"})
+
+    @http("GET", "/feeds/<any('announcements', 'status'):kind>.atom", public=True)
+    def atom_feed(self, request, kind):
+        """Atom feeds of the announcements and of the network status (RFC 4287)."""
+        provider = (self.config.get("PORTAL") or {}).get("provider_name") or "Helpdesk"
+        xml = call(self.content.feed, kind, self._feed_language(request), self.config["PUBLIC_URL"].rstrip("/"), provider)
+        return Response(xml, mimetype="application/atom+xml", headers={
+            "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+    @staticmethod
+    def _feed_language(request):
+        asked = request.args.get("lang")
+        return asked if asked in contracts.LANGUAGES else caller_language(request)
+
     @http("GET", "/api/v1/status/incidents", public=True)
     def open_incidents(self, request):
         """The open incidents of a service (`?service=`): the new ticket form suggests following one."""

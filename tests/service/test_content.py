@@ -149,3 +149,47 @@ def test_a_maintenance_window_shows_while_it_is_on_and_an_incident_outranks_it(s
     assert component(client(system).call("GET", "/api/v1/status").json(), "webmail")["state"] == "operational"
     backwards = dict(window, starts_at=later(hours=2), ends_at=later(hours=1))
     assert staff.call("POST", "/api/v1/maintenances", backwards).json()["fields"].keys() == {"ends_at"}
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def test_the_status_in_statuspages_summary_shape_for_status_page_clients(system):
+    staff = as_user(system, "agent-networks@helpdesk.example")
+    incident = staff.call("POST", "/api/v1/incidents", dict(INCIDENT, components=["dns"], impact="partial_outage")).json()
+    staff.call("POST", f"/api/v1/incidents/{incident['id']}/updates",
+               {"status": "identified", "message": {"es": "Un servidor **DNS** caído.", "en": "A DNS server down."}})
+    summary = client(system).call("GET", "/api/v1/status/summary.json?lang=en").json()
+    assert set(summary) == {"page", "status", "components", "incidents", "scheduled_maintenances"}
+    assert summary["page"]["name"] and summary["page"]["url"].startswith("http")
+    assert summary["status"]["indicator"] in ("major", "critical")  # this incident, or a worse one of another test
+    dns = next(c for c in summary["components"] if c["id"] == "dns")
+    assert dns["status"] in ("partial_outage", "major_outage") and dns["name"] == "DNS"
+    assert {c["status"] for c in summary["components"]} <= {
+        "operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"}
+    listed = next(i for i in summary["incidents"] if i["id"] == incident["id"])
+    assert listed["name"] == "Fibre outage in Zaragoza" and listed["impact"] == "major" and listed["status"] == "identified"
+    assert [u["status"] for u in listed["incident_updates"]] == ["identified", "investigating"]  # newest first
+    assert listed["incident_updates"][0]["body"] == "A DNS server down."
+    assert listed["shortlink"].endswith(f"/network-status#incident-{incident['id']}")
+    spanish = client(system).call("GET", "/api/v1/status/summary.json?lang=es").json()
+    update = next(i for i in spanish["incidents"] if i["id"] == incident["id"])["incident_updates"][0]
+    assert update["body"] == "Un servidor DNS caído."  # Markdown as plain text
+
+
+def test_atom_feeds_of_the_announcements_and_the_status_are_valid_and_escaped(system):
+    import xml.etree.ElementTree as ET
+
+    staff = as_user(system, "supervisor@helpdesk.example")
+    hostile = {"es": "Mantenimiento <b>&</b> \"avisos\""}
+    announcement = staff.call("POST", "/api/v1/announcements", {"title": hostile, "body": {"es": "Texto & más"}}).json()
+    staff.call("POST", f"/api/v1/announcements/{announcement['id']}/publish", {})
+    answer = client(system).call("GET", "/feeds/announcements.atom")
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("application/atom+xml")
+    feed = ET.fromstring(answer.content)
+    entry = next(e for e in feed.findall(f"{ATOM}entry") if e.find(f"{ATOM}id").text == f"urn:uuid:{announcement['id']}")
+    assert entry.find(f"{ATOM}title").text == hostile["es"] and entry.find(f"{ATOM}content").text == "Texto & más"
+    assert entry.find(f"{ATOM}link").get("href").endswith(f"/announcements#announcement-{announcement['id']}")
+    status = ET.fromstring(client(system).call("GET", "/feeds/status.atom?lang=en").content)
+    assert status.find(f"{ATOM}title").text.endswith("network status") and status.find(f"{ATOM}updated").text
+    assert client(system).call("GET", "/feeds/tickets.atom").status_code == 404

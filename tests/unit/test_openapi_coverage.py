@@ -8,7 +8,8 @@ from services.gateway.openapi import build_spec
 from services.gateway.service import GatewayService
 
 NOT_API = {"/", "/portal/{asset}", "/{page}", "/{unknown}", "/tickets/{ticket_id}", "/api/{rest}",  # portal pages
-           "/console/{page}", "/console/{kind}/{name}", "/console/admin/{page}"}  # and assets, JSON 404
+           "/console/{page}", "/console/{kind}/{name}", "/console/admin/{page}",  # and assets, JSON 404
+           "/feeds/{kind}.atom"}  # Atom feeds, for feed readers
 
 
 def routes():

@@ -2,13 +2,14 @@
 // published announcements, pinned first) and /network-status (Estado de red: every component's
 // state now, the incidents of the last week with their timeline, the maintenance windows), from
 // the content service (GET /api/v1/announcements, GET /api/v1/status). The home page shows the
-// latest of each (`latestAnnouncements`, `statusSummary`). A text written in one language only
-// is shown in it, marked with its `lang`.
+// latest of each (`latestAnnouncements`, `statusSummary`). Its words are the catalogue part
+// "content" (i18n/content.<language>.json). A text written in one language only is shown in
+// it, marked with its `lang`.
 "use strict";
 
 import {get} from "../api.js";
 import {h} from "../dom.js";
-import {dateTime, label, language, t} from "../i18n.js";
+import {dateTime, label, language, t, usePart} from "../i18n.js";
 import {markdown} from "../markdown.js";
 
 /** [text, its language] of a {es, en} text: the page's language when written in it. */
@@ -34,28 +35,30 @@ function body(trees, className) {
 function announcementItem(item, heading = "h2") {
   return h("article", {class: `announcement${item.pinned ? " pinned" : ""}`, id: `announcement-${item.id}`},
     inLanguage(heading, item.title),
-    h("p", {class: "meta"}, item.pinned ? [h("span", {class: "badge"}, t("announcements.pinned")), " "] : null,
-      h("time", {datetime: item.publish_at}, t("announcements.published", {date: dateTime(item.publish_at)}))),
+    h("p", {class: "meta"}, item.pinned ? [h("span", {class: "badge"}, t("content.announcements.pinned")), " "] : null,
+      h("time", {datetime: item.publish_at}, t("content.announcements.published", {date: dateTime(item.publish_at)}))),
     body(item.body_tree, "markdown entry-body"));
 }
 
 export async function announcements() {
-  const response = await get("/api/v1/announcements?limit=50");
-  const content = h("div", {class: "content-page"}, h("h1", {}, t("announcements.title")));
+  const [response] = await Promise.all([get("/api/v1/announcements?limit=50"), usePart("content")]);
+  const content = h("div", {class: "content-page"}, h("h1", {}, t("content.announcements.title")),
+    h("p", {class: "feeds"}, h("a", {href: `/feeds/announcements.atom?lang=${language()}`, type: "application/atom+xml"},
+      t("content.feeds.announcements"))));
   if (!response.ok) content.append(h("p", {class: "error", role: "alert"}, response.data.message));
-  else if (!response.data.items.length) content.append(h("p", {}, t("announcements.none")));
+  else if (!response.data.items.length) content.append(h("p", {}, t("content.announcements.none")));
   else content.append(...response.data.items.map((item) => announcementItem(item)));
-  return {title: t("announcements.title"), content};
+  return {title: t("content.announcements.title"), content};
 }
 
 /** The home page's section: the latest three, and "Ver todo". */
 export async function latestAnnouncements() {
-  const response = await get("/api/v1/announcements?limit=3");
+  const [response] = await Promise.all([get("/api/v1/announcements?limit=3"), usePart("content")]);
   const items = response.ok ? response.data.items : [];
   return h("section", {class: "panel home-announcements", "aria-labelledby": "home-announcements"},
-    h("h2", {id: "home-announcements"}, t("announcements.latest")),
-    items.length ? items.map((item) => announcementItem(item, "h3")) : h("p", {}, t("announcements.none")),
-    h("p", {}, h("a", {href: "/announcements"}, t("announcements.all"))));
+    h("h2", {id: "home-announcements"}, t("content.announcements.latest")),
+    items.length ? items.map((item) => announcementItem(item, "h3")) : h("p", {}, t("content.announcements.none")),
+    h("p", {}, h("a", {href: "/announcements"}, t("content.announcements.all"))));
 }
 
 // -- the network status -------------------------------------------------------------------------
@@ -64,7 +67,7 @@ const MARK = {operational: "✓", maintenance: "⚙", degraded: "!", partial_out
 
 function state(code) {
   return h("span", {class: `badge state state-${code}`},
-    h("span", {"aria-hidden": "true"}, MARK[code] || ""), " ", t(`network.state.${code}`));
+    h("span", {"aria-hidden": "true"}, MARK[code] || ""), " ", t(`content.network.state.${code}`));
 }
 
 function componentNames(codes, catalog) {
@@ -77,11 +80,11 @@ function incidentItem(incident, services) {
   return h("article", {class: `incident incident-${incident.status}`, id: `incident-${incident.id}`},
     inLanguage("h3", incident.title),
     h("p", {class: "meta"}, state(incident.status === "resolved" ? "operational" : incident.impact), " ",
-      t("network.affects", {components: componentNames(incident.components, services)})),
-    h("p", {class: "meta"}, t("network.started", {time: dateTime(incident.started_at)}),
-      incident.ended_at ? [" · ", t("network.ended", {time: dateTime(incident.ended_at)})] : null),
+      t("content.network.affects", {components: componentNames(incident.components, services)})),
+    h("p", {class: "meta"}, t("content.network.started", {time: dateTime(incident.started_at)}),
+      incident.ended_at ? [" · ", t("content.network.ended", {time: dateTime(incident.ended_at)})] : null),
     h("ol", {class: "timeline", reversed: true}, [...incident.updates].reverse().map((entry) => h("li", {},
-      h("p", {class: "entry-meta"}, h("strong", {}, t(`network.incident.${entry.status}`)), " · ",
+      h("p", {class: "entry-meta"}, h("strong", {}, t(`content.network.incident.${entry.status}`)), " · ",
         h("time", {datetime: entry.at}, dateTime(entry.at))),
       body(entry.message_tree, "markdown entry-body")))));
 }
@@ -89,56 +92,58 @@ function incidentItem(incident, services) {
 function maintenanceItem(window, services) {
   return h("article", {class: "maintenance", id: `maintenance-${window.id}`},
     inLanguage("h3", window.title),
-    h("p", {class: "meta"}, t("network.window", {start: dateTime(window.starts_at), end: dateTime(window.ends_at)}),
-      " · ", t("network.affects", {components: componentNames(window.components, services)})),
+    h("p", {class: "meta"}, t("content.network.window", {start: dateTime(window.starts_at), end: dateTime(window.ends_at)}),
+      " · ", t("content.network.affects", {components: componentNames(window.components, services)})),
     window.message_tree && Object.keys(window.message_tree).length ? body(window.message_tree, "markdown entry-body") : null);
 }
 
 export async function networkStatus() {
-  const [status, catalogue] = await Promise.all([get("/api/v1/status"), get("/api/v1/catalog")]);
-  const content = h("div", {class: "content-page network-status"}, h("h1", {}, t("network.title")));
+  const [status, catalogue] = await Promise.all([get("/api/v1/status"), get("/api/v1/catalog"), usePart("content")]);
+  const content = h("div", {class: "content-page network-status"}, h("h1", {}, t("content.network.title")));
   if (!status.ok || !catalogue.ok) {
     content.append(h("p", {class: "error", role: "alert"}, (status.ok ? catalogue : status).data.message));
-    return {title: t("network.title"), content};
+    return {title: t("content.network.title"), content};
   }
   const data = status.data;
   const services = catalogue.data.services;
   const names = Object.fromEntries(services.map((service) => [service.code, label(service.name, service.code)]));
   content.append(
     h("p", {class: `overall state-${data.overall}`, role: "status"}, state(data.overall), " ",
-      t(`network.overall.${data.overall}`)),
-    h("p", {class: "hint"}, t("network.checked", {time: dateTime(data.at)})),
+      t(`content.network.overall.${data.overall}`)),
+    h("p", {class: "hint"}, t("content.network.checked", {time: dateTime(data.at)}), " ",
+      h("a", {href: `/feeds/status.atom?lang=${language()}`, type: "application/atom+xml"}, t("content.feeds.status")), " · ",
+      h("a", {href: "/api/v1/status/summary.json", type: "application/json"}, t("content.feeds.summary"))),
     h("section", {class: "components", "aria-labelledby": "network-components"},
-      h("h2", {id: "network-components"}, t("network.components")),
+      h("h2", {id: "network-components"}, t("content.network.components")),
       data.services.map((service) => h("div", {class: "service"},
         h("h3", {}, names[service.code] || service.code),
         h("ul", {class: "component-list"}, service.components.map((component) =>
           h("li", {"data-component": component.code}, h("span", {class: "component-name"}, label(component.name, component.code)),
             " ", state(component.state))))))),
     h("section", {class: "incidents", "aria-labelledby": "network-incidents"},
-      h("h2", {id: "network-incidents"}, t("network.incidents")),
-      data.incidents.length ? data.incidents.map((item) => incidentItem(item, services)) : h("p", {}, t("network.no_incidents"))),
+      h("h2", {id: "network-incidents"}, t("content.network.incidents")),
+      data.incidents.length ? data.incidents.map((item) => incidentItem(item, services)) : h("p", {}, t("content.network.no_incidents"))),
     h("section", {class: "maintenances", "aria-labelledby": "network-maintenances"},
-      h("h2", {id: "network-maintenances"}, t("network.maintenances")),
+      h("h2", {id: "network-maintenances"}, t("content.network.maintenances")),
       data.maintenances.length ? data.maintenances.map((item) => maintenanceItem(item, services))
-        : h("p", {}, t("network.no_maintenances"))));
-  return {title: t("network.title"), content};
+        : h("p", {}, t("content.network.no_maintenances"))));
+  return {title: t("content.network.title"), content};
 }
 
 /** The home page's section: the overall state, what is not operational, and the link. */
 export async function statusSummary() {
-  const response = await get("/api/v1/status");
+  const [response] = await Promise.all([get("/api/v1/status"), usePart("content")]);
   const section = h("section", {class: "panel home-status", "aria-labelledby": "home-status"},
-    h("h2", {id: "home-status"}, t("network.title")));
+    h("h2", {id: "home-status"}, t("content.network.title")));
   if (!response.ok) {
     section.append(h("p", {}, response.data.message));
   } else {
     const open = response.data.incidents.filter((item) => item.status !== "resolved");
     section.append(h("p", {class: `overall state-${response.data.overall}`}, state(response.data.overall), " ",
-      t(`network.overall.${response.data.overall}`)),
+      t(`content.network.overall.${response.data.overall}`)),
     open.length ? h("ul", {}, open.map((item) => h("li", {},
       h("a", {href: `/network-status#incident-${item.id}`}, written(item.title)[0])))) : null);
   }
-  section.append(h("p", {}, h("a", {href: "/network-status"}, t("network.see"))));
+  section.append(h("p", {}, h("a", {href: "/network-status"}, t("content.network.see"))));
   return section;
 }

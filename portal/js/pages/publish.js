@@ -51,7 +51,7 @@ function section(id, title, ...children) {
 
 export async function content() {
   if (!staffOnly("/tickets")) return null;
-  await usePart("publish");
+  await Promise.all([usePart("publish"), usePart("content")]);
   const alert = h("div", {class: "alert", role: "alert"});
   const announcementList = h("div", {class: "publish-list", "aria-live": "polite"});
   const incidentList = h("div", {class: "publish-list", "aria-live": "polite"});
@@ -126,9 +126,9 @@ export async function content() {
       const name = written(incident.title)[0];
       const headingId = uid("incident");
       const updateStatus = field({name: "status", label: t("publish.incident.status"), type: "select", value: incident.status,
-                                  options: STATUSES.map((code) => [code, t(`network.incident.${code}`)])});
+                                  options: STATUSES.map((code) => [code, t(`content.network.incident.${code}`)])});
       const impact = field({name: "impact", label: t("publish.incident.impact"), type: "select", value: incident.impact,
-                            options: IMPACTS.map((code) => [code, t(`network.state.${code}`)])});
+                            options: IMPACTS.map((code) => [code, t(`content.network.state.${code}`)])});
       const update = form({label: t("publish.incident.update_named", {title: name}), submit: t("publish.incident.update"),
         fields: [updateStatus, impact, ...bilingual("message", "publish.message", {textarea: true, required: true})],
         onSubmit: async (element) => {
@@ -140,14 +140,14 @@ export async function content() {
           await drawIncidents();
         }});
       return h("section", {class: "panel", "aria-labelledby": headingId, "data-incident": incident.id},
-        h("h3", {id: headingId}, name), h("p", {class: "meta"}, t(`network.incident.${incident.status}`), " · ",
-          t(`network.state.${incident.impact}`), " · ", t("network.started", {time: dateTime(incident.started_at)})),
+        h("h3", {id: headingId}, name), h("p", {class: "meta"}, t(`content.network.incident.${incident.status}`), " · ",
+          t(`content.network.state.${incident.impact}`), " · ", t("content.network.started", {time: dateTime(incident.started_at)})),
         update);
-    }) : h("p", {}, t("network.no_incidents")));
+    }) : h("p", {}, t("content.network.no_incidents")));
   }
 
   const impact = field({name: "impact", label: t("publish.incident.impact"), type: "select", required: true, value: "",
-                        options: [["", t("new.choose")], ...IMPACTS.map((code) => [code, t(`network.state.${code}`)])]});
+                        options: [["", t("new.choose")], ...IMPACTS.map((code) => [code, t(`content.network.state.${code}`)])]});
   const incidentForm = form({
     label: t("publish.incident.new"), submit: t("publish.incident.submit"),
     fields: [...bilingual("title", "publish.title", {required: true}), await componentChoices(t("publish.components")),
@@ -170,12 +170,12 @@ export async function content() {
       const name = written(window.title)[0];
       const region = h("span", {});
       return h("li", {"data-maintenance": window.id}, h("strong", {}, name), " · ",
-        t("network.window", {start: dateTime(window.starts_at), end: dateTime(window.ends_at)}), " ",
+        t("content.network.window", {start: dateTime(window.starts_at), end: dateTime(window.ends_at)}), " ",
         h("button", {type: "button", class: "danger", "aria-label": t("publish.maintenance.cancel_named", {title: name}),
           onclick: async () => {
             if (await act(`/api/v1/maintenances/${window.id}/cancel`, {}, {region, text: ""})) await drawWindows();
           }}, t("publish.maintenance.cancel")), " ", region);
-    })) : h("p", {}, t("network.no_maintenances")));
+    })) : h("p", {}, t("content.network.no_maintenances")));
   }
 
   const starts = field({name: "starts_at", label: t("publish.maintenance.starts"), type: "datetime-local", required: true});
@@ -197,13 +197,13 @@ export async function content() {
   await Promise.all([drawAnnouncements(), drawIncidents(), drawWindows()]);
   const page = h("div", {class: "console publish"},
     h("h1", {}, t("publish.title_page")), h("p", {}, t("publish.intro"), " ",
-      h("a", {href: "/network-status"}, t("network.see")), " · ", h("a", {href: "/announcements"}, t("announcements.all"))),
+      h("a", {href: "/network-status"}, t("content.network.see")), " · ", h("a", {href: "/announcements"}, t("content.announcements.all"))),
     alert,
-    section("publish-incidents", t("network.incidents"), incidentList,
+    section("publish-incidents", t("content.network.incidents"), incidentList,
       h("details", {class: "panel"}, h("summary", {}, t("publish.incident.new")), incidentForm)),
-    section("publish-announcements", t("announcements.title"), announcementList,
+    section("publish-announcements", t("content.announcements.title"), announcementList,
       h("details", {class: "panel"}, h("summary", {}, t("publish.announcement.new")), announcementForm)),
-    section("publish-maintenance", t("network.maintenances"), windowList,
+    section("publish-maintenance", t("content.network.maintenances"), windowList,
       h("details", {class: "panel"}, h("summary", {}, t("publish.maintenance.new")), windowForm)));
   return {title: t("publish.title_page"), content: page};
 }

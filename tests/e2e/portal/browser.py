@@ -268,7 +268,8 @@ def first_load(page):
     every request made after it (scripts, styles, fetched JSON, images, fonts). A live stream
     (EventSource) counts 0: it stays open while the page does, so its body never ends, and what
     it carries is news of changes, not the page; nor do the answers to what the user sent (a
-    POST's or PATCH's): they are the user's actions, not the page's weight."""
+    POST's or PATCH's): they are the user's actions, not the page's weight; and an API resource
+    read again (the same path: a live refetch after a change) counts once, the first time."""
     log = browser_log(page)
     start = None
     for index in range(len(log.requests) - 1, -1, -1):
@@ -277,11 +278,15 @@ def first_load(page):
             start = index
             break
     assert start is not None, f"{page.url}: no navigation recorded"
-    loaded = []
+    loaded, read = [], set()
     for request in log.requests[start:]:
         if request.redirected_to:  # the redirect itself; its target is in the list too
             continue
-        if request.resource_type == "eventsource" or request.method not in ("GET", "HEAD"):
+        path = urlsplit(request.url).path
+        again = path.startswith("/api/") and path in read
+        if request.method == "GET":
+            read.add(path)
+        if request.resource_type == "eventsource" or request.method not in ("GET", "HEAD") or again:
             loaded.append((request.url, request.resource_type, 0))
             continue
         response = request.response()

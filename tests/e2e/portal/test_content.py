@@ -47,11 +47,11 @@ def test_an_incident_and_an_announcement_from_the_console_reach_every_page_that_
     anyone = portal("es", "phone")
     anyone.goto("/")
     home_status = anyone.locator(".home-status")
-    home_status.get_by_text(text["network.overall.major_outage"]).wait_for()
+    home_status.get_by_text(text["content.network.overall.major_outage"]).wait_for()
     home_status.get_by_role("link", name=title).click()
     anyone.wait_for_url(re.compile(r"/network-status#incident-"))
-    component_row(anyone, "fibre").get_by_text(text["network.state.major_outage"]).wait_for()
-    component_row(anyone, "dsl").get_by_text(text["network.state.operational"]).wait_for()
+    component_row(anyone, "fibre").get_by_text(text["content.network.state.major_outage"]).wait_for()
+    component_row(anyone, "dsl").get_by_text(text["content.network.state.operational"]).wait_for()
     incident = anyone.locator("article.incident").filter(has_text=title)
     incident.locator(".markdown strong").get_by_text("el cable").wait_for()  # Markdown, drawn
     assert "**" not in incident.inner_text()
@@ -83,7 +83,7 @@ def test_an_incident_and_an_announcement_from_the_console_reach_every_page_that_
     anyone.goto("/")
     latest = anyone.locator(".home-announcements")
     latest.get_by_role("heading", name=headline).wait_for()
-    latest.get_by_role("link", name=text["announcements.all"]).click()
+    latest.get_by_role("link", name=text["content.announcements.all"]).click()
     anyone.wait_for_url(re.compile(r"/announcements$"))
     shown = anyone.locator("article.announcement").filter(has_text=headline)
     assert shown.get_by_role("link", name="ver tarifas").get_attribute("href") == "https://izarlink.example/tarifas"
@@ -97,7 +97,7 @@ def test_an_incident_and_an_announcement_from_the_console_reach_every_page_that_
     update.get_by_role("button", name=text["publish.incident.update"]).click()
     staff.get_by_text(text("publish.incident.updated", title=title)).wait_for()
     anyone.goto("/network-status")
-    component_row(anyone, "fibre").get_by_text(text["network.state.operational"]).wait_for()
+    component_row(anyone, "fibre").get_by_text(text["content.network.state.operational"]).wait_for()
     resolved = anyone.locator("article.incident").filter(has_text=title)
     assert [item.inner_text().split(" · ")[0] for item in resolved.locator(".entry-meta strong").all()] == [
-        text["network.incident.resolved"], text["network.incident.investigating"]]  # newest first
+        text["content.network.incident.resolved"], text["content.network.incident.investigating"]]  # newest first
