@@ -31,9 +31,9 @@ def test_health_reports_every_process_and_every_relay(system):
     assert response.status_code == 200, response.text
     health = response.json()
     assert health["status"] == "ok"
-    assert health["services"] == {s: "ok" for s in ("identity", "tickets", "routing", "sla", "notifier",
+    assert health["services"] == {s: "ok" for s in ("identity", "tickets", "routing", "sla", "content", "notifier",
                                                     "notifier_inbound", "inbound_smtp")}
-    assert {"identity.events", "tickets.events", "sla.events", "sla.billing"} == set(
+    assert {"identity.events", "tickets.events", "sla.events", "sla.billing", "content.events"} == set(
         health["relays"]), health["relays"]
     assert all(relay["status"] == "ok" and relay["waiting_seconds"] < 30 for relay in health["relays"].values())
 
