@@ -363,6 +363,8 @@ class MergeSchema(StrictSchema):
 
 # Ticket events for staff alone: a customer never sees them, in a view or a live update.
 INTERNAL_TICKET_EVENTS = frozenset({"InternalNoteAdded", "ProviderFaultMarked"})
+# Events after which a ticket is closed for good (a follow-up is a new ticket).
+CLOSED_TICKET_EVENTS = frozenset({"SolutionApproved", "TicketClosed", "TicketMerged"})
 # Events that take a resolved ticket back to work: the customer refused the solution, or staff
 # reopened it. Every service treats both alike (a queue again, the resolution clock running).
 REOPENING_TICKET_EVENTS = frozenset({"SolutionRefused", "TicketReopened"})
@@ -520,7 +522,8 @@ def dashboard_range(query, today):
 
 
 # Actions other services take on tickets on their own (TicketsService.act_as_system).
-SYSTEM_TICKET_ACTIONS = {"route": RouteSchema, "assign": AssignSchema, "email-reply": EmailReplySchema}
+SYSTEM_TICKET_ACTIONS = {"route": RouteSchema, "assign": AssignSchema, "email-reply": EmailReplySchema,
+                         "resolve": ResolveSchema}  # resolve: an incident resolved with its linked tickets
 
 
 class SolutionDecisionSchema(StrictSchema):
@@ -598,6 +601,14 @@ class IncidentUpdateSchema(StrictSchema):
     impact = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(CONTENT_IMPACTS))
     components = fields.List(fields.String(validate=validate.Length(min=1, max=50)), allow_none=True,
                              load_default=None)
+    resolve_tickets = fields.Boolean(load_default=False, metadata={
+        "description": "with status resolved: resolve every linked open ticket with this message"})
+
+
+class LinkTicketsSchema(StrictSchema):
+    """Staff link the tickets an incident caused: its updates are mailed to their customers."""
+
+    tickets = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1, max=100))
 
 
 class MaintenanceSchema(StrictSchema):

@@ -1,5 +1,5 @@
 """Every service in one process, on in-memory stores: the gateway's HTTP API (in process, the
-same endpoints), identity, tickets, routing and SLA, with no broker, no database and no
+same endpoints), identity, tickets, routing, SLA, content and the notifier, with no broker, no database and no
 processes. The service layer's tests (tests/service) run through it in milliseconds.
 
 Events reach the consumers in global order, synchronously, through the wire's envelope: when a
@@ -100,6 +100,7 @@ class System:
             "identity": [consumer(self.routing, self.routing.apply_identity_event),
                          consumer(self.notifier, self.notifier.apply_identity_event)],
             "sla": [consumer(self.notifier, self.notifier.plan_mails)],
+            "content": [consumer(self.notifier, self.notifier.plan_mails), self.tickets.apply_content_event],
         }
         self.positions = {source: 0 for source in self.consumers}
         self._settling = False

@@ -146,16 +146,35 @@ def declare_incident(incident_id, actor, now, command, catalog):
                    impact=impact, status=status, started_at=started_at.isoformat())]
 
 
+def link_tickets(state, actor, now, tickets):
+    """Tickets the incident caused ({ticket_id, reference, title}, checked by the caller): each
+    update is then mailed to their customers. A ticket linked already is not linked again."""
+    require_staff(actor)
+    if state["status"] == RESOLVED:
+        raise IllegalTransition("incident_resolved")
+    known = {item["ticket_id"] for item in state["tickets"]}
+    new = [dict(item) for item in {item["ticket_id"]: item for item in tickets}.values() if item["ticket_id"] not in known]
+    if not new:
+        return []
+    return [_event("IncidentTicketsLinked", actor, now, incident_id=state["id"], tickets=new)]
+
+
 def update_incident(state, actor, now, command, catalog):
     """A new entry of the timeline: its status (resolved ends the incident), what is known, and
-    optionally a new impact or set of components."""
+    optionally a new impact or set of components. The event names the tickets linked then (whose
+    customers are mailed it) and, when resolving with `resolve_tickets`, asks that they be
+    resolved with its message."""
     require_staff(actor)
     if state["status"] == RESOLVED:
         raise IllegalTransition("incident_resolved")
     status = command.get("status")
     if status not in INCIDENT_STATUSES:
         raise RuleBroken("status", "unknown_incident_status")
-    data = {"status": status, "message": texts(command.get("message"), "message", BODY_MAX)}
+    if command.get("resolve_tickets") and status != RESOLVED:
+        raise RuleBroken("resolve_tickets", "resolve_tickets_only_when_resolved")
+    data = {"status": status, "message": texts(command.get("message"), "message", BODY_MAX),
+            "title": state["title"], "tickets": [item["ticket_id"] for item in state["tickets"]],
+            "resolve_tickets": bool(command.get("resolve_tickets")) and bool(state["tickets"])}
     if command.get("impact") is not None:
         if command["impact"] not in IMPACTS:
             raise RuleBroken("impact", "unknown_impact")
@@ -206,7 +225,7 @@ def evolve(state, event):
         entry = {"at": at, "status": data["status"], "message": data["message"], "by": data["by"]["name"]}
         return {"kind": "incident", "id": data["incident_id"], "status": data["status"], "title": data["title"],
                 "impact": data["impact"], "components": data["components"], "started_at": data["started_at"],
-                "ended_at": None, "updates": [entry], "created_at": at, "updated_at": at,
+                "ended_at": None, "updates": [entry], "tickets": [], "created_at": at, "updated_at": at,
                 "version": event.stream_position}
     if event.type == "MaintenanceScheduled":
         return {"kind": "maintenance", "id": data["maintenance_id"], "status": SCHEDULED, "title": data["title"],
@@ -225,6 +244,8 @@ def evolve(state, event):
         state.update(status=data["status"], updates=[*state["updates"], entry])
         if data["status"] == RESOLVED:
             state["ended_at"] = at
+    elif event.type == "IncidentTicketsLinked":
+        state["tickets"] = [*state["tickets"], *data["tickets"]]
     elif event.type == "MaintenanceCancelled":
         state.update(status=CANCELLED)
     return state

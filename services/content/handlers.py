@@ -121,12 +121,19 @@ class Content:
         incident_id = uuid.uuid4()
         events = translated(lambda: domain.declare_incident(incident_id, principal, self._now(), command, self.catalog))
         with self.uow() as work:
-            return self.shown(self._record(work, "incident", incident_id, events, NO_STREAM))
+            return self.shown(self._record(work, "incident", incident_id, events, NO_STREAM), staff=True)
 
     def update_incident(self, principal, incident_id, command):
         command = load(contracts.IncidentUpdateSchema, command)
         return self.shown(self._change(principal, "incident", incident_id, lambda state: domain.update_incident(
-            state, principal, self._now(), command, self.catalog)))
+            state, principal, self._now(), command, self.catalog)), staff=True)
+
+    def link_tickets(self, principal, incident_id, tickets):
+        """`tickets`: [{ticket_id, reference, title}] the gateway found the caller may see."""
+        tickets = [{"ticket_id": str(item["ticket_id"]), "reference": str(item["reference"]),
+                    "title": str(item.get("title") or "")} for item in tickets]
+        return self.shown(self._change(principal, "incident", incident_id, lambda state: domain.link_tickets(
+            state, principal, self._now(), tickets)), staff=True)
 
     def schedule_maintenance(self, principal, command):
         command = load(contracts.MaintenanceSchema, command)
@@ -141,9 +148,11 @@ class Content:
         return self.shown(self._change(principal, "maintenance", maintenance_id, lambda state: domain.cancel_maintenance(
             state, principal, self._now())))
 
-    def incident(self, incident_id):
+    def incident(self, principal, incident_id):
+        """One incident; staff also see the tickets linked to it."""
         with self.uow() as work:
-            return self.shown(self._existing(work, "incident", incident_id))
+            return self.shown(self._existing(work, "incident", incident_id),
+                              staff=(principal or {}).get("role") in domain.STAFF)
 
     def status(self):
         """The network status page, public: every component with its state now, grouped by
@@ -198,13 +207,15 @@ class Content:
     # -- what readers get ---------------------------------------------------------------------
     @staticmethod
     def shown(state, staff=False):
-        """The document as the API gives it: Markdown also as safe trees (`*_tree`), and for
-        announcements the audience only to staff."""
+        """The document as the API gives it: Markdown also as safe trees (`*_tree`); an
+        announcement's audience and an incident's tickets only to staff."""
         shown = dict(state)
         for name in ("body", "message"):
             if isinstance(state.get(name), dict):
                 shown[f"{name}_tree"] = {language: markdown.tree(text) for language, text in state[name].items()}
         if state["kind"] == "incident":
+            if not staff:
+                shown.pop("tickets", None)  # which tickets (and whose) is staff's to know
             shown["updates"] = [dict(entry, message_tree={language: markdown.tree(text)
                                                           for language, text in entry["message"].items()})
                                 for entry in state["updates"]]

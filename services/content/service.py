@@ -53,6 +53,10 @@ class ContentService(Health, StreamOwner):
         return self.app.update_incident(principal, incident_id, command)
 
     @rpc(expected_exceptions=errors.EXPECTED)
+    def link_tickets(self, principal, incident_id, tickets):
+        return self.app.link_tickets(principal, incident_id, tickets)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
     def schedule_maintenance(self, principal, command):
         return self.app.schedule_maintenance(principal, command)
 
@@ -61,8 +65,8 @@ class ContentService(Health, StreamOwner):
         return self.app.cancel_maintenance(principal, maintenance_id)
 
     @rpc(expected_exceptions=errors.EXPECTED)
-    def incident(self, incident_id):
-        return self.app.incident(incident_id)
+    def incident(self, principal, incident_id):
+        return self.app.incident(principal, incident_id)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def status(self):

@@ -33,7 +33,7 @@ SCHEMAS = {  # nested schemas first: apispec registers them by name when it meet
     "Texts": contracts.TextsSchema, "Announcement": contracts.AnnouncementSchema,
     "AnnouncementChange": contracts.AnnouncementChangeSchema, "Publish": contracts.PublishSchema,
     "Incident": contracts.IncidentSchema, "IncidentUpdate": contracts.IncidentUpdateSchema,
-    "Maintenance": contracts.MaintenanceSchema,
+    "Maintenance": contracts.MaintenanceSchema, "LinkTickets": contracts.LinkTicketsSchema,
 }
 
 ERRORS = {
@@ -206,6 +206,10 @@ OPERATIONS = [
     ("post", "/api/v1/incidents/{incident_id}/updates", "updateIncident",
      "Staff add to the timeline: investigating, identified, monitoring, resolved (ends it)",
      "IncidentUpdate", ("200", None), ("401", "403", "404", "409"), False),
+    ("post", "/api/v1/incidents/{incident_id}/tickets", "linkTickets",
+     "Staff link the tickets an incident caused: every later update is mailed once to each of their"
+     " customers (requester, group users, CC); resolving with `resolve_tickets` resolves them",
+     "LinkTickets", ("200", None), ("401", "403", "404", "409"), False),
     ("post", "/api/v1/maintenances", "scheduleMaintenance", "Staff schedule a maintenance window on components",
      "Maintenance", ("201", None), ("401", "403"), False),
     ("post", "/api/v1/maintenances/{maintenance_id}/cancel", "cancelMaintenance",

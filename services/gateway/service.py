@@ -424,7 +424,7 @@ class GatewayService:
 
     @http("GET", "/api/v1/incidents/<string:incident_id>", public=True)
     def get_incident(self, request, incident_id):
-        return json_response(call(self.content.incident, incident_id))
+        return json_response(call(self.content.incident, self.caller.principal_if_any(), incident_id))
 
     @http("POST", "/api/v1/incidents")
     def declare_incident(self, request):
@@ -437,6 +437,16 @@ class GatewayService:
         principal = self.caller.principal(roles=STAFF)
         command = self._body(request, contracts.IncidentUpdateSchema)
         return json_response(call(self.content.update_incident, principal, incident_id, command))
+
+    @http("POST", "/api/v1/incidents/<string:incident_id>/tickets")
+    def link_tickets(self, request, incident_id):
+        """Staff link the tickets an incident caused; each must be one they may see (404 names
+        the first that is not), as the tickets service answers."""
+        principal = self.caller.principal(roles=STAFF)
+        command = self._body(request, contracts.LinkTicketsSchema)
+        found = [call(self.tickets.get_ticket, principal, str(ticket_id)) for ticket_id in dict.fromkeys(command["tickets"])]
+        tickets = [{"ticket_id": t["ticket_id"], "reference": t["reference"], "title": t["title"]} for t in found]
+        return json_response(call(self.content.link_tickets, principal, incident_id, tickets))
 
     @http("POST", "/api/v1/maintenances")
     def schedule_maintenance(self, request):

@@ -1,6 +1,7 @@
 """What the notifier knows of people and tickets: projections of identity and ticket events in its
 own schema (it never reads another service's tables)."""
 
+from helpdesk.contracts import CLOSED_TICKET_EVENTS
 from helpdesk.db import later
 
 CONTACT_COLUMNS = ("user_id", "email", "name", "language", "company_id", "is_group", "role", "departments",
@@ -48,6 +49,8 @@ def project_ticket(cur, event):
         later(cur, "UPDATE notifier.tickets SET assignee_id = %s WHERE ticket_id = %s", (data["agent_id"], ticket_id))
     elif event.type == "CcChanged":
         later(cur, "UPDATE notifier.tickets SET cc = %s WHERE ticket_id = %s", (data["cc"], ticket_id))
+    elif event.type in CLOSED_TICKET_EVENTS:
+        later(cur, "UPDATE notifier.tickets SET closed = true WHERE ticket_id = %s", (ticket_id,))
 
 
 class Directory:
@@ -91,7 +94,7 @@ class Directory:
 
     def ticket(self, ticket_id):
         columns = ("ticket_id", "reference", "title", "requester_id", "requester_email", "company_id", "cc",
-                   "department", "assignee_id")
+                   "department", "assignee_id", "closed")
         self.cur.execute(f"SELECT {', '.join(columns)} FROM notifier.tickets WHERE ticket_id = %s",  # noqa: S608
                          (ticket_id,))
         row = self.cur.fetchone()

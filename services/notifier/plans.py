@@ -233,6 +233,35 @@ def _identity(planner):
     return lambda event, directory: planner(event.data, directory.contact)
 
 
+def _every_language(texts):
+    """{es, en} with a text missing in one language taken from the other (the renderer picks the
+    reader's)."""
+    return {code: texts.get(code) or texts.get("es") or texts.get("en") or "" for code in ("es", "en")}
+
+
+def _incident_update(event, directory):
+    """An incident's update, once to every address on the customer side of its linked tickets
+    that are still open (one mail per address, however many of its tickets are linked), with
+    the references of that address's tickets."""
+    data = event.data
+    tickets_of = {}
+    people = {}
+    for ticket_id in data.get("tickets") or ():
+        ticket = directory.ticket(ticket_id)
+        if ticket is None or ticket.get("closed"):
+            continue
+        for address, contact, _ in customer_side(ticket, directory):
+            if reachable(contact):
+                people.setdefault(address.lower(), (address, contact))
+                tickets_of.setdefault(address.lower(), []).append(ticket["reference"])
+    context = {"incident_id": data["incident_id"], "status": data["status"], "title": _every_language(data["title"]),
+               "message": _every_language(data["message"]),
+               "resolve_tickets": data.get("resolve_tickets", False),
+               "path": f"/network-status#incident-{data['incident_id']}"}
+    return [mail_to(address, contact, "incident_update", dict(context, references=tickets_of[key]))
+            for key, (address, contact) in people.items()]
+
+
 PLANNERS = {
     **{event_type: _ticket_update for event_type in UPDATES},
     "TicketOpened": _ticket_opened,
@@ -245,4 +274,5 @@ PLANNERS = {
     "PasswordChanged": _identity(_password_changed),
     "EmailChanged": _identity(_email_changed),
     "InitialCredentialsIssued": _identity(_credentials),
+    "IncidentUpdated": _incident_update,
 }

@@ -4,6 +4,7 @@ contacts.py and the mail outbox on the transaction's cursor; in memory the same 
 import uuid
 
 from helpdesk.application import InMemoryTable
+from helpdesk.contracts import CLOSED_TICKET_EVENTS
 
 from . import contacts
 from .mail import MailOutbox
@@ -70,7 +71,8 @@ class InMemoryDirectory(InMemoryTable):
                 "ticket_id": uuid.UUID(str(data["ticket_id"])), "reference": data.get("reference") or data["ticket_id"][:8],
                 "title": data["title"], "requester_id": data.get("requester_id"),
                 "requester_email": data["requester_email"], "company_id": data.get("company_id"),
-                "cc": list(data.get("cc") or []), "department": data.get("department"), "assignee_id": None})
+                "cc": list(data.get("cc") or []), "department": data.get("department"), "assignee_id": None,
+                "closed": False})
         elif key not in self.rows:
             return
         elif event.type in ("TicketRouted", "TicketReclassified"):
@@ -79,6 +81,8 @@ class InMemoryDirectory(InMemoryTable):
             self.rows[key] = dict(self.rows[key], assignee_id=data["agent_id"])
         elif event.type == "CcChanged":
             self.rows[key] = dict(self.rows[key], cc=list(data["cc"]))
+        elif event.type in CLOSED_TICKET_EVENTS:
+            self.rows[key] = dict(self.rows[key], closed=True)
 
     def opt_out(self, ticket_id, address):
         self.rows[("opt_out", str(ticket_id), address)] = True

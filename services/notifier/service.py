@@ -1,4 +1,4 @@
-"""Notifier entrypoints: events in through the inbox, mails planned by the handlers (handlers.py)
+"""Notifier entrypoints: events in through the inbox (tickets, identity, SLA, content), mails planned by the handlers (handlers.py)
 in the same transaction, then rendered and sent after it committed."""
 import threading
 
@@ -64,6 +64,7 @@ class NotifierService(Health):
     ticket_events = Inbox("tickets")
     identity_events = Inbox("identity")
     sla_events = Inbox("sla")
+    content_events = Inbox("content")
     mailing = Mailing()
     outbox = MailOutbox()
     app = Application(wire)
@@ -85,6 +86,11 @@ class NotifierService(Health):
         self.sla_events.deliver(event, self._plan_mails)
         self._send_planned()
 
+    @subscribe("content")
+    def on_content_event(self, event):
+        self.content_events.deliver(event, self._plan_mails)
+        self._send_planned()
+
     @rpc(expected_exceptions=errors.EXPECTED)
     def unsubscribe(self, ticket_id, address, token):
         return self.app.unsubscribe(ticket_id, address, token)
@@ -95,6 +101,7 @@ class NotifierService(Health):
         self.ticket_events.heal(self._apply_ticket_event)
         self.identity_events.heal(self._apply_identity_event)
         self.sla_events.heal(self._plan_mails)
+        self.content_events.heal(self._plan_mails)
         self._send_due()
 
     def _apply_ticket_event(self, cur, event):

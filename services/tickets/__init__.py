@@ -2,3 +2,4 @@
 SCHEMA = "tickets"
 STORAGE = ("eventstore",)
 REBUILDS = ("services.tickets.projection:SummariesRebuild",)
+SUBSCRIPTIONS = ("content",)  # an incident resolved with its linked tickets

@@ -10,17 +10,20 @@ on the new state (it commutes, or the domain refuses it); `expected_version` (If
 strictness instead: a stale version is refused with 409.
 """
 import base64
+import logging
 import uuid
 
 from helpdesk import contracts, errors, idempotency
 from helpdesk.application import translated
 from helpdesk.contracts import ListFiltersSchema, QueueFiltersSchema, load
-from helpdesk.events import caused_by, stream_name
+from helpdesk.events import cause_of, caused_by, stream_name
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
 from helpdesk.linktokens import APPROVE_SOLUTION, REFUSE_SOLUTION, SignedLinks, decision_subject
 from helpdesk.ticket_schemas import TicketSchema
 
 from . import access, attachments, domain, limits, queries, timeline
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 
@@ -271,6 +274,27 @@ class Tickets:
             raise errors.Forbidden("address_cannot_decide")
         return self._change(principal, command["ticket_id"], lambda t: domain.decide_by_link(
             t, principal, command["decision"], command["resolution"], command["text"]))
+
+    def apply_content_event(self, event):
+        """An incident resolved with `resolve_tickets` (services/content): each ticket linked to it
+        resolved with its message, once (the event's and the ticket's ids are the idempotency key,
+        so a redelivered event changes nothing). A ticket that cannot be resolved now (nobody took
+        it yet, or it is resolved or closed already) stays as it is. How many were resolved."""
+        data = event.data
+        if event.type != "IncidentUpdated" or not data.get("resolve_tickets"):
+            return 0
+        message = data["message"]
+        solution = message.get("es") or message.get("en") or ""
+        resolved = 0
+        for ticket_id in data.get("tickets") or ():
+            try:
+                self.act_as_system("content", ticket_id, "resolve", {"solution": solution}, cause_of(event),
+                                   f"{event.event_id}:{ticket_id}")
+            except (errors.Conflict, errors.NotFound, errors.InvalidInput) as refused:
+                log.info("incident %s: ticket %s not resolved (%s)", data["incident_id"], ticket_id, refused)
+                continue
+            resolved += 1
+        return resolved
 
     def act_as_system(self, service, ticket_id, action, command, cause=None, idempotency_key=None):
         """Another service acting on its own (routing routes and assigns). Not reachable over HTTP.

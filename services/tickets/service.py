@@ -4,7 +4,7 @@ from nameko.timer import timer
 
 from helpdesk import errors
 from helpdesk.events import utcnow
-from helpdesk.extensions import CatalogProvider, EventStore, Health, RpcProxy, StreamOwner, rpc
+from helpdesk.extensions import CatalogProvider, EventStore, Health, RpcProxy, StreamOwner, rpc, subscribe
 
 from .bootstrap import bootstrap
 
@@ -20,6 +20,12 @@ class TicketsService(Health, StreamOwner):
     def app(self):
         """The handlers, for this worker: its identity proxy is the worker's own."""
         return bootstrap(self.config, self.catalog, self.identity, utcnow, self.store, self.store.db)
+
+    @subscribe("content")
+    def on_content_event(self, event):
+        """An incident resolved with its linked tickets: each resolved once (the idempotency key
+        makes a redelivery do nothing: no inbox needed)."""
+        self.app.apply_content_event(event)
 
     @timer(interval=3600)
     def forget_expired_answers(self):

@@ -193,3 +193,73 @@ def test_atom_feeds_of_the_announcements_and_the_status_are_valid_and_escaped(sy
     status = ET.fromstring(client(system).call("GET", "/feeds/status.atom?lang=en").content)
     assert status.find(f"{ATOM}title").text.endswith("network status") and status.find(f"{ATOM}updated").text
     assert client(system).call("GET", "/feeds/tickets.atom").status_code == 404
+
+
+def test_each_update_of_an_incident_is_mailed_once_to_every_customer_of_its_linked_open_tickets(system):
+    """Three tickets linked (two of one customer, one with a CC), one update: one mail to each
+    address, naming that address's tickets; a closed ticket's customer gets none; then resolving
+    with resolve_tickets resolves the linked tickets someone was working on, with the message."""
+    admin = as_user(system, "admin@helpdesk.example")
+    company = admin.call("POST", "/api/v1/admin/companies", {"name": "Otra Empresa"}).json()
+    made = admin.call("POST", "/api/v1/admin/users", {"email": "otra@cliente.example", "name": "Otra Cliente",
+                                                     "role": "customer", "language": "en",
+                                                     "company_id": company["company_id"]})
+    assert made.status_code == 201, made.text
+    ana = as_user(system, "cliente@demo.example")
+    agent = as_user(system, "agent-networks@helpdesk.example")
+    first = ana.call("POST", "/api/v1/tickets", {"department": "networks", "title": "Sin fibra", "description": "x",
+                                                  "cc": ["jefe@demo.example"]}).json()
+    second = ana.call("POST", "/api/v1/tickets", {"department": "networks", "title": "Sin fibra 2", "description": "x"}).json()
+    third = agent.call("POST", "/api/v1/tickets", {"department": "networks", "title": "Llamó: sin fibra",
+                                                    "description": "x", "on_behalf_of": made.json()["user_id"],
+                                                    "channel": "phone"}).json()
+    closed = ana.call("POST", "/api/v1/tickets", {"department": "networks", "title": "Ya no", "description": "x"}).json()
+    assert ana.call("POST", f"/api/v1/tickets/{closed['ticket_id']}/close", {}).status_code == 200
+    for ticket in (first, third):
+        assert agent.call("POST", f"/api/v1/tickets/{ticket['ticket_id']}/assign", {}).status_code == 200
+    incident = agent.call("POST", "/api/v1/incidents", INCIDENT).json()
+    path = f"/api/v1/incidents/{incident['id']}"
+    ids = [first["ticket_id"], second["ticket_id"], third["ticket_id"], closed["ticket_id"], first["ticket_id"]]
+    linked = agent.call("POST", f"{path}/tickets", {"tickets": ids})
+    assert linked.status_code == 200, linked.text
+    assert [t["reference"] for t in linked.json()["tickets"]] == [
+        first["reference"], second["reference"], third["reference"], closed["reference"]]  # each once
+    assert "tickets" not in client(system).call("GET", path).json()  # customers' business: staff only
+    assert len(agent.call("GET", path).json()["tickets"]) == 4
+
+    before = len(system.mails())
+    assert agent.call("POST", f"{path}/updates", {"status": "identified",
+                                                  "message": {"es": "Obra en la calle: cable cortado."}}).status_code == 200
+    mails = [m for m in system.mails()[before:] if m.template == "incident_update"]
+    by_address = {m.recipient: m for m in mails}
+    assert len(by_address) == len(mails)  # once each
+    assert set(by_address) >= {"cliente@demo.example", "jefe@demo.example", "otra@cliente.example"}
+    assert set(by_address) - {"cliente@demo.example", "jefe@demo.example", "otra@cliente.example",
+                              "soporte@demo.example"} == set()  # (and the demo company's group user)
+    assert sorted(by_address["cliente@demo.example"].context["references"]) == sorted(
+        [first["reference"], second["reference"]])
+    assert by_address["jefe@demo.example"].context["references"] == [first["reference"]]
+    assert by_address["otra@cliente.example"].language == "en"
+    assert by_address["otra@cliente.example"].context["message"] == {"es": "Obra en la calle: cable cortado.",
+                                                                    "en": "Obra en la calle: cable cortado."}
+
+    resolved = agent.call("POST", f"{path}/updates", {"status": "resolved", "resolve_tickets": True,
+                                                      "message": {"es": "Cable empalmado: servicio restablecido."}})
+    assert resolved.status_code == 200, resolved.text
+    states = {t["ticket_id"]: agent.call("GET", f"/api/v1/tickets/{t['ticket_id']}").json() for t in (first, second, third)}
+    assert states[first["ticket_id"]]["status"] == states[third["ticket_id"]]["status"] == "resolved"
+    assert states[first["ticket_id"]]["solution"] == "Cable empalmado: servicio restablecido."
+    assert states[second["ticket_id"]]["status"] == "new"  # nobody took it: it stays in the queue
+    refused = agent.call("POST", f"{path}/tickets", {"tickets": [second["ticket_id"]]})
+    assert refused.status_code == 409  # a resolved incident takes no more tickets
+    hidden = agent.call("POST", f"/api/v1/incidents/{agent.call('POST', '/api/v1/incidents', INCIDENT).json()['id']}/tickets",
+                        {"tickets": ["5d7c2e1e-0000-4000-8000-000000000000"]})
+    assert hidden.status_code == 404
+
+
+def test_resolve_tickets_is_only_for_a_resolution(system):
+    staff = as_user(system, "agent-networks@helpdesk.example")
+    incident = staff.call("POST", "/api/v1/incidents", INCIDENT).json()
+    answer = staff.call("POST", f"/api/v1/incidents/{incident['id']}/updates",
+                        {"status": "monitoring", "message": {"es": "Vigilando"}, "resolve_tickets": True})
+    assert answer.status_code == 422 and "resolve_tickets" in answer.json()["fields"]

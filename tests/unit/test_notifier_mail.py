@@ -552,3 +552,23 @@ def test_bodies_are_quoted_printable_and_come_back_exactly():
     assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n") == text.rstrip("\n")
     assert parsed.get_body(("html",)).get_content().strip() == "<p>¿qué?</p>"
 
+
+
+def test_an_incident_update_is_mailed_in_each_readers_language_naming_their_tickets():
+    first = ticket_opened("Sin fibra", requester="u-es", cc=["jefe@empresa.es"])
+    second = ticket_opened("Sin fibra otra vez", requester="u-es")
+    english = ticket_opened("No fibre", requester="u-en")
+    update = event("IncidentUpdated", incident_id="i-1", status="identified",
+                   title={"es": "Corte de fibra"}, message={"es": "Cable cortado.", "en": "Cable cut."},
+                   tickets=[first.data["ticket_id"], second.data["ticket_id"], english.data["ticket_id"]],
+                   resolve_tickets=False, by={"user_id": "u-agent", "name": "Agente", "role": "agent"})
+    mails = mails_for(update, DIRECTORY)
+    assert sorted(m.recipient for m in mails) == ["ana@example.com", "eve@example.com", "jefe@empresa.es"]
+    messages = render_all(mails, update)
+    spanish, english_mail = messages["ana@example.com"], messages["eve@example.com"]
+    assert spanish["Subject"] == "[Estado de red] Causa identificada: Corte de fibra"
+    assert english_mail["Subject"] == "[Network status] Identified: Corte de fibra"  # written in es only
+    body = spanish.get_body(("plain",)).get_content()
+    assert "sus tickets #000007, #000007" in body and "Cable cortado." in body
+    assert english_mail.get_body(("plain",)).get_content().count("Cable cut.") == 1
+    assert body.strip().endswith("/network-status#incident-i-1")
