@@ -118,10 +118,43 @@ export async function content() {
       await drawAnnouncements();
     }});
 
+  /** The ids of the tickets `typed` names ("#000012, 000015"), looked up as the merge form does;
+   * {problem} naming the first not found. */
+  async function ticketsNamed(typed) {
+    const ids = [];
+    for (const part of typed.split(/[\s,;]+/).filter(Boolean)) {
+      const digits = part.replace(/^#/, "");
+      const reference = /^\d{1,12}$/.test(digits) ? `#${digits.padStart(6, "0")}` : null;
+      const found = reference ? await get(`/api/v1/tickets?text=${encodeURIComponent(reference.slice(1))}&limit=50`) : null;
+      const item = found && found.ok ? found.data.items.find((ticket) => ticket.reference === reference) : null;
+      if (!item) return {problem: t("publish.incident.no_ticket", {reference: part})};
+      ids.push(item.ticket_id);
+    }
+    return {ids};
+  }
+
+  function linkForm(incident, name) {
+    const references = field({name: "references", api: "tickets", label: t("publish.incident.references"),
+                              hint: t("publish.incident.references_hint"), required: true});
+    return form({label: t("publish.incident.link_named", {title: name}), submit: t("publish.incident.link"),
+      fields: [references], onSubmit: async (element) => {
+        const named = await ticketsNamed(references.control.value);
+        if (named.problem) return showErrors(element, {message: named.problem, fields: {tickets: [named.problem]}});
+        const answer = await post(`/api/v1/incidents/${incident.id}/tickets`, {tickets: named.ids});
+        if (!answer.ok) return showErrors(element, answer.data);
+        replace(alert, h("p", {}, t("publish.incident.linked", {title: name, count: answer.data.tickets.length})));
+        await drawIncidents();
+      }});
+  }
+
   // -- incidents --
   async function drawIncidents() {
     const status = await get("/api/v1/status");
-    const open = status.ok ? status.data.incidents.filter((item) => item.status !== "resolved") : [];
+    const listed = status.ok ? status.data.incidents.filter((item) => item.status !== "resolved") : [];
+    const open = await Promise.all(listed.map(async (item) => { // the staff's view: with its tickets
+      const full = await get(`/api/v1/incidents/${item.id}`);
+      return full.ok ? full.data : item;
+    }));
     replace(incidentList, open.length ? open.map((incident) => {
       const name = written(incident.title)[0];
       const headingId = uid("incident");
@@ -129,12 +162,20 @@ export async function content() {
                                   options: STATUSES.map((code) => [code, t(`content.network.incident.${code}`)])});
       const impact = field({name: "impact", label: t("publish.incident.impact"), type: "select", value: incident.impact,
                             options: IMPACTS.map((code) => [code, t(`content.network.state.${code}`)])});
+      const resolveId = uid("resolve-tickets");
+      const resolveBox = h("div", {class: "field check"},
+        h("input", {type: "checkbox", id: resolveId, name: "resolve_tickets", "data-api": "resolve_tickets",
+                    "aria-describedby": `${resolveId}-error`}),
+        h("label", {for: resolveId}, t("publish.incident.resolve_tickets")),
+        h("p", {class: "field-error", id: `${resolveId}-error`, hidden: true}));
       const update = form({label: t("publish.incident.update_named", {title: name}), submit: t("publish.incident.update"),
-        fields: [updateStatus, impact, ...bilingual("message", "publish.message", {textarea: true, required: true})],
+        fields: [updateStatus, impact, ...bilingual("message", "publish.message", {textarea: true, required: true}),
+                 (incident.tickets || []).length ? resolveBox : null].filter(Boolean),
         onSubmit: async (element) => {
           const data = values(element);
           const answer = await post(`/api/v1/incidents/${incident.id}/updates`,
-            {status: data.status, impact: data.impact, message: texts(data, "message")});
+            {status: data.status, impact: data.impact, message: texts(data, "message"),
+             resolve_tickets: Boolean(data.resolve_tickets)});
           if (!answer.ok) return showErrors(element, answer.data);
           replace(alert, h("p", {}, t("publish.incident.updated", {title: name})));
           await drawIncidents();
@@ -142,7 +183,11 @@ export async function content() {
       return h("section", {class: "panel", "aria-labelledby": headingId, "data-incident": incident.id},
         h("h3", {id: headingId}, name), h("p", {class: "meta"}, t(`content.network.incident.${incident.status}`), " · ",
           t(`content.network.state.${incident.impact}`), " · ", t("content.network.started", {time: dateTime(incident.started_at)})),
-        update);
+        h("p", {class: "linked"}, (incident.tickets || []).length
+          ? [t("publish.incident.linked_tickets"), " ", incident.tickets.map((ticket, index) => [index ? ", " : "",
+              h("a", {href: `/console/tickets/${ticket.ticket_id}`, title: ticket.title}, ticket.reference)])]
+          : t("publish.incident.no_linked")),
+        linkForm(incident, name), update);
     }) : h("p", {}, t("content.network.no_incidents")));
   }
 

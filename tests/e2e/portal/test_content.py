@@ -8,6 +8,8 @@ origin, weight, axe, a picture."""
 import re
 import uuid
 
+from helpdesk import testing
+
 from ..conftest import as_user
 from .browser import check_page
 from .test_console_supervisor import log_in_at, speaking
@@ -101,3 +103,81 @@ def test_an_incident_and_an_announcement_from_the_console_reach_every_page_that_
     resolved = anyone.locator("article.incident").filter(has_text=title)
     assert [item.inner_text().split(" · ")[0] for item in resolved.locator(".entry-meta strong").all()] == [
         text["content.network.incident.resolved"], text["content.network.incident.investigating"]]  # newest first
+
+
+def incident_mails(system, address, title):
+    return [m for m in system.mails_to(address) if title in str(m["Subject"])]
+
+
+def test_three_linked_tickets_get_each_update_once_and_are_resolved_with_the_incident(system, portal):
+    """The issue's journey: an incident on Conexión fibra; three tickets of three customers (one
+    with a CC) linked from the console by their references; one update: exactly one mail to each
+    requester and to the CC; resolved with "resolve the linked tickets": the three resolved with
+    the message, awaiting the customers' approval."""
+    speaking(system, AGENT, "es")
+    text = Text("es")
+    tag = uuid.uuid4().hex[:6]
+    admin, agent = as_user(system, "admin@helpdesk.example"), as_user(system, AGENT)
+    company = admin.call("POST", "/api/v1/admin/companies", {"name": f"Fibra Cliente {tag}"}).json()
+    requesters, tickets = [], []
+    for n in range(3):
+        email = f"fibra{n}-{tag}@cliente.example"
+        made = admin.call("POST", "/api/v1/admin/users", {"email": email, "name": f"Cliente {n}", "role": "customer",
+                                                         "company_id": company["company_id"]})
+        assert made.status_code == 201, made.text
+        opened = agent.call("POST", "/api/v1/tickets", {
+            "on_behalf_of": made.json()["user_id"], "channel": "phone", "department": "networks",
+            "title": f"Sin fibra {n} {tag}", "description": "Llamó: no hay conexión.",
+            "cc": [f"jefe-{tag}@cliente.example"] if n == 0 else []})
+        assert opened.status_code == 201, opened.text
+        assert agent.call("POST", f"/api/v1/tickets/{opened.json()['ticket_id']}/assign", {}).status_code == 200
+        requesters.append(email)
+        tickets.append(opened.json())
+    title = f"Corte de fibra en el polígono {tag}"
+    incident = agent.call("POST", "/api/v1/incidents", {"title": {"es": title}, "message": {"es": "Investigando."},
+                                                        "components": ["fibre"], "impact": "major_outage"}).json()
+
+    page = portal("es", "desktop")
+    log_in_at(page, "/console/content", AGENT, "es")
+    panel = page.locator(f"[data-incident='{incident['id']}']")
+    link = panel.get_by_role("form", name=text("publish.incident.link_named", title=title))
+    fill(link, text["publish.incident.references"], "#999999")  # not a ticket: said at the field
+    link.get_by_role("button", name=text["publish.incident.link"]).click()
+    link.get_by_text(text("publish.incident.no_ticket", reference="#999999")).first.wait_for()
+    fill(link, text["publish.incident.references"], ", ".join(t["reference"] for t in tickets))
+    link.get_by_role("button", name=text["publish.incident.link"]).click()
+    page.get_by_text(text("publish.incident.linked", title=title, count=3)).wait_for()
+    panel = page.locator(f"[data-incident='{incident['id']}']")
+    for ticket in tickets:
+        panel.get_by_role("link", name=ticket["reference"], exact=True).wait_for()
+
+    update = panel.get_by_role("form", name=text("publish.incident.update_named", title=title))
+    choose(update, text["publish.incident.status"], "identified")
+    fill(update, f"{text['publish.message']} ({text['language.es']})", "Una excavadora cortó el cable.")
+    update.get_by_role("button", name=text["publish.incident.update"]).click()
+    page.get_by_text(text("publish.incident.updated", title=title)).wait_for()
+    everyone = requesters + [f"jefe-{tag}@cliente.example"]
+    for address in everyone:
+        assert testing.wait_until(lambda: incident_mails(system, address, title)), f"no incident mail for {address}"
+    page.wait_for_timeout(1500)  # anything more would have come by now
+    assert {address: len(incident_mails(system, address, title)) for address in everyone} == {a: 1 for a in everyone}
+    body = incident_mails(system, requesters[0], title)[0].get_body(("plain",)).get_content()
+    assert tickets[0]["reference"] in body and "Una excavadora cortó el cable." in body
+
+    panel = page.locator(f"[data-incident='{incident['id']}']")
+    update = panel.get_by_role("form", name=text("publish.incident.update_named", title=title))
+    choose(update, text["publish.incident.status"], "resolved")
+    fill(update, f"{text['publish.message']} ({text['language.es']})", "Cable empalmado: servicio restablecido.")
+    update.get_by_role("checkbox", name=text["publish.incident.resolve_tickets"]).check()
+    update.get_by_role("button", name=text["publish.incident.update"]).click()
+    page.get_by_text(text("publish.incident.updated", title=title)).wait_for()
+
+    def all_resolved():
+        seen = [agent.call("GET", f"/api/v1/tickets/{t['ticket_id']}").json() for t in tickets]
+        return all(s["status"] == "resolved" for s in seen) and seen
+    seen = testing.wait_until(all_resolved)
+    assert seen, "the linked tickets were not resolved"
+    assert {s["solution"] for s in seen} == {"Cable empalmado: servicio restablecido."}
+    for address in requesters:  # each asked to approve the solution
+        assert testing.wait_until(lambda: [m for m in system.mails_to(address) if "Resuelto" in str(m["Subject"])
+                                     or "Resolved" in str(m["Subject"])])
