@@ -619,6 +619,13 @@ class MaintenanceSchema(StrictSchema):
     ends_at = fields.AwareDateTime(required=True)
 
 
+class SearchQuerySchema(StrictSchema):
+    """GET /api/v1/search: the home page's Buscar."""
+
+    q = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
+
+
 class ServiceQuerySchema(StrictSchema):
     service = fields.String(required=True, validate=validate.Length(min=1, max=50))
 

@@ -30,6 +30,7 @@ const ROUTES = [
   [/^\/solution$/, lazy("solution.js")],
   [/^\/announcements$/, lazy("content.js", "announcements")],
   [/^\/network-status$/, lazy("content.js", "networkStatus")],
+  [/^\/search$/, lazy("content.js", "results")],
   [/^\/console$/, lazy("console.js", "start")],
   [/^\/console\/dashboard$/, lazy("supervision.js", "dashboard")],
   [/^\/console\/agents$/, lazy("supervision.js", "agents")],

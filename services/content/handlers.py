@@ -11,7 +11,7 @@ from helpdesk.contracts import load
 from helpdesk.events import stream_name
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
 
-from . import domain, markdown, published
+from . import domain, markdown, published, search
 
 RECENT_INCIDENTS = dt.timedelta(days=7)  # resolved incidents the status page still lists
 
@@ -184,6 +184,25 @@ class Content:
         with self.uow() as work:
             found = work.documents.listing("incident", list(domain.INCIDENT_STATUSES[:-1]), 100)
         return [self.shown(item) for item in found if codes & set(item["components"])]
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self, query, limit=10):
+        """Announcements, incidents and maintenance anyone may read that have any word of `query`
+        (stemmed, accents ignored), best first, each with a snippet whose matching words are
+        marked ([[text, hit], ...]) and the page that shows it."""
+        asked = search.query_words(query)
+        with self.uow() as work:
+            found = work.documents.find(asked, self._now(), limit)
+        results = []
+        for state, rank in found:
+            title, body = search.document_text(state)
+            matches = lambda word: any(search.same_stem(word, w) for w in asked)  # noqa: E731
+            anchor = {"announcement": "/announcements#announcement-", "incident": "/network-status#incident-",
+                      "maintenance": "/network-status#maintenance-"}[state["kind"]]
+            results.append({"kind": state["kind"], "id": state["id"], "title": state["title"], "rank": rank,
+                            "at": state.get("publish_at") or state.get("started_at") or state.get("starts_at"),
+                            "snippet": search.snippet(body or title, matches), "path": anchor + state["id"]})
+        return results
 
     # -- the same, for other programs: Statuspage's summary.json, Atom feeds --------------------
     def statuspage(self, language, page):

@@ -3,6 +3,7 @@ repository.py; in memory the same methods over a dict (tests/contract holds both
 from helpdesk.application import InMemoryTable
 
 from . import repository as sql
+from . import search
 
 
 class Documents:
@@ -22,6 +23,9 @@ class Documents:
 
     def everything(self):
         return sql.everything(self.cur)
+
+    def find(self, words, now, limit=20):
+        return sql.find(self.cur, words, now, limit)
 
 
 POSTGRES = {"documents": Documents}
@@ -45,6 +49,23 @@ class InMemoryDocuments(InMemoryTable):
 
     def everything(self):
         return [self.rows[key] for key in sorted(self.rows)]
+
+    def find(self, words, now, limit=20):
+        """The model of PostgreSQL's search (search.same_stem for its stemming): a document with
+        any of the words, ranked by the words found, those in the title counting more."""
+        moment, found = now.isoformat(), []
+        for state in self.rows.values():
+            visible = (state["kind"] == "incident" or (state["kind"] == "maintenance" and state["status"] == "scheduled")
+                       or (state["kind"] == "announcement" and state["status"] == "published"
+                           and state["publish_at"] <= moment and state["audience"] is None))
+            title, body = (search.words(text) for text in search.document_text(state))
+            rank = sum(2 * any(search.same_stem(w, t) for t in title) + any(search.same_stem(w, b) for b in body)
+                       for w in words)
+            if visible and rank:
+                found.append((state, float(rank)))
+        found.sort(key=lambda item: item[0]["id"])
+        found.sort(key=lambda item: -item[1])
+        return found[:limit]
 
 
 def in_memory():

@@ -3,7 +3,7 @@ import json
 
 from helpdesk.projections import Rebuild
 
-from . import domain
+from . import domain, search
 
 COLUMNS = {  # kind -> (shown_from, shown_until) keys of its state
     "announcement": ("publish_at", None), "incident": ("started_at", "ended_at"),
@@ -11,17 +11,42 @@ COLUMNS = {  # kind -> (shown_from, shown_until) keys of its state
 }
 
 
+VECTOR = ("setweight(to_tsvector('spanish', %(title)s), 'A') || setweight(to_tsvector('english', %(title)s), 'A')"
+          " || setweight(to_tsvector('spanish', %(body)s), 'B') || setweight(to_tsvector('english', %(body)s), 'B')")
+
+
 def save(cur, state):
     shown_from, shown_until = COLUMNS[state["kind"]]
+    title, body = search.document_text(state)
     cur.execute(
-        "INSERT INTO content.documents (kind, id, status, pinned, shown_from, shown_until, state, version)"
-        " VALUES (%(kind)s, %(id)s, %(status)s, %(pinned)s, %(from)s, %(until)s, %(state)s, %(version)s)"
+        "INSERT INTO content.documents (kind, id, status, pinned, shown_from, shown_until, state, version, search)"
+        f" VALUES (%(kind)s, %(id)s, %(status)s, %(pinned)s, %(from)s, %(until)s, %(state)s, %(version)s, {VECTOR})"
         " ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, pinned = EXCLUDED.pinned,"
         " shown_from = EXCLUDED.shown_from, shown_until = EXCLUDED.shown_until, state = EXCLUDED.state,"
-        " version = EXCLUDED.version",
+        " version = EXCLUDED.version, search = EXCLUDED.search",
         {"kind": state["kind"], "id": state["id"], "status": state["status"], "pinned": bool(state.get("pinned")),
          "from": state.get(shown_from), "until": state.get(shown_until) if shown_until else None,
-         "state": json.dumps(state, ensure_ascii=False, sort_keys=True), "version": state["version"]})
+         "state": json.dumps(state, ensure_ascii=False, sort_keys=True), "version": state["version"],
+         "title": search.fold(title), "body": search.fold(body)})
+
+
+# What anyone may find: announcements shown now to everyone, every incident, windows not cancelled.
+FINDABLE = ("((kind = 'announcement' AND status = 'published' AND shown_from <= %(now)s"
+            " AND state->'audience' = 'null'::jsonb) OR kind = 'incident'"
+            " OR (kind = 'maintenance' AND status = 'scheduled'))")
+
+
+def find(cur, words, now, limit=20):
+    """Documents anyone may find with any of `words` (folded), best first: [(state, rank)]."""
+    if not words:
+        return []
+    query = " || ".join(f"plainto_tsquery('spanish', %(w{i})s) || plainto_tsquery('english', %(w{i})s)"
+                        for i in range(len(words)))
+    cur.execute(
+        f"SELECT state, ts_rank_cd(search, q) AS rank FROM content.documents, ({'SELECT ' + query} AS q) AS asked"  # noqa: S608
+        f" WHERE search @@ q AND {FINDABLE} ORDER BY rank DESC, shown_from DESC NULLS LAST, id LIMIT %(limit)s",
+        {**{f"w{i}": word for i, word in enumerate(words)}, "now": now, "limit": limit})
+    return [(row[0], float(row[1])) for row in cur.fetchall()]
 
 
 def load(cur, document_id):

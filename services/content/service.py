@@ -73,6 +73,10 @@ class ContentService(Health, StreamOwner):
         return self.app.status()
 
     @rpc(expected_exceptions=errors.EXPECTED)
+    def search(self, query, limit=10):
+        return self.app.search(query, limit)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
     def statuspage(self, language, page):
         return self.app.statuspage(language, page)
 

@@ -187,6 +187,10 @@ OPERATIONS = [
      "Staff publish it now or from `publish_at`", "Publish", ("200", None), ("401", "403", "404", "409"), False),
     ("post", "/api/v1/announcements/{announcement_id}/archive", "archiveAnnouncement",
      "Staff archive it: no longer shown", None, ("200", None), ("401", "403", "404"), False),
+    ("get", "/api/v1/search", "search",
+     "Buscar: announcements, incidents and maintenance anyone may read with any word of `q` (Spanish and"
+     " English stemming, accents ignored), best first, each with a snippet ([[text, is a match], ...]);"
+     " a logged-in user's own tickets first", None, ("200", None), ("422",), True),
     ("get", "/api/v1/status", "networkStatus",
      "Estado de red: every component of the catalogue with its state now (operational, maintenance,"
      " degraded, partial_outage, major_outage), grouped by service; the incidents open or resolved in the"
@@ -228,7 +232,7 @@ QUERIES = {"/api/v1/unsubscribe": UnsubscribeQuerySchema, "/api/v1/tickets": con
            "/api/v1/routing/preview": contracts.RoutingPreviewSchema, "/api/v1/live": contracts.LiveSubscriptionSchema,
            "/api/v1/people": contracts.PeopleFiltersSchema, "/api/v1/canned-replies": contracts.CannedRepliesQuerySchema,
            "/api/v1/dashboard": contracts.DashboardQuerySchema, "/api/v1/announcements": contracts.ContentListSchema,
-           "/api/v1/status/incidents": contracts.ServiceQuerySchema}
+           "/api/v1/status/incidents": contracts.ServiceQuerySchema, "/api/v1/search": contracts.SearchQuerySchema}
 
 
 def _ref(name):

@@ -387,6 +387,23 @@ class GatewayService:
         principal = self.caller.principal(roles=STAFF)
         return json_response(call(self.content.archive_announcement, principal, announcement_id))
 
+    @http("GET", "/api/v1/search", public=True)
+    def search(self, request):
+        """The home page's Buscar: announcements, incidents and maintenance anyone may read, and
+        for a logged-in customer their own tickets (as their list finds them), each with the page
+        that shows it (staff search tickets in the console's queues)."""
+        query = query_args(request, contracts.SearchQuerySchema)
+        limit = int(query.get("limit") or 10)
+        found = call(self.content.search, query["q"], limit)
+        principal = self.caller.principal_if_any()
+        tickets = []
+        if principal is not None and principal["role"] == "customer" and not principal.get("must_change_password"):
+            listed = call(self.tickets.list_tickets, principal, {"text": query["q"], "limit": min(limit, 10)})
+            tickets = [{"kind": "ticket", "id": item["ticket_id"], "reference": item["reference"],
+                        "title": item["title"], "status": item["status"], "at": item.get("updated_at"),
+                        "path": f"/tickets/{item['ticket_id']}"} for item in listed["items"]]
+        return json_response({"items": tickets + found})
+
     @http("GET", "/api/v1/status", public=True)
     def network_status(self, request):
         """Estado de red: every component's state now, the incidents open or resolved this week,

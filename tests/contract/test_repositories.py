@@ -596,3 +596,48 @@ def test_content_documents_keep_their_state_and_list_pinned_first_then_the_newes
         published = [s["title"]["es"] for s in work.documents.listing("announcement", ["published"]) if s["id"] in ours]
         assert published == ["Anuncio 2", "Anuncio 1", "Anuncio 3"]
         assert [s["id"] for s in work.documents.listing("incident") if s["id"] in ours] == []
+
+
+def test_content_search_stems_ignores_accents_and_finds_only_what_anyone_may_read(units):
+    """The issue's examples, on both backends: "corte de fibra" is found from "cortes fibra" and
+    from "fibra óptica", whatever the accents; drafts and announcements for some customers only
+    are not found."""
+    from services.content import search
+
+    uow = units("content")
+    staff = {"user_id": "u-staff", "name": "Agente", "role": "agent"}
+    now = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.timezone.utc)
+    tag = uuid.uuid4().hex[:6]
+
+    def made(work, decide, kind, publish=False):
+        document_id = uuid.uuid4()
+        state = None
+        for event in work.events.append(stream_name(kind, document_id), decide(document_id), NO_STREAM):
+            state = content.evolve(state, event)
+        if publish:
+            for event in work.events.append(stream_name(kind, document_id),
+                                            content.publish_announcement(state, staff, now, now), 0):
+                state = content.evolve(state, event)
+        work.documents.save(state)
+        return state["id"]
+
+    with uow() as work:
+        outage = made(work, lambda i: content.declare_incident(i, staff, now, {
+            "title": {"es": f"Corte de fibra {tag}"}, "message": {"es": "Investigamos la avería."},
+            "components": ["fibre"], "impact": "major_outage"}, CATALOG), "incident")
+        optic = made(work, lambda i: content.draft_announcement(i, staff, now, {
+            "title": {"es": f"Nueva FIBRA ÓPTICA {tag}"}, "body": {"es": "Más velocidad."}}, CATALOG), "announcement",
+            publish=True)
+        draft = made(work, lambda i: content.draft_announcement(i, staff, now, {
+            "title": {"es": f"Fibra en borrador {tag}"}, "body": {"es": "x"}}, CATALOG), "announcement")
+        some = made(work, lambda i: content.draft_announcement(i, staff, now, {
+            "title": {"es": f"Fibra para housing {tag}"}, "body": {"es": "x"}, "audience": ["housing"]}, CATALOG),
+            "announcement", publish=True)
+    with uow() as work:
+        def found(query):
+            return [state["id"] for state, _ in work.documents.find(search.query_words(query), now, 50)]
+        assert outage in found("cortes fibra") and outage in found("fibra óptica") and outage in found("CORTÉ")
+        assert optic in found("optica") and optic in found("fibras")
+        assert found(f"cortes {tag}")[0] == outage  # two words found rank first
+        assert draft not in found("fibra") and some not in found("fibra")
+        assert outage not in found("router") and found("") == []

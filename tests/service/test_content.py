@@ -263,3 +263,27 @@ def test_resolve_tickets_is_only_for_a_resolution(system):
     answer = staff.call("POST", f"/api/v1/incidents/{incident['id']}/updates",
                         {"status": "monitoring", "message": {"es": "Vigilando"}, "resolve_tickets": True})
     assert answer.status_code == 422 and "resolve_tickets" in answer.json()["fields"]
+
+
+def test_search_finds_content_by_stem_without_accents_and_a_customers_own_tickets(system):
+    staff = as_user(system, "agent-networks@helpdesk.example")
+    incident = staff.call("POST", "/api/v1/incidents", {
+        "title": {"es": "Corte de fibra en Huesca"}, "message": {"es": "Una obra cortó el cable de fibra."},
+        "components": ["fibre"], "impact": "major_outage"}).json()
+    anyone = client(system)
+    found = anyone.call("GET", "/api/v1/search?q=cortes%20f%C3%ADbra").json()["items"]
+    hit = next(item for item in found if item["id"] == incident["id"])
+    assert hit["kind"] == "incident" and hit["path"] == f"/network-status#incident-{incident['id']}"
+    assert [text for text, marked in hit["snippet"] if marked][:2] == ["cortó", "fibra"]  # words of the query, marked
+    assert "".join(text for text, _ in hit["snippet"]) == "Una obra cortó el cable de fibra."
+    customer = as_user(system, "cliente@demo.example")
+    mine = customer.call("POST", "/api/v1/tickets", {"department": "networks", "title": "Sin fibra en Huesca",
+                                                      "description": "x"}).json()
+    items = customer.call("GET", "/api/v1/search?q=Huesca").json()["items"]
+    assert items[0] == {"kind": "ticket", "id": mine["ticket_id"], "reference": mine["reference"],
+                        "title": "Sin fibra en Huesca", "status": mine["status"], "at": items[0]["at"],
+                        "path": f"/tickets/{mine['ticket_id']}"}
+    assert incident["id"] in [item["id"] for item in items]
+    assert all(item["kind"] != "ticket" for item in anyone.call("GET", "/api/v1/search?q=Huesca").json()["items"])
+    for query in ("", "q=", "q=" + "x" * 201, "q=a&limit=0"):
+        assert anyone.call("GET", f"/api/v1/search?{query}").status_code == 422, query

@@ -7,8 +7,9 @@
 // it, marked with its `lang`.
 "use strict";
 
+import {navigate} from "../app.js";
 import {get} from "../api.js";
-import {h} from "../dom.js";
+import {h, uid} from "../dom.js";
 import {dateTime, label, language, t, usePart} from "../i18n.js";
 import {markdown} from "../markdown.js";
 
@@ -128,6 +129,47 @@ export async function networkStatus() {
       data.maintenances.length ? data.maintenances.map((item) => maintenanceItem(item, services))
         : h("p", {}, t("content.network.no_maintenances"))));
   return {title: t("content.network.title"), content};
+}
+
+// -- /search: the home page's Buscar ------------------------------------------------------------
+
+/** The search box (GET /search?q=), for the home page and the results page. */
+export function searchForm(value = "") {
+  const id = uid("search");
+  const element = h("form", {class: "search", role: "search", action: "/search", method: "get", "aria-label": t("search.title")},
+    h("label", {for: id}, t("search.label")),
+    h("input", {type: "search", id, name: "q", value, maxlength: 200, required: true, autocomplete: "off"}),
+    h("button", {type: "submit"}, t("search.submit")));
+  element.addEventListener("submit", (event) => { // the page drawn here, not loaded again (it works without too)
+    event.preventDefault();
+    const asked = element.querySelector("input").value.trim();
+    if (asked) navigate(`/search?q=${encodeURIComponent(asked)}`);
+  });
+  return element;
+}
+
+function snippet(parts) {
+  return h("p", {class: "snippet"}, (parts || []).map(([text, hit]) => (hit ? h("mark", {}, text) : text)));
+}
+
+export async function results() {
+  const asked = (new URLSearchParams(location.search).get("q") || "").trim();
+  const content = h("div", {class: "content-page search-page"}, h("h1", {}, t("search.title")), searchForm(asked));
+  if (!asked) return {title: t("search.title"), content};
+  const response = await get(`/api/v1/search?q=${encodeURIComponent(asked)}&limit=20`);
+  if (!response.ok) {
+    content.append(h("p", {class: "error", role: "alert"}, response.data.message));
+    return {title: t("search.title"), content};
+  }
+  const items = response.data.items;
+  content.append(h("p", {role: "status"}, items.length ? t("search.count", {count: items.length, query: asked})
+                                                        : t("search.none", {query: asked})),
+    h("ol", {class: "results"}, items.map((item) => h("li", {},
+      h("p", {class: "meta"}, h("span", {class: "badge"}, t(`search.kind.${item.kind}`)),
+        item.at ? [" ", h("time", {datetime: item.at}, dateTime(item.at))] : null),
+      h("h2", {}, h("a", {href: item.path}, item.kind === "ticket" ? `${item.reference} ${item.title}` : written(item.title)[0])),
+      item.snippet ? snippet(item.snippet) : null))));
+  return {title: `${t("search.title")}: ${asked}`, content};
 }
 
 /** The home page's section: the overall state, what is not operational, and the link. */

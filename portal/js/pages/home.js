@@ -5,7 +5,7 @@
 import {app} from "../app.js";
 import {h} from "../dom.js";
 import {t} from "../i18n.js";
-import {latestAnnouncements, statusSummary} from "./content.js";
+import {latestAnnouncements, searchForm, statusSummary} from "./content.js";
 import {loginForm} from "./login.js";
 
 const TILES = [
@@ -39,6 +39,7 @@ export async function render() {
       h("div", {class: "home-main"},
         h("h1", {}, t("home.welcome")),
         h("p", {class: "lead"}, t("home.intro")),
+        searchForm(),
         h("ul", {class: "tiles"}, tiles)),
       h("aside", {class: "home-aside"}, aside,
         app.site.features.network_status ? await statusSummary() : null,

@@ -181,3 +181,22 @@ def test_three_linked_tickets_get_each_update_once_and_are_resolved_with_the_inc
     for address in requesters:  # each asked to approve the solution
         assert testing.wait_until(lambda: [m for m in system.mails_to(address) if "Resuelto" in str(m["Subject"])
                                      or "Resolved" in str(m["Subject"])])
+
+
+def test_the_home_pages_search_finds_an_incident_by_other_forms_of_its_words_and_marks_them(system, portal):
+    title = f"Corte de fibra en Teruel {uuid.uuid4().hex[:6]}"
+    as_user(system, AGENT).call("POST", "/api/v1/incidents", {
+        "title": {"es": title}, "message": {"es": "Una obra cortó la fibra óptica."}, "components": ["fibre"],
+        "impact": "degraded"})
+    text = Text("en")
+    page = portal("en", "phone")
+    page.goto("/")
+    page.get_by_role("searchbox", name=text["search.label"]).fill("cortes fibra optica teruel")
+    page.get_by_role("button", name=text["search.submit"], exact=True).click()
+    page.wait_for_url(re.compile(r"/search\?q=cortes"))
+    result = page.locator("ol.results li").filter(has_text=title)
+    result.get_by_text(text["search.kind.incident"]).wait_for()
+    assert {mark.inner_text() for mark in result.locator("mark").all()} >= {"cortó", "fibra", "óptica"}
+    check_page(page, "content-search-en-phone")
+    result.get_by_role("link", name=title).click()
+    page.wait_for_url(re.compile(r"/network-status#incident-"))
