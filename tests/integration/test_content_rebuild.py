@@ -37,7 +37,7 @@ def database():
 
 def documents(db):
     with db.transaction() as cur:
-        cur.execute("SELECT kind, id, status, pinned, shown_from, shown_until, state, version"
+        cur.execute("SELECT kind, id, status, pinned, shown_from, shown_until, state, version, search::text"
                     " FROM content.documents ORDER BY id")
         return cur.fetchall()
 
