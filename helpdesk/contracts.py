@@ -626,6 +626,10 @@ class SearchQuerySchema(StrictSchema):
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
 
 
+class HistoryQuerySchema(StrictSchema):
+    days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=90))
+
+
 class ServiceQuerySchema(StrictSchema):
     service = fields.String(required=True, validate=validate.Length(min=1, max=50))
 

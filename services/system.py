@@ -12,7 +12,7 @@ from kombu.utils import json as wire_json
 from nameko.exceptions import UnknownService
 from werkzeug.test import Client
 
-from helpdesk import catalog, config, testing
+from helpdesk import catalog, config, testing, timezones
 from helpdesk.clock import Clock
 from helpdesk.events import ENVELOPE, utcnow
 from helpdesk.eventstore import InMemoryEventStore
@@ -85,7 +85,8 @@ class System:
                                          store=InMemoryEventStore("routing"))
         self.sla = sla_bootstrap(self.config, utcnow, self.stores["sla"])
         self.notifier = notifier_bootstrap(self.config, utcnow, store=InMemoryEventStore("notifier"))
-        self.content = content_bootstrap(provider_catalog, utcnow, self.stores["content"])
+        self.content = content_bootstrap(provider_catalog, utcnow, self.stores["content"],
+                                         time_zone=timezones.default_from(self.config))
         self.ports = {"identity": identity, "tickets": Port(self, self.tickets), "routing": Port(self, self.routing),
                       "sla": Port(self, self.sla), "notifier": Port(self, self.notifier),
                       "content": Port(self, self.content),

@@ -6,6 +6,8 @@ the ids, and each decision returns the events it causes.
 Streams: `announcement-<id>`, `incident-<id>`, `maintenance-<id>`. The state of each is a plain
 dict (JSON, as the read model keeps it), folded from its events by `evolve`.
 """
+import datetime as dt
+
 from helpdesk.events import NewEvent
 from helpdesk.refusals import Forbidden, IllegalTransition, RuleBroken
 
@@ -222,7 +224,8 @@ def evolve(state, event):
                 "body": data["body"], "pinned": data["pinned"], "audience": data["audience"],
                 "publish_at": None, "created_at": at, "updated_at": at, "version": event.stream_position}
     if event.type == "IncidentDeclared":
-        entry = {"at": at, "status": data["status"], "message": data["message"], "by": data["by"]["name"]}
+        entry = {"at": at, "status": data["status"], "message": data["message"], "by": data["by"]["name"],
+                 "impact": data["impact"]}
         return {"kind": "incident", "id": data["incident_id"], "status": data["status"], "title": data["title"],
                 "impact": data["impact"], "components": data["components"], "started_at": data["started_at"],
                 "ended_at": None, "updates": [entry], "tickets": [], "created_at": at, "updated_at": at,
@@ -239,7 +242,8 @@ def evolve(state, event):
     elif event.type == "AnnouncementArchived":
         state.update(status=ARCHIVED)
     elif event.type == "IncidentUpdated":
-        entry = {"at": at, "status": data["status"], "message": data["message"], "by": data["by"]["name"]}
+        entry = {"at": at, "status": data["status"], "message": data["message"], "by": data["by"]["name"],
+                 "impact": data.get("impact") or state["impact"]}
         state.update({name: data[name] for name in ("impact", "components") if name in data})
         state.update(status=data["status"], updates=[*state["updates"], entry])
         if data["status"] == RESOLVED:
@@ -276,3 +280,62 @@ def component_states(catalog, incidents, maintenances, now):
                                    or IMPACTS.index(incident["impact"]) > IMPACTS.index(states[code])):
                 states[code] = incident["impact"]
     return states
+
+
+# -- history ------------------------------------------------------------------------------------
+
+# How much of an interval counts as down time in a component's uptime (as Statuspage counts it):
+# a major outage all of it, a partial outage half, a degradation none (shown, not counted).
+DOWN_SHARE = {"major_outage": 1.0, "partial_outage": 0.5, "degraded": 0.0}
+
+
+def impact_intervals(incident, now):
+    """[(start, end, impact)] of an incident, its impact as its timeline says at each moment
+    (aware datetimes; an open incident runs until `now`)."""
+    entries = incident["updates"]
+    moments = [dt.datetime.fromisoformat(incident["started_at"])]
+    moments += [dt.datetime.fromisoformat(entry["at"]) for entry in entries[1:]]
+    end = dt.datetime.fromisoformat(incident["ended_at"]) if incident["ended_at"] else now
+    intervals = []
+    for index, entry in enumerate(entries):
+        if entry["status"] == RESOLVED:
+            break
+        start = max(moments[index], moments[0])
+        stop = moments[index + 1] if index + 1 < len(moments) else end
+        if stop > start:
+            intervals.append((start, min(stop, end), entry.get("impact") or incident["impact"]))
+    return intervals
+
+
+def history(component_codes, incidents, now, zone, days=90):
+    """Per component, over the last `days` days (in `zone`, today included): its uptime (the
+    share of the time not down, DOWN_SHARE) and, for each day it had an incident, the worst
+    impact and its minutes: {code: {"uptime": float, "days": {date: {"worst", "minutes"}}}}."""
+    today = now.astimezone(zone).date()
+    first = today - dt.timedelta(days=days - 1)
+    since = dt.datetime.combine(first, dt.time(), zone)
+    span = (now - since).total_seconds()
+    result = {code: {"uptime": 1.0, "days": {}} for code in component_codes}
+    down = {code: 0.0 for code in component_codes}
+    for incident in incidents:
+        for start, end, impact in impact_intervals(incident, now):
+            start, end = max(start, since), min(end, now)
+            if end <= start:
+                continue
+            for code in incident["components"]:
+                if code not in result:
+                    continue
+                down[code] += (end - start).total_seconds() * DOWN_SHARE[impact]
+                moment = start
+                while moment < end:  # split by local days
+                    day = moment.astimezone(zone).date()
+                    next_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
+                    piece = min(end, next_day) - moment
+                    entry = result[code]["days"].setdefault(day.isoformat(), {"worst": impact, "minutes": 0})
+                    if IMPACTS.index(impact) > IMPACTS.index(entry["worst"]):
+                        entry["worst"] = impact
+                    entry["minutes"] += round(piece.total_seconds() / 60)
+                    moment = next_day
+    for code in component_codes:
+        result[code]["uptime"] = max(0.0, 1 - down[code] / span) if span > 0 else 1.0
+    return {"since": first.isoformat(), "until": today.isoformat(), "days": days, "components": result}

@@ -4,6 +4,7 @@ read model in one transaction (helpdesk.application), answer with the document a
 adapter (service.py) and by the in-process system (services/system.py)."""
 import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 from helpdesk import contracts, errors, i18n
 from helpdesk.application import translated
@@ -29,10 +30,10 @@ def _id(value, what):
 
 class Content:
     """`uow`: the unit of work (repositories.py); `catalog`: the services and their components;
-    `clock()`: the time now, aware."""
+    `clock()`: the time now, aware; `zone`: where the history's days begin (DEFAULT_TIME_ZONE)."""
 
-    def __init__(self, uow, catalog, clock):
-        self.uow, self.catalog, self.clock = uow, catalog, clock
+    def __init__(self, uow, catalog, clock, zone=ZoneInfo("Europe/Madrid")):
+        self.uow, self.catalog, self.clock, self.zone = uow, catalog, clock, zone
 
     # -- plumbing -----------------------------------------------------------------------------
     def _now(self):
@@ -175,6 +176,19 @@ class Content:
                 "services": [{"code": code, "components": items} for code, items in services.items()],
                 "incidents": [self.shown(item) for item in shown],
                 "maintenances": [self.shown(item) for item in upcoming]}
+
+    def history(self, days=90):
+        """The last `days` days of every component (uptime, and each day it had an incident),
+        computed from the incidents' timelines (domain.history)."""
+        days = int(days)
+        if not 1 <= days <= 90:
+            raise errors.invalid("days", "number_between", min=1, max=90)
+        now = self._now()
+        since = (now - dt.timedelta(days=days + 1)).isoformat()
+        with self.uow() as work:
+            incidents = [item for item in work.documents.listing("incident", None, 5000)
+                         if item["ended_at"] is None or item["ended_at"] >= since]
+        return domain.history(list(self.catalog.components), incidents, now, self.zone, days)
 
     def open_incidents_of(self, service):
         """The open incidents affecting a component of `service` (the new ticket form suggests them)."""

@@ -2,7 +2,7 @@
 are published by the relay (the notifier will mail incident updates from them)."""
 from nameko.dependency_providers import Config
 
-from helpdesk import catalog, errors
+from helpdesk import catalog, errors, timezones
 from helpdesk.events import utcnow
 from helpdesk.eventstore import PostgresEventStore
 from helpdesk.extensions import Application, EventStore, Health, StreamOwner, rpc
@@ -11,7 +11,8 @@ from .bootstrap import bootstrap
 
 
 def wire(config, database):
-    return bootstrap(catalog.load(config), utcnow, PostgresEventStore(database, "content"), database)
+    return bootstrap(catalog.load(config), utcnow, PostgresEventStore(database, "content"), database,
+                     timezones.default_from(config))
 
 
 class ContentService(Health, StreamOwner):
@@ -83,6 +84,10 @@ class ContentService(Health, StreamOwner):
     @rpc(expected_exceptions=errors.EXPECTED)
     def feed(self, kind, language, site, provider):
         return self.app.feed(kind, language, site, provider)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def history(self, days=90):
+        return self.app.history(days)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def open_incidents_of(self, service):

@@ -195,6 +195,11 @@ OPERATIONS = [
      "Estado de red: every component of the catalogue with its state now (operational, maintenance,"
      " degraded, partial_outage, major_outage), grouped by service; the incidents open or resolved in the"
      " last 7 days with their timeline; the maintenance windows on or to come", None, ("200", None), (), True),
+    ("get", "/api/v1/status/history", "statusHistory",
+     "The last 90 days (`days`, 1-90) of every component, days in the provider's time zone: its uptime"
+     " (major outages count whole, partial outages half, degradations not at all) and each day it had an"
+     " incident with the worst impact and its minutes, from the incidents' timelines",
+     None, ("200", None), ("422",), True),
     ("get", "/api/v1/status/summary.json", "statuspageSummary",
      "The network status in the shape of Atlassian Statuspage's public summary.json (v2: page, status"
      " {indicator, description}, components, incidents, scheduled_maintenances) for status-page clients;"
@@ -232,7 +237,8 @@ QUERIES = {"/api/v1/unsubscribe": UnsubscribeQuerySchema, "/api/v1/tickets": con
            "/api/v1/routing/preview": contracts.RoutingPreviewSchema, "/api/v1/live": contracts.LiveSubscriptionSchema,
            "/api/v1/people": contracts.PeopleFiltersSchema, "/api/v1/canned-replies": contracts.CannedRepliesQuerySchema,
            "/api/v1/dashboard": contracts.DashboardQuerySchema, "/api/v1/announcements": contracts.ContentListSchema,
-           "/api/v1/status/incidents": contracts.ServiceQuerySchema, "/api/v1/search": contracts.SearchQuerySchema}
+           "/api/v1/status/incidents": contracts.ServiceQuerySchema, "/api/v1/search": contracts.SearchQuerySchema,
+           "/api/v1/status/history": contracts.HistoryQuerySchema}
 
 
 def _ref(name):

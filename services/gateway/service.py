@@ -410,6 +410,14 @@ class GatewayService:
         the maintenance windows on or to come."""
         return json_response(call(self.content.status), headers={"Cache-Control": "no-cache"})
 
+    @http("GET", "/api/v1/status/history", public=True)
+    def status_history(self, request):
+        """The last 90 days (or `days`) of every component: its uptime and each day it had an
+        incident, with the worst impact and its minutes, computed from the incidents."""
+        query = query_args(request, contracts.HistoryQuerySchema)
+        return json_response(call(self.content.history, int(query.get("days") or 90)),
+                             headers={"Cache-Control": "no-cache"})
+
     @http("GET", "/api/v1/status/summary.json", public=True)
     def statuspage_summary(self, request):
         """The status in the shape of Atlassian Statuspage's public summary (v2), for status-page

@@ -287,3 +287,18 @@ def test_search_finds_content_by_stem_without_accents_and_a_customers_own_ticket
     assert all(item["kind"] != "ticket" for item in anyone.call("GET", "/api/v1/search?q=Huesca").json()["items"])
     for query in ("", "q=", "q=" + "x" * 201, "q=a&limit=0"):
         assert anyone.call("GET", f"/api/v1/search?{query}").status_code == 422, query
+
+
+def test_the_history_counts_each_components_incidents_into_its_days_and_uptime(system):
+    staff = as_user(system, "agent-networks@helpdesk.example")
+    incident = staff.call("POST", "/api/v1/incidents", dict(INCIDENT, components=["registrations"])).json()
+    staff.call("POST", f"/api/v1/incidents/{incident['id']}/updates", {"status": "resolved", "message": {"es": "Ok"}})
+    history = client(system).call("GET", "/api/v1/status/history").json()
+    assert history["days"] == 90 and history["since"] < history["until"]
+    registrations = history["components"]["registrations"]
+    assert list(registrations["days"].values())[0]["worst"] == "major_outage" and registrations["uptime"] < 1
+    assert history["components"]["datacenter_power"]["days"] == {}
+    week = client(system).call("GET", "/api/v1/status/history?days=7").json()
+    assert week["days"] == 7
+    for bad in ("days=0", "days=91", "days=x"):
+        assert client(system).call("GET", f"/api/v1/status/history?{bad}").status_code == 422

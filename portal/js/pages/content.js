@@ -10,7 +10,7 @@
 import {navigate} from "../app.js";
 import {get} from "../api.js";
 import {h, uid} from "../dom.js";
-import {dateTime, label, language, t, usePart} from "../i18n.js";
+import {dateTime, label, language, number, t, usePart} from "../i18n.js";
 import {markdown} from "../markdown.js";
 
 /** [text, its language] of a {es, en} text: the page's language when written in it. */
@@ -98,8 +98,37 @@ function maintenanceItem(window, services) {
     window.message_tree && Object.keys(window.message_tree).length ? body(window.message_tree, "markdown entry-body") : null);
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A component's last days as bars (one per day, its colour its worst state), with the uptime
+ * in words: the picture is a summary, the text says it all. */
+function historyBars(component, history) {
+  const found = history && history.components[component.code];
+  if (!found) return null;
+  const first = Date.parse(`${history.since}T12:00:00Z`);
+  const days = Array.from({length: history.days}, (_, index) => new Date(first + index * 86400000).toISOString().slice(0, 10));
+  const bad = Object.keys(found.days).length;
+  const uptime = number(found.uptime, {style: "percent", maximumFractionDigits: 2});
+  const said = t("content.network.history", {uptime, days: history.days, bad});
+  const svg = document.createElementNS(SVG, "svg");
+  for (const [name, value] of Object.entries({viewBox: `0 0 ${history.days * 4} 16`, role: "img", "aria-label": said,
+                                              class: "uptime-bars", preserveAspectRatio: "none"})) {
+    svg.setAttribute(name, value);
+  }
+  days.forEach((day, index) => {
+    const rect = document.createElementNS(SVG, "rect");
+    const state = found.days[day] ? found.days[day].worst : "operational";
+    for (const [name, value] of Object.entries({x: index * 4, y: 0, width: 3, height: 16, class: `bar-${state}`})) {
+      rect.setAttribute(name, value);
+    }
+    svg.append(rect);
+  });
+  return h("div", {class: "uptime"}, svg, h("p", {class: "hint"}, said));
+}
+
 export async function networkStatus() {
-  const [status, catalogue] = await Promise.all([get("/api/v1/status"), get("/api/v1/catalog"), usePart("content")]);
+  const [status, catalogue, , history] = await Promise.all([get("/api/v1/status"), get("/api/v1/catalog"),
+    usePart("content"), get("/api/v1/status/history")]);
   const content = h("div", {class: "content-page network-status"}, h("h1", {}, t("content.network.title")));
   if (!status.ok || !catalogue.ok) {
     content.append(h("p", {class: "error", role: "alert"}, (status.ok ? catalogue : status).data.message));
@@ -120,7 +149,7 @@ export async function networkStatus() {
         h("h3", {}, names[service.code] || service.code),
         h("ul", {class: "component-list"}, service.components.map((component) =>
           h("li", {"data-component": component.code}, h("span", {class: "component-name"}, label(component.name, component.code)),
-            " ", state(component.state))))))),
+            " ", state(component.state), historyBars(component, history.ok ? history.data : null))))))),
     h("section", {class: "incidents", "aria-labelledby": "network-incidents"},
       h("h2", {id: "network-incidents"}, t("content.network.incidents")),
       data.incidents.length ? data.incidents.map((item) => incidentItem(item, services)) : h("p", {}, t("content.network.no_incidents"))),

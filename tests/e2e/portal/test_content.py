@@ -54,6 +54,9 @@ def test_an_incident_and_an_announcement_from_the_console_reach_every_page_that_
     anyone.wait_for_url(re.compile(r"/network-status#incident-"))
     component_row(anyone, "fibre").get_by_text(text["content.network.state.major_outage"]).wait_for()
     component_row(anyone, "dsl").get_by_text(text["content.network.state.operational"]).wait_for()
+    bars = component_row(anyone, "fibre").locator("svg.uptime-bars")
+    assert bars.locator("rect").count() == 90 and bars.locator("rect.bar-major_outage").count() == 1  # today
+    assert "90" in bars.get_attribute("aria-label")
     incident = anyone.locator("article.incident").filter(has_text=title)
     incident.locator(".markdown strong").get_by_text("el cable").wait_for()  # Markdown, drawn
     assert "**" not in incident.inner_text()
