@@ -57,7 +57,7 @@ function hidden(response) {
 
 async function workspace(first) {
   const ticketId = first.ticket_id;
-  const state = {ticket: first, view: null, open: new Set(), left: false, presenceAt: 0, viewingAt: Date.now(), viewing: null, canned: new Map(),
+  const state = {ticket: first, view: null, open: new Set(), left: false, presenceAt: 0, viewingAt: Date.now(), viewing: null, lost: false, canned: new Map(),
                  staff: null};
   const flash = app.flash;
   app.flash = null;
@@ -337,6 +337,7 @@ async function workspace(first) {
           t("console.reclassify.done", {department: await departmentLabel(body.department)}), {target, key});
         if (moved && from && app.me.role === "agent" && !(app.me.departments || []).includes(moved.department)) {
           app.flash = t("console.reclassify.done", {department: await departmentLabel(moved.department)});
+          state.lost = true; // no longer visible to the agent: nothing more to tell about it
           navigate(`/console/queues/${encodeURIComponent(from)}`); // no longer one of the agent's tickets
         }
       },
@@ -537,7 +538,7 @@ async function workspace(first) {
     content,
     cleanup: () => {
       state.left = true;
-      announce("left");
+      if (!state.lost) announce("left");
       stop();
       presence.stop();
       document.removeEventListener("keydown", onKey);
