@@ -630,6 +630,11 @@ class HistoryQuerySchema(StrictSchema):
     days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=90))
 
 
+class StatusSubscriptionSchema(StrictSchema):
+    services = fields.List(fields.String(validate=validate.Length(min=1, max=50)), required=True,
+                           validate=validate.Length(max=50), metadata={"description": "service codes; [] ends it"})
+
+
 class ServiceQuerySchema(StrictSchema):
     service = fields.String(required=True, validate=validate.Length(min=1, max=50))
 

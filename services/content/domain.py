@@ -141,11 +141,17 @@ def declare_incident(incident_id, actor, now, command, catalog):
     started_at = command.get("started_at") or now
     if started_at > now:
         raise RuleBroken("started_at", "not_in_the_future")
+    components = _components(command.get("components"), catalog)
     return [_event("IncidentDeclared", actor, now, incident_id=str(incident_id),
                    title=texts(command.get("title"), "title", TITLE_MAX),
                    message=texts(command.get("message"), "message", BODY_MAX),
-                   components=_components(command.get("components"), catalog),
+                   components=components, services=services_of(components, catalog),
                    impact=impact, status=status, started_at=started_at.isoformat())]
+
+
+def services_of(components, catalog):
+    """The services whose components these are (whose subscribers hear of it), sorted."""
+    return sorted({catalog.components[code].service for code in components})
 
 
 def link_tickets(state, actor, now, tickets):
@@ -183,6 +189,7 @@ def update_incident(state, actor, now, command, catalog):
         data["impact"] = command["impact"]
     if command.get("components") is not None:
         data["components"] = _components(command["components"], catalog)
+    data["services"] = services_of(data.get("components") or state["components"], catalog)
     return [_event("IncidentUpdated", actor, now, incident_id=state["id"], **data)]
 
 

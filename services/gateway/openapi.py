@@ -6,7 +6,7 @@ unless marked public; tests walk this table to check that every closed one refus
 """
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from helpdesk import contracts
 from helpdesk.ticket_schemas import TicketSchema
@@ -34,6 +34,7 @@ SCHEMAS = {  # nested schemas first: apispec registers them by name when it meet
     "AnnouncementChange": contracts.AnnouncementChangeSchema, "Publish": contracts.PublishSchema,
     "Incident": contracts.IncidentSchema, "IncidentUpdate": contracts.IncidentUpdateSchema,
     "Maintenance": contracts.MaintenanceSchema, "LinkTickets": contracts.LinkTicketsSchema,
+    "StatusSubscription": contracts.StatusSubscriptionSchema,
 }
 
 ERRORS = {
@@ -200,6 +201,11 @@ OPERATIONS = [
      " (major outages count whole, partial outages half, degradations not at all) and each day it had an"
      " incident with the worst impact and its minutes, from the incidents' timelines",
      None, ("200", None), ("422",), True),
+    ("get", "/api/v1/status/subscription", "statusSubscription",
+     "Customers: the services whose status changes they are mailed", None, ("200", None), ("401", "403"), False),
+    ("put", "/api/v1/status/subscription", "subscribeStatus",
+     "Customers choose the services whose incidents they are mailed (declared and every update; `[]` ends"
+     " it); each mail has a one-click link to stop", "StatusSubscription", ("200", None), ("401", "403"), False),
     ("get", "/api/v1/status/summary.json", "statuspageSummary",
      "The network status in the shape of Atlassian Statuspage's public summary.json (v2: page, status"
      " {indicator, description}, components, incidents, scheduled_maintenances) for status-page clients;"
@@ -227,8 +233,10 @@ OPERATIONS = [
 
 
 class UnsubscribeQuerySchema(Schema):
-    """The signed query of a List-Unsubscribe URL."""
-    ticket = fields.UUID(required=True)
+    """The signed query of a List-Unsubscribe URL: a ticket's (a copied address), or the network
+    status's (`scope=status`, a subscriber)."""
+    ticket = fields.UUID()
+    scope = fields.String(validate=validate.OneOf(("status",)))
     address = fields.String(required=True)
     token = fields.String(required=True)
 

@@ -112,7 +112,8 @@ class GatewayService:
         """RFC 8058 one-click: a mail program posts `List-Unsubscribe=One-Click` to the URL of a copied
         address's List-Unsubscribe header; the signed query is the credential, the body is ignored."""
         args = request.args
-        done = call(self.notifier.unsubscribe, args.get("ticket", ""), args.get("address", ""), args.get("token", ""))
+        scope = args.get("ticket") or args.get("scope") or ""  # a ticket's id, or "status"
+        done = call(self.notifier.unsubscribe, scope, args.get("address", ""), args.get("token", ""))
         return json_response({"unsubscribed": True, "ticket_id": done["ticket_id"]})
 
     # -- the caller's own account -------------------------------------------------------------
@@ -417,6 +418,21 @@ class GatewayService:
         query = query_args(request, contracts.HistoryQuerySchema)
         return json_response(call(self.content.history, int(query.get("days") or 90)),
                              headers={"Cache-Control": "no-cache"})
+
+    @http("GET", "/api/v1/status/subscription")
+    def status_subscription(self, request):
+        """The services whose status changes the customer is mailed."""
+        principal = self.caller.principal(roles={"customer"})
+        return json_response(call(self.notifier.status_subscription, principal))
+
+    @http("PUT", "/api/v1/status/subscription")
+    def subscribe_status(self, request):
+        """A customer chooses the services whose status changes they are mailed (none: no more);
+        each mail has a one-click link to stop."""
+        principal = self.caller.principal(roles={"customer"})
+        command = self._body(request, contracts.StatusSubscriptionSchema)
+        known = sorted(catalog.load(self.config).services)
+        return json_response(call(self.notifier.subscribe_status, principal, command["services"], known))
 
     @http("GET", "/api/v1/status/summary.json", public=True)
     def statuspage_summary(self, request):

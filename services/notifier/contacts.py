@@ -92,6 +92,29 @@ class Directory:
         self.cur.execute("SELECT address FROM notifier.mail_opt_outs WHERE ticket_id = %s", (str(ticket_id),))
         return {row[0] for row in self.cur.fetchall()}
 
+    # -- status subscriptions (the notifier's own preference, like the opt-outs) --
+    def subscribe_status(self, user_id, address, services):
+        self.cur.execute("DELETE FROM notifier.status_subscriptions WHERE user_id = %s", (str(user_id),))
+        if services:
+            self.cur.execute("INSERT INTO notifier.status_subscriptions (address, user_id, services)"
+                             " VALUES (%s, %s, %s) ON CONFLICT (address) DO UPDATE SET user_id = EXCLUDED.user_id,"
+                             " services = EXCLUDED.services, subscribed_at = now()",
+                             (address.lower(), str(user_id), sorted(services)))
+
+    def unsubscribe_status(self, address):
+        self.cur.execute("DELETE FROM notifier.status_subscriptions WHERE address = %s", (address.lower(),))
+
+    def status_subscription(self, user_id):
+        self.cur.execute("SELECT services FROM notifier.status_subscriptions WHERE user_id = %s", (str(user_id),))
+        row = self.cur.fetchone()
+        return sorted(row[0]) if row else []
+
+    def status_subscribers(self, services):
+        """[(address, user_id)] of those subscribed to any of `services`, by address."""
+        self.cur.execute("SELECT address, user_id FROM notifier.status_subscriptions WHERE services && %s"
+                         " ORDER BY address", (list(services),))
+        return [(address, str(user_id)) for address, user_id in self.cur.fetchall()]
+
     def ticket(self, ticket_id):
         columns = ("ticket_id", "reference", "title", "requester_id", "requester_email", "company_id", "cc",
                    "department", "assignee_id", "closed")

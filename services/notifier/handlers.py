@@ -8,6 +8,7 @@ from helpdesk import errors
 from helpdesk.linktokens import UNSUBSCRIBE, SignedLinks, unsubscribe_subject
 
 from . import plans
+from .render import STATUS_SCOPE
 
 
 class Notifier:
@@ -16,6 +17,23 @@ class Notifier:
 
     def __init__(self, uow, link_secret, clock):
         self.uow, self.link_secret, self.clock = uow, link_secret, clock
+
+    # -- the network status's mails, asked for by customers --
+    def subscribe_status(self, principal, services, known_services):
+        """A logged-in customer's choice of the services whose status changes they are mailed
+        (none: no more); `known_services`: the catalogue's codes. Their current choice back."""
+        if (principal or {}).get("role") != "customer":
+            raise errors.Forbidden("only_customers_subscribe")
+        unknown = sorted(set(services) - set(known_services))
+        if unknown:
+            raise errors.invalid("services", "unknown_services", services=", ".join(unknown))
+        with self.uow() as work:
+            work.directory.subscribe_status(principal["user_id"], principal["email"], sorted(set(services)))
+            return {"services": work.directory.status_subscription(principal["user_id"])}
+
+    def status_subscription(self, principal):
+        with self.uow() as work:
+            return {"services": work.directory.status_subscription(principal["user_id"])}
 
     def apply_ticket_event(self, work, event):
         """Applies one ticket event; how many mails it planned (as for the others below)."""
@@ -32,8 +50,17 @@ class Notifier:
         return len(mails)
 
     def unsubscribe(self, ticket_id, address, token):
-        """A copied address's one-click opt-out (List-Unsubscribe) from one ticket's mail: the
-        signature over (ticket, address) is the credential. Repeating it changes nothing."""
+        """A copied address's one-click opt-out (List-Unsubscribe) from one ticket's mail, or (with
+        `ticket_id` "status") a subscriber's from the network status's: the signature over (ticket
+        or "status", address) is the credential. Repeating it changes nothing."""
+        if ticket_id == STATUS_SCOPE:
+            address = str(address or "").strip().lower()
+            if not address or not SignedLinks(self.link_secret).verify(
+                    token, UNSUBSCRIBE, unsubscribe_subject(STATUS_SCOPE, address), self.clock()):
+                raise errors.invalid("token", "unsubscribe_link_invalid")
+            with self.uow() as work:
+                work.directory.unsubscribe_status(address)
+            return {"ticket_id": None, "scope": STATUS_SCOPE, "address": address}
         try:
             ticket_id = uuid.UUID(str(ticket_id))
         except ValueError:

@@ -262,6 +262,32 @@ def _incident_update(event, directory):
             for key, (address, contact) in people.items()]
 
 
+def _status_change(event, directory):
+    """An incident declared or updated, to every address subscribed to one of its services (a
+    customer's choice on the status page), with a one-click link that ends the subscription."""
+    data = event.data
+    if event.type == "IncidentDeclared":
+        data = dict(data, tickets=[])
+    context = {"incident_id": data["incident_id"], "status": data["status"], "title": _every_language(data["title"]),
+               "message": _every_language(data["message"]), "declared": event.type == "IncidentDeclared",
+               "path": f"/network-status#incident-{data['incident_id']}"}
+    mails = []
+    for address, user_id in directory.status_subscribers(data.get("services") or ()):
+        contact = directory.contact(user_id)
+        if reachable(contact):
+            mails.append(mail_to(address, contact, "status_change",
+                                 dict(context, unsubscribe={"ticket_id": "status", "recipient": address})))
+    return mails
+
+
+def _incident(event, directory):
+    """The customers of the linked tickets first, then the subscribers: an address that is both
+    gets the one mail (the outbox keeps one per event and address)."""
+    linked = _incident_update(event, directory) if event.type == "IncidentUpdated" else []
+    told = {mail.recipient.lower() for mail in linked}
+    return linked + [mail for mail in _status_change(event, directory) if mail.recipient.lower() not in told]
+
+
 PLANNERS = {
     **{event_type: _ticket_update for event_type in UPDATES},
     "TicketOpened": _ticket_opened,
@@ -274,5 +300,6 @@ PLANNERS = {
     "PasswordChanged": _identity(_password_changed),
     "EmailChanged": _identity(_email_changed),
     "InitialCredentialsIssued": _identity(_credentials),
-    "IncidentUpdated": _incident_update,
+    "IncidentDeclared": _incident,
+    "IncidentUpdated": _incident,
 }

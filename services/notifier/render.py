@@ -39,6 +39,12 @@ UNSUBSCRIBE_LINE = {"es": "Recibe este correo porque está en copia de este tick
                           " «Cancelar suscripción» en su programa de correo.",
                     "en": "You get this mail because you are copied on this ticket. Rather not get more? Use"
                           " Unsubscribe in your mail program."}
+STATUS_SCOPE = "status"  # an unsubscribe link of the network status's mails, not of a ticket's
+STATUS_UNSUBSCRIBE_LINE = {
+    "es": "Recibe este correo porque pidió avisos del estado de red. Para no recibir más, use «Cancelar suscripción»"
+          " en su programa de correo o este enlace: {url}",
+    "en": "You get this mail because you asked for network status notices. To get no more, use Unsubscribe in your"
+          " mail program or this link: {url}"}
 
 
 class Renderer:
@@ -89,7 +95,8 @@ class Renderer:
         (ticket, address): the signature is the credential, so it is in the URL a mail program posts to."""
         subject = unsubscribe_subject(unsubscribe["ticket_id"], unsubscribe["recipient"])
         expires_at = self.clock.now() + dt.timedelta(days=UNSUBSCRIBE_DAYS)
-        query = urlencode({"ticket": unsubscribe["ticket_id"], "address": unsubscribe["recipient"],
+        scope = "scope" if unsubscribe["ticket_id"] == STATUS_SCOPE else "ticket"
+        query = urlencode({scope: unsubscribe["ticket_id"], "address": unsubscribe["recipient"],
                            "token": self.signed.sign(UNSUBSCRIBE, subject, expires_at)})
         return f"{self.public_url}/api/v1/unsubscribe?{query}"
 
@@ -113,7 +120,9 @@ class Renderer:
         blocks = text.new_context(values)
         subject = "".join(text.blocks["subject"](blocks)).strip()
         body = "".join(text.blocks["body"](blocks)).strip() + "\n"
-        if values["unsubscribe_url"]:
+        if values["unsubscribe_url"] and (context.get("unsubscribe") or {}).get("ticket_id") == STATUS_SCOPE:
+            body = body + "\n\n" + STATUS_UNSUBSCRIBE_LINE[language].format(url=values["unsubscribe_url"])
+        elif values["unsubscribe_url"]:
             body = UNSUBSCRIBE_LINE[language] + "\n\n" + body
         link_label = "".join(text.blocks["link_label"](blocks)).strip()
         paragraphs = [p for p in body.split("\n\n") if p.strip() and p.strip() != values["url"]]

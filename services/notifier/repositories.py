@@ -117,6 +117,23 @@ class InMemoryDirectory(InMemoryTable):
     def ticket(self, ticket_id):
         return self.rows.get(("ticket", str(ticket_id)))
 
+    def subscribe_status(self, user_id, address, services):
+        self.rows = {key: row for key, row in self.rows.items()
+                     if not (key[0] == "status" and row["user_id"] == str(user_id))}
+        if services:
+            self.rows[("status", address.lower())] = {"user_id": str(user_id), "services": sorted(services)}
+
+    def unsubscribe_status(self, address):
+        self.rows.pop(("status", address.lower()), None)
+
+    def status_subscription(self, user_id):
+        found = [row["services"] for key, row in self.rows.items() if key[0] == "status" and row["user_id"] == str(user_id)]
+        return found[0] if found else []
+
+    def status_subscribers(self, services):
+        return sorted((key[1], row["user_id"]) for key, row in self.rows.items()
+                      if key[0] == "status" and set(row["services"]) & set(services))
+
 
 class InMemoryOutbox(InMemoryTable):
     """(event_id, recipient) -> Mail: what the notifier would send (the in-process system sends nothing)."""

@@ -92,6 +92,14 @@ class NotifierService(Health):
         self._send_planned()
 
     @rpc(expected_exceptions=errors.EXPECTED)
+    def subscribe_status(self, principal, services, known_services):
+        return self.app.subscribe_status(principal, services, known_services)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def status_subscription(self, principal):
+        return self.app.status_subscription(principal)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
     def unsubscribe(self, ticket_id, address, token):
         return self.app.unsubscribe(ticket_id, address, token)
 

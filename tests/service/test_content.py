@@ -302,3 +302,36 @@ def test_the_history_counts_each_components_incidents_into_its_days_and_uptime(s
     assert week["days"] == 7
     for bad in ("days=0", "days=91", "days=x"):
         assert client(system).call("GET", f"/api/v1/status/history?{bad}").status_code == 422
+
+
+def test_a_customer_subscribed_to_a_service_is_mailed_its_incidents_until_the_mails_link_stops_it(system):
+    from helpdesk.linktokens import UNSUBSCRIBE, SignedLinks, unsubscribe_subject
+    customer = as_user(system, "cliente@demo.example")
+    assert customer.call("GET", "/api/v1/status/subscription").json() == {"services": []}
+    chosen = customer.call("PUT", "/api/v1/status/subscription", {"services": ["domains", "email"]})
+    assert chosen.status_code == 200 and chosen.json() == {"services": ["domains", "email"]}
+    for bad, field in (({"services": ["moon"]}, "services"), ({"services": "email"}, "services"), ({}, "services")):
+        answer = customer.call("PUT", "/api/v1/status/subscription", bad)
+        assert answer.status_code == 422 and field in answer.json()["fields"], answer.text
+    assert as_user(system, "agent-networks@helpdesk.example").call("GET", "/api/v1/status/subscription").status_code == 403
+    assert client(system).call("PUT", "/api/v1/status/subscription", {"services": []}).status_code == 401
+
+    staff = as_user(system, "agent-networks@helpdesk.example")
+    before = len(system.mails("cliente@demo.example"))
+    mail_incident = staff.call("POST", "/api/v1/incidents", dict(INCIDENT, components=["mail_delivery"])).json()
+    staff.call("POST", "/api/v1/incidents", dict(INCIDENT, components=["web_servers"]))  # hosting: not theirs
+    told = [m for m in system.mails("cliente@demo.example")[before:] if m.template == "status_change"]
+    assert [m.context["incident_id"] for m in told] == [mail_incident["id"]] and told[0].context["declared"]
+    assert told[0].context["unsubscribe"] == {"ticket_id": "status", "recipient": "cliente@demo.example"}
+
+    signed = SignedLinks(system.config["LINK_SECRET"]).sign(
+        UNSUBSCRIBE, unsubscribe_subject("status", "cliente@demo.example"),
+        dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
+    forged = client(system).call("POST", "/api/v1/unsubscribe?scope=status&address=cliente@demo.example&token=x")
+    assert forged.status_code == 422
+    stopped = client(system).call("POST", f"/api/v1/unsubscribe?scope=status&address=cliente@demo.example&token={signed}")
+    assert stopped.status_code == 200, stopped.text
+    assert customer.call("GET", "/api/v1/status/subscription").json() == {"services": []}
+    before = len(system.mails("cliente@demo.example"))
+    staff.call("POST", f"/api/v1/incidents/{mail_incident['id']}/updates", {"status": "resolved", "message": {"es": "Ok"}})
+    assert [m for m in system.mails("cliente@demo.example")[before:] if m.template == "status_change"] == []

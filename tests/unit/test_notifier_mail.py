@@ -4,6 +4,7 @@ import dataclasses
 import datetime as dt
 import email
 import email.policy
+import re
 import email.utils
 import uuid
 
@@ -59,6 +60,10 @@ class Directory:
 
     def opted_out(self, ticket_id):
         return OPTED_OUT.get(ticket_id, set())
+
+    def status_subscribers(self, services):
+        """eve@example.com asked for the status of email."""
+        return [("eve@example.com", "u-en")] if "email" in services else []
 
 
 DIRECTORY = Directory()
@@ -561,7 +566,8 @@ def test_an_incident_update_is_mailed_in_each_readers_language_naming_their_tick
     update = event("IncidentUpdated", incident_id="i-1", status="identified",
                    title={"es": "Corte de fibra"}, message={"es": "Cable cortado.", "en": "Cable cut."},
                    tickets=[first.data["ticket_id"], second.data["ticket_id"], english.data["ticket_id"]],
-                   resolve_tickets=False, by={"user_id": "u-agent", "name": "Agente", "role": "agent"})
+                   resolve_tickets=False, by={"user_id": "u-agent", "name": "Agente", "role": "agent"},
+                   services=["email"])  # eve subscribed too: she gets the one mail, as a linked ticket's
     mails = mails_for(update, DIRECTORY)
     assert sorted(m.recipient for m in mails) == ["ana@example.com", "eve@example.com", "jefe@empresa.es"]
     messages = render_all(mails, update)
@@ -572,3 +578,26 @@ def test_an_incident_update_is_mailed_in_each_readers_language_naming_their_tick
     assert "sus tickets #000007, #000007" in body and "Cable cortado." in body
     assert english_mail.get_body(("plain",)).get_content().count("Cable cut.") == 1
     assert body.strip().endswith("/network-status#incident-i-1")
+
+
+def test_a_status_change_mail_ends_with_its_signed_one_click_unsubscribe_link():
+    context = {"incident_id": "i-2", "status": "investigating", "title": {"es": "Correo lento", "en": "Slow mail"},
+               "message": {"es": "Investigamos.", "en": "Looking into it."}, "declared": True,
+               "path": "/network-status#incident-i-2",
+               "unsubscribe": {"ticket_id": "status", "recipient": "ana@example.com"}}
+    message = email.message_from_string(RENDERER.render("status_change", "en", context, "ana@example.com",
+                                                        uuid.uuid4()).as_string(), policy=email.policy.default)
+    assert message["Subject"] == "[Network status] New incident: Slow mail"
+    link = re.search(r"<(https://help\.example/api/v1/unsubscribe\?[^>]+)>", str(message["List-Unsubscribe"])).group(1)
+    assert "scope=status" in link and "ticket=" not in link and message["List-Unsubscribe-Post"]
+    body = message.get_body(("plain",)).get_content()
+    assert "Looking into it." in body and "asked for network status notices" in body
+
+
+def test_a_subscriber_is_mailed_an_incident_of_their_service_and_only_once_when_also_linked():
+    declared = event("IncidentDeclared", incident_id="i-3", status="investigating", title={"en": "Slow mail"},
+                     message={"en": "Looking."}, components=["mail_delivery"], services=["email"], impact="degraded",
+                     started_at="2026-12-03T10:00:00+00:00", by={"user_id": "u-agent", "name": "A", "role": "agent"})
+    (mail,) = mails_for(declared, DIRECTORY)
+    assert (mail.recipient, mail.template, mail.context["declared"]) == ("eve@example.com", "status_change", True)
+    assert mails_for(event("IncidentDeclared", **dict(declared.data, services=["hosting"])), DIRECTORY) == []

@@ -7,8 +7,8 @@
 // it, marked with its `lang`.
 "use strict";
 
-import {navigate} from "../app.js";
-import {get} from "../api.js";
+import {app, navigate} from "../app.js";
+import {api, get} from "../api.js";
 import {h, uid} from "../dom.js";
 import {dateTime, label, language, number, t, usePart} from "../i18n.js";
 import {markdown} from "../markdown.js";
@@ -126,6 +126,43 @@ function historyBars(component, history) {
   return h("div", {class: "uptime"}, svg, h("p", {class: "hint"}, said));
 }
 
+/** A customer's choice of the services whose incidents they are mailed (PUT /api/v1/status/subscription);
+ * a stranger is asked to log in first. Staff are mailed by the console, not here. */
+async function subscription(services) {
+  const headingId = uid("subscribe");
+  const section = h("section", {class: "panel subscribe", "aria-labelledby": headingId},
+    h("h2", {id: headingId}, t("content.subscribe.title")));
+  if (!app.me) {
+    section.append(h("p", {}, h("a", {href: `/login?next=${encodeURIComponent("/network-status")}`},
+      t("content.subscribe.log_in"))));
+    return section;
+  }
+  if (app.me.role !== "customer") return null;
+  const current = await get("/api/v1/status/subscription");
+  const chosen = new Set(current.ok ? current.data.services : []);
+  const status = h("p", {class: "status", role: "status", "aria-live": "polite"});
+  const boxes = services.map((service) => {
+    const id = uid("subscribe-service");
+    return h("div", {class: "field check"},
+      h("input", {type: "checkbox", id, name: "services", value: service.code, checked: chosen.has(service.code)}),
+      h("label", {for: id}, label(service.name, service.code)));
+  });
+  const element = h("form", {class: "form", "aria-label": t("content.subscribe.title")},
+    h("p", {class: "hint"}, t("content.subscribe.hint")),
+    h("fieldset", {class: "choice"}, h("legend", {}, t("content.subscribe.services")), boxes),
+    h("div", {class: "actions"}, h("button", {type: "submit", class: "primary"}, t("content.subscribe.save"))), status);
+  element.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const picked = [...element.querySelectorAll("input[name=services]:checked")].map((box) => box.value);
+    const answer = await api("PUT", "/api/v1/status/subscription", {services: picked});
+    status.textContent = !answer.ok ? answer.data.message
+      : answer.data.services.length ? t("content.subscribe.saved", {count: answer.data.services.length})
+      : t("content.subscribe.none");
+  });
+  section.append(element);
+  return section;
+}
+
 export async function networkStatus() {
   const [status, catalogue, , history] = await Promise.all([get("/api/v1/status"), get("/api/v1/catalog"),
     usePart("content"), get("/api/v1/status/history")]);
@@ -153,6 +190,7 @@ export async function networkStatus() {
     h("section", {class: "incidents", "aria-labelledby": "network-incidents"},
       h("h2", {id: "network-incidents"}, t("content.network.incidents")),
       data.incidents.length ? data.incidents.map((item) => incidentItem(item, services)) : h("p", {}, t("content.network.no_incidents"))),
+    await subscription(services),
     h("section", {class: "maintenances", "aria-labelledby": "network-maintenances"},
       h("h2", {id: "network-maintenances"}, t("content.network.maintenances")),
       data.maintenances.length ? data.maintenances.map((item) => maintenanceItem(item, services))

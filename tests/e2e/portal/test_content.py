@@ -203,3 +203,31 @@ def test_the_home_pages_search_finds_an_incident_by_other_forms_of_its_words_and
     check_page(page, "content-search-en-phone")
     result.get_by_role("link", name=title).click()
     page.wait_for_url(re.compile(r"/network-status#incident-"))
+
+
+def test_a_customer_subscribes_on_the_status_page_is_mailed_an_incident_and_stops_from_the_mail(system, portal):
+    import requests
+
+    language = as_user(system, CUSTOMER).call("GET", "/api/v1/me").json()["language"]
+    words = Text(language)
+    page = portal(language, "desktop")
+    log_in_at(page, "/network-status", CUSTOMER, language)
+    form = page.get_by_role("form", name=words["content.subscribe.title"])
+    form.get_by_role("checkbox", name=next(s["name"][language] for s in words.catalog["services"]
+                                           if s["code"] == "email")).check()
+    form.get_by_role("button", name=words["content.subscribe.save"]).click()
+    form.get_by_text(words("content.subscribe.saved", count=1)).wait_for()
+    check_page(page, f"content-subscribe-{language}-desktop")
+    assert as_user(system, CUSTOMER).call("GET", "/api/v1/status/subscription").json() == {"services": ["email"]}
+
+    title = f"Correo lento {uuid.uuid4().hex[:6]}"
+    as_user(system, AGENT).call("POST", "/api/v1/incidents", {
+        "title": {"es": title, "en": title}, "message": {"es": "Investigamos.", "en": "Looking into it."},
+        "components": ["mail_delivery"], "impact": "degraded"})
+    mail = testing.wait_until(lambda: [m for m in system.mails_to(CUSTOMER) if title in str(m["Subject"])], timeout=15)
+    assert mail and len(mail) == 1, system.log_tail()
+    link = "".join(str(mail[0]["List-Unsubscribe"]).split())[1:-1]  # unfolded
+    assert "scope=status" in link
+    stopped = requests.post(link, data="List-Unsubscribe=One-Click", timeout=10)  # what a mail program does
+    assert stopped.status_code == 200, stopped.text
+    assert as_user(system, CUSTOMER).call("GET", "/api/v1/status/subscription").json() == {"services": []}
