@@ -208,14 +208,13 @@ class Content:
         with self.uow() as work:
             found = work.documents.find(asked, self._now(), limit)
         results = []
-        for state, rank in found:
-            title, body = search.document_text(state)
-            matches = lambda word: any(search.same_stem(word, w) for w in asked)  # noqa: E731
+        matches = search.matcher(asked)
+        for state, rank, text in found:
             anchor = {"announcement": "/announcements#announcement-", "incident": "/network-status#incident-",
                       "maintenance": "/network-status#maintenance-"}[state["kind"]]
             results.append({"kind": state["kind"], "id": state["id"], "title": state["title"], "rank": rank,
                             "at": state.get("publish_at") or state.get("started_at") or state.get("starts_at"),
-                            "snippet": search.snippet(body or title, matches), "path": anchor + state["id"]})
+                            "snippet": search.snippet(text, matches), "path": anchor + state["id"]})
         return results
 
     # -- the same, for other programs: Statuspage's summary.json, Atom feeds --------------------

@@ -62,7 +62,8 @@ class InMemoryDocuments(InMemoryTable):
             rank = sum(2 * any(search.same_stem(w, t) for t in title) + any(search.same_stem(w, b) for b in body)
                        for w in words)
             if visible and rank:
-                found.append((state, float(rank)))
+                text_title, text_body = search.document_text(state)
+                found.append((state, float(rank), text_body or text_title))
         found.sort(key=lambda item: item[0]["id"])
         found.sort(key=lambda item: -item[1])
         return found[:limit]

@@ -11,23 +11,28 @@ COLUMNS = {  # kind -> (shown_from, shown_until) keys of its state
 }
 
 
-VECTOR = ("setweight(to_tsvector('spanish', %(title)s), 'A') || setweight(to_tsvector('english', %(title)s), 'A')"
-          " || setweight(to_tsvector('spanish', %(body)s), 'B') || setweight(to_tsvector('english', %(body)s), 'B')")
+VECTOR = ("setweight(to_tsvector('spanish', %(title_es)s), 'A') || setweight(to_tsvector('english', %(title_en)s), 'A')"
+          " || setweight(to_tsvector('spanish', %(body_es)s), 'B') || setweight(to_tsvector('english', %(body_en)s), 'B')")
 
 
 def save(cur, state):
     shown_from, shown_until = COLUMNS[state["kind"]]
-    title, body = search.document_text(state)
+    texts = search.document_texts(state)
+    title = " ".join(t for t, _ in texts.values() if t)
+    body = " ".join(b for _, b in texts.values() if b)
     cur.execute(
-        "INSERT INTO content.documents (kind, id, status, pinned, shown_from, shown_until, state, version, search)"
-        f" VALUES (%(kind)s, %(id)s, %(status)s, %(pinned)s, %(from)s, %(until)s, %(state)s, %(version)s, {VECTOR})"
+        "INSERT INTO content.documents (kind, id, status, pinned, shown_from, shown_until, state, version, search,"
+        " body_text)"
+        f" VALUES (%(kind)s, %(id)s, %(status)s, %(pinned)s, %(from)s, %(until)s, %(state)s, %(version)s, {VECTOR},"
+        " %(text)s)"
         " ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, pinned = EXCLUDED.pinned,"
         " shown_from = EXCLUDED.shown_from, shown_until = EXCLUDED.shown_until, state = EXCLUDED.state,"
-        " version = EXCLUDED.version, search = EXCLUDED.search",
+        " version = EXCLUDED.version, search = EXCLUDED.search, body_text = EXCLUDED.body_text",
         {"kind": state["kind"], "id": state["id"], "status": state["status"], "pinned": bool(state.get("pinned")),
          "from": state.get(shown_from), "until": state.get(shown_until) if shown_until else None,
          "state": json.dumps(state, ensure_ascii=False, sort_keys=True), "version": state["version"],
-         "title": search.fold(title), "body": search.fold(body)})
+         "title_es": search.fold(texts["es"][0]), "title_en": search.fold(texts["en"][0]),
+         "body_es": search.fold(texts["es"][1]), "body_en": search.fold(texts["en"][1]), "text": body or title})
 
 
 # What anyone may find: announcements shown now to everyone, every incident, windows not cancelled.
@@ -37,16 +42,17 @@ FINDABLE = ("((kind = 'announcement' AND status = 'published' AND shown_from <= 
 
 
 def find(cur, words, now, limit=20):
-    """Documents anyone may find with any of `words` (folded), best first: [(state, rank)]."""
+    """Documents anyone may find with any of `words` (folded), best first: [(state, rank, text)],
+    `text` the words for the snippet."""
     if not words:
         return []
     query = " || ".join(f"plainto_tsquery('spanish', %(w{i})s) || plainto_tsquery('english', %(w{i})s)"
                         for i in range(len(words)))
     cur.execute(
-        f"SELECT state, ts_rank_cd(search, q) AS rank FROM content.documents, ({'SELECT ' + query} AS q) AS asked"  # noqa: S608
+        f"SELECT state, ts_rank_cd(search, q) AS rank, body_text FROM content.documents, ({'SELECT ' + query} AS q) AS asked"  # noqa: S608
         f" WHERE search @@ q AND {FINDABLE} ORDER BY rank DESC, shown_from DESC NULLS LAST, id LIMIT %(limit)s",
         {**{f"w{i}": word for i, word in enumerate(words)}, "now": now, "limit": limit})
-    return [(row[0], float(row[1])) for row in cur.fetchall()]
+    return [(row[0], float(row[1]), row[2]) for row in cur.fetchall()]
 
 
 def load(cur, document_id):

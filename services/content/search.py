@@ -28,34 +28,72 @@ def query_words(query):
     return list(dict.fromkeys(words(query)))[:MAX_QUERY_WORDS]
 
 
+def document_texts(state):
+    """{language: (title, body)} of a document, Markdown as plain text: each language's words
+    are stemmed by its own rules."""
+    result = {}
+    for language in ("es", "en"):
+        title = (state.get("title") or {}).get(language) or ""
+        parts = [(state.get("body") or state.get("message") or {}).get(language) or ""]
+        parts += [entry["message"].get(language) or "" for entry in state.get("updates") or ()]
+        result[language] = (title, " ".join(markdown.plain_text(part) for part in parts if part))
+    return result
+
+
 def document_text(state):
-    """(title, body) of a document, every language together, Markdown as plain text."""
-    title = " ".join((state.get("title") or {}).values())
-    parts = [markdown.plain_text(text) for text in (state.get("body") or state.get("message") or {}).values()]
-    for entry in state.get("updates") or ():
-        parts += [markdown.plain_text(text) for text in entry["message"].values()]
-    return title, " ".join(parts)
+    """(title, body) of a document, every language together."""
+    texts = document_texts(state).values()
+    return " ".join(t for t, _ in texts if t), " ".join(b for _, b in texts if b)
 
 
 def snippet(text, matches):
     """A part of `text` around the first word that `matches(folded word)`, as [[text, hit], ...]:
-    the portal marks the hits (<mark>) with DOM calls, never by parsing markup."""
-    tokens = re.split(r"(\w+)", text)
-    found = [i for i, token in enumerate(tokens) if i % 2 == 1 and matches(fold(token))]
-    start = max(0, (found[0] if found else 1) - SNIPPET_WORDS // 2 * 2)
-    picked = tokens[start:start + SNIPPET_WORDS * 2]
-    parts = []
-    for offset, token in enumerate(picked):
-        hit = (start + offset) in found
+    the portal marks the hits (<mark>) with DOM calls, never by parsing markup. Words are found
+    in the folded text, which keeps the positions of the text (NFC: one folded letter for one)."""
+    folded = fold(text)
+    if len(folded) != len(text):  # not NFC: fold word by word
+        folded = "".join(fold(part) if len(fold(part)) == len(part) else "_" * len(part) for part in re.split(r"(\W+)", text))
+    spans = [m.span() for m in WORD.finditer(folded)]
+    first = next((i for i, (a, b) in enumerate(spans) if matches(folded[a:b])), 0)
+    window = spans[max(0, first - SNIPPET_WORDS // 2):max(0, first - SNIPPET_WORDS // 2) + SNIPPET_WORDS]
+    if not window:
+        return [[text[:200], False]] if text else []
+    begin = 0 if window[0] == spans[0] else window[0][0]  # the text's own start and end, when in the window
+    stop = len(text) if window[-1] == spans[-1] else window[-1][1]
+    parts, cursor = [], begin
+    for a, b in window:
+        if a > cursor:
+            parts.append([text[cursor:a], False])
+        hit = matches(folded[a:b])
         if parts and parts[-1][1] == hit:
-            parts[-1][0] += token
+            parts[-1][0] += text[a:b] if a >= cursor else ""
         else:
-            parts.append([token, hit])
-    if start > 0 and parts:
-        parts[0][0] = "… " + parts[0][0].lstrip()
-    if start + SNIPPET_WORDS * 2 < len(tokens) and parts:
-        parts[-1][0] = parts[-1][0].rstrip() + " …"
-    return [part for part in parts if part[0]]
+            parts.append([text[a:b], hit])
+        cursor = b
+    if stop > cursor:
+        parts.append([text[cursor:stop], False])
+    merged = []
+    for piece, hit in parts:
+        if merged and merged[-1][1] == hit:
+            merged[-1][0] += piece
+        else:
+            merged.append([piece, hit])
+    if begin > 0:
+        merged[0][0] = "… " + merged[0][0]
+    if stop < len(text):
+        merged[-1][0] = merged[-1][0] + " …"
+    return merged
+
+
+def matcher(asked):
+    """A test of a folded word against the query's words (same_stem), remembering its answers."""
+    known = {}
+
+    def matches(word):
+        if word not in known:
+            known[word] = any(same_stem(word, other) for other in asked)
+        return known[word]
+    return matches
 
 
 def same_stem(word, other):

@@ -635,7 +635,7 @@ def test_content_search_stems_ignores_accents_and_finds_only_what_anyone_may_rea
             "announcement", publish=True)
     with uow() as work:
         def found(query):
-            return [state["id"] for state, _ in work.documents.find(search.query_words(query), now, 50)]
+            return [state["id"] for state, _, _ in work.documents.find(search.query_words(query), now, 50)]
         assert outage in found("cortes fibra") and outage in found("fibra óptica") and outage in found("CORTÉ")
         assert optic in found("optica") and optic in found("fibras")
         assert found(f"cortes {tag}")[0] == outage  # two words found rank first
