@@ -59,6 +59,19 @@ class Content:
             raise errors.NotFound(f"no_{kind}", {"id": str(document_id)})
         return state
 
+    def _create(self, kind, decide):
+        """A new document: `decide(new id)` gives its first events."""
+        document_id = uuid.uuid4()
+        events = translated(lambda: decide(document_id))
+        with self.uow() as work:
+            return self.shown(self._record(work, kind, document_id, events, NO_STREAM), staff=True)
+
+    def _visible_announcements(self, work, reader, limit):
+        """Published announcements shown now to `reader` (domain.visible_to), pinned first then newest."""
+        now = self._now()
+        return [state for state in work.documents.listing("announcement", [domain.PUBLISHED], 500)
+                if domain.visible_to(state, now, reader)][:limit]
+
     def _change(self, principal, kind, document_id, decide):
         with self.uow() as work:
             state = self._existing(work, kind, document_id)
@@ -68,11 +81,8 @@ class Content:
     # -- announcements ------------------------------------------------------------------------
     def draft_announcement(self, principal, command):
         command = load(contracts.AnnouncementSchema, command)
-        announcement_id = uuid.uuid4()
-        events = translated(lambda: domain.draft_announcement(announcement_id, principal, self._now(), command,
-                                                              self.catalog))
-        with self.uow() as work:
-            return self.shown(self._record(work, "announcement", announcement_id, events, NO_STREAM), staff=True)
+        return self._create("announcement", lambda new_id: domain.draft_announcement(
+            new_id, principal, self._now(), command, self.catalog))
 
     def edit_announcement(self, principal, announcement_id, command):
         command = load(contracts.AnnouncementChangeSchema, command)
@@ -96,14 +106,12 @@ class Content:
         staff = (principal or {}).get("role") in domain.STAFF
         if query.get("status") and not staff:
             raise errors.Forbidden("only_staff")
-        now = self._now()
         with self.uow() as work:
             if staff and query.get("status"):
                 found = work.documents.listing("announcement", [query["status"]], query["limit"])
             else:
                 reader = "all" if staff else (principal or {}).get("services")
-                found = [state for state in work.documents.listing("announcement", [domain.PUBLISHED], 500)
-                         if domain.visible_to(state, now, reader)][:query["limit"]]
+                found = self._visible_announcements(work, reader, query["limit"])
         return [self.shown(state, staff) for state in found]
 
     def announcement(self, principal, announcement_id):
@@ -119,10 +127,8 @@ class Content:
     def declare_incident(self, principal, command):
         command = load(contracts.IncidentSchema, command)
         command["started_at"] = _utc(command["started_at"])
-        incident_id = uuid.uuid4()
-        events = translated(lambda: domain.declare_incident(incident_id, principal, self._now(), command, self.catalog))
-        with self.uow() as work:
-            return self.shown(self._record(work, "incident", incident_id, events, NO_STREAM), staff=True)
+        return self._create("incident", lambda new_id: domain.declare_incident(
+            new_id, principal, self._now(), command, self.catalog))
 
     def update_incident(self, principal, incident_id, command):
         command = load(contracts.IncidentUpdateSchema, command)
@@ -139,11 +145,8 @@ class Content:
     def schedule_maintenance(self, principal, command):
         command = load(contracts.MaintenanceSchema, command)
         command.update(starts_at=_utc(command["starts_at"]), ends_at=_utc(command["ends_at"]))
-        maintenance_id = uuid.uuid4()
-        events = translated(lambda: domain.schedule_maintenance(maintenance_id, principal, self._now(), command,
-                                                                self.catalog))
-        with self.uow() as work:
-            return self.shown(self._record(work, "maintenance", maintenance_id, events, NO_STREAM))
+        return self._create("maintenance", lambda new_id: domain.schedule_maintenance(
+            new_id, principal, self._now(), command, self.catalog))
 
     def cancel_maintenance(self, principal, maintenance_id):
         return self.shown(self._change(principal, "maintenance", maintenance_id, lambda state: domain.cancel_maintenance(
@@ -161,11 +164,9 @@ class Content:
         the maintenance windows on or to come."""
         now = self._now()
         with self.uow() as work:
-            incidents = work.documents.listing("incident", None, 500)
+            shown = work.documents.incidents_since(now - RECENT_INCIDENTS)
             windows = work.documents.listing("maintenance", [domain.SCHEDULED], 500)
-        states = domain.component_states(self.catalog, incidents, windows, now)
-        since = (now - RECENT_INCIDENTS).isoformat()
-        shown = [i for i in incidents if i["status"] != domain.RESOLVED or (i["ended_at"] or "") >= since]
+        states = domain.component_states(self.catalog, shown, windows, now)
         upcoming = sorted((w for w in windows if w["ends_at"] > now.isoformat()), key=lambda w: w["starts_at"])
         services = {}
         for component in self.catalog.components.values():
@@ -184,10 +185,8 @@ class Content:
         if not 1 <= days <= 90:
             raise errors.invalid("days", "number_between", min=1, max=90)
         now = self._now()
-        since = (now - dt.timedelta(days=days + 1)).isoformat()
         with self.uow() as work:
-            incidents = [item for item in work.documents.listing("incident", None, 5000)
-                         if item["ended_at"] is None or item["ended_at"] >= since]
+            incidents = work.documents.incidents_since(now - dt.timedelta(days=days + 1))
         return domain.history(list(self.catalog.components), incidents, now, self.zone, days)
 
     def open_incidents_of(self, service):
@@ -228,8 +227,7 @@ class Content:
         """An Atom feed (XML text) of the announcements or of the status, in `language`."""
         if kind == "announcements":
             with self.uow() as work:
-                items = [state for state in work.documents.listing("announcement", [domain.PUBLISHED], 500)
-                         if domain.visible_to(state, self._now())][:50]
+                items = self._visible_announcements(work, None, 50)
             return published.announcements_feed(items, site, language,
                                                  i18n.text("feed_announcements", {"provider": provider}, language))
         words = {status: i18n.text(f"incident_{status}", {}, language) for status in domain.INCIDENT_STATUSES}

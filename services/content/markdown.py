@@ -3,6 +3,8 @@
 builds with DOM calls (portal/js/markdown.js), never by parsing HTML. A node is
 {"t": tag, "c": [children]} (links add "href", only http, https and mailto); a string is text.
 Images become their description (the portal loads nothing from elsewhere)."""
+import functools
+
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
@@ -13,8 +15,10 @@ SAFE_SCHEMES = ("http://", "https://", "mailto:")
 MAX_DEPTH = 20  # nesting beyond this is flattened into text (a page must not recurse without end)
 
 
+@functools.lru_cache(maxsize=4096)
 def tree(text):
-    """The Markdown `text` as a list of nodes."""
+    """The Markdown `text` as a list of nodes. Remembered: every status page and feed shows the
+    same few texts again (callers only read what it gives)."""
     return _children(SyntaxTreeNode(_PARSER.parse(text or "")), 0)
 
 

@@ -2,6 +2,7 @@
 repository.py; in memory the same methods over a dict (tests/contract holds both to one contract)."""
 from helpdesk.application import InMemoryTable
 
+from . import domain as content_domain
 from . import repository as sql
 from . import search
 
@@ -23,6 +24,9 @@ class Documents:
 
     def everything(self):
         return sql.everything(self.cur)
+
+    def incidents_since(self, moment):
+        return sql.incidents_since(self.cur, moment)
 
     def find(self, words, now, limit=20):
         return sql.find(self.cur, words, now, limit)
@@ -50,14 +54,20 @@ class InMemoryDocuments(InMemoryTable):
     def everything(self):
         return [self.rows[key] for key in sorted(self.rows)]
 
+    def incidents_since(self, moment):
+        found = [s for s in self.rows.values() if s["kind"] == "incident"
+                 and (s["ended_at"] is None or s["ended_at"] >= moment.isoformat())]
+        found.sort(key=lambda s: s["id"])
+        found.sort(key=lambda s: s["started_at"], reverse=True)
+        return found
+
     def find(self, words, now, limit=20):
         """The model of PostgreSQL's search (search.same_stem for its stemming): a document with
         any of the words, ranked by the words found, those in the title counting more."""
-        moment, found = now.isoformat(), []
+        found = []
         for state in self.rows.values():
             visible = (state["kind"] == "incident" or (state["kind"] == "maintenance" and state["status"] == "scheduled")
-                       or (state["kind"] == "announcement" and state["status"] == "published"
-                           and state["publish_at"] <= moment and state["audience"] is None))
+                       or (state["kind"] == "announcement" and content_domain.visible_to(state, now)))
             title, body = (search.words(text) for text in search.document_text(state))
             rank = sum(2 * any(search.same_stem(w, t) for t in title) + any(search.same_stem(w, b) for b in body)
                        for w in words)

@@ -18,8 +18,7 @@ VECTOR = ("setweight(to_tsvector('spanish', %(title_es)s), 'A') || setweight(to_
 def save(cur, state):
     shown_from, shown_until = COLUMNS[state["kind"]]
     texts = search.document_texts(state)
-    title = " ".join(t for t, _ in texts.values() if t)
-    body = " ".join(b for _, b in texts.values() if b)
+    title, body = search.document_text(state, texts)
     cur.execute(
         "INSERT INTO content.documents (kind, id, status, pinned, shown_from, shown_until, state, version, search,"
         " body_text)"
@@ -67,6 +66,13 @@ def listing(cur, kind, statuses=None, limit=100):
         "SELECT state FROM content.documents WHERE kind = %s AND (%s::text[] IS NULL OR status = ANY(%s))"
         " ORDER BY pinned DESC, shown_from DESC NULLS FIRST, id LIMIT %s",
         (kind, list(statuses) if statuses else None, list(statuses) if statuses else None, limit))
+    return [row[0] for row in cur.fetchall()]
+
+
+def incidents_since(cur, moment):
+    """Incidents open, or resolved at `moment` or later, the newest first."""
+    cur.execute("SELECT state FROM content.documents WHERE kind = 'incident'"
+                " AND (shown_until IS NULL OR shown_until >= %s) ORDER BY shown_from DESC, id", (moment,))
     return [row[0] for row in cur.fetchall()]
 
 

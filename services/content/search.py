@@ -40,9 +40,9 @@ def document_texts(state):
     return result
 
 
-def document_text(state):
-    """(title, body) of a document, every language together."""
-    texts = document_texts(state).values()
+def document_text(state, texts=None):
+    """(title, body) of a document, every language together (`texts`: its document_texts)."""
+    texts = (texts or document_texts(state)).values()
     return " ".join(t for t, _ in texts if t), " ".join(b for _, b in texts if b)
 
 

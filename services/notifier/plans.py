@@ -266,8 +266,6 @@ def _status_change(event, directory):
     """An incident declared or updated, to every address subscribed to one of its services (a
     customer's choice on the status page), with a one-click link that ends the subscription."""
     data = event.data
-    if event.type == "IncidentDeclared":
-        data = dict(data, tickets=[])
     context = {"incident_id": data["incident_id"], "status": data["status"], "title": _every_language(data["title"]),
                "message": _every_language(data["message"]), "declared": event.type == "IncidentDeclared",
                "path": f"/network-status#incident-{data['incident_id']}"}

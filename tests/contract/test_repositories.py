@@ -641,3 +641,29 @@ def test_content_search_stems_ignores_accents_and_finds_only_what_anyone_may_rea
         assert found(f"cortes {tag}")[0] == outage  # two words found rank first
         assert draft not in found("fibra") and some not in found("fibra")
         assert outage not in found("router") and found("") == []
+
+
+def test_content_incidents_since_are_the_open_ones_and_those_resolved_from_then_on(units):
+    uow = units("content")
+    staff = {"user_id": "u-staff", "name": "Agente", "role": "agent"}
+    start = dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.timezone.utc)
+    made = {}
+    with uow() as work:
+        for name, resolved_at in (("old", start + dt.timedelta(hours=1)), ("recent", start + dt.timedelta(days=50)),
+                                  ("open", None)):
+            incident_id = uuid.uuid4()
+            state = None
+            events = content.declare_incident(incident_id, staff, start, {
+                "title": {"es": name}, "message": {"es": "x"}, "components": ["fibre"], "impact": "degraded"}, CATALOG)
+            for event in work.events.append(stream_name("incident", incident_id), events, NO_STREAM):
+                state = content.evolve(state, event)
+            if resolved_at:
+                update = content.update_incident(state, staff, resolved_at, {"status": "resolved", "message": {"es": "ok"}},
+                                                 CATALOG)
+                for event in work.events.append(stream_name("incident", incident_id), update, 0):
+                    state = content.evolve(state, event)
+            work.documents.save(state)
+            made[name] = state["id"]
+    with uow() as work:
+        found = {state["id"] for state in work.documents.incidents_since(start + dt.timedelta(days=30))}
+    assert {made["recent"], made["open"]} <= found and made["old"] not in found

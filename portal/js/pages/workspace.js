@@ -429,26 +429,18 @@ async function workspace(first) {
     }), "fault");
   }
 
-  function resolveForm() {
+  /** A form of one text sent as `name` by `action` (resolve: the solution; reopen: the reason). */
+  function textForm(action, name, rows) {
     return keep(form({
-      label: t("console.resolve.title"),
-      fields: [field({name: "solution", label: t("console.resolve.label"), type: "textarea", rows: 4, required: true,
-                      hint: t("console.resolve.hint"), attrs: {maxlength: 20000}})],
-      submit: t("console.resolve.submit"),
-      onSubmit: (target, key) => act("resolve", {solution: values(target).solution}, t("console.resolve.done"),
-                                     {target, key}),
-    }), "resolve");
+      label: t(`console.${action}.title`),
+      fields: [field({name, label: t(`console.${action}.label`), type: "textarea", rows, required: true,
+                      hint: t(`console.${action}.hint`), attrs: {maxlength: 20000}})],
+      submit: t(`console.${action}.submit`),
+      onSubmit: (target, key) => act(action, {[name]: values(target)[name]}, t(`console.${action}.done`), {target, key}),
+    }), action);
   }
-
-  function reopenForm() {
-    return keep(form({
-      label: t("console.reopen.title"),
-      fields: [field({name: "reason", label: t("console.reopen.label"), type: "textarea", rows: 3, required: true,
-                      hint: t("console.reopen.hint"), attrs: {maxlength: 20000}})],
-      submit: t("console.reopen.submit"),
-      onSubmit: (target, key) => act("reopen", {reason: values(target).reason}, t("console.reopen.done"), {target, key}),
-    }), "reopen");
-  }
+  const resolveForm = () => textForm("resolve", "solution", 4);
+  const reopenForm = () => textForm("reopen", "reason", 3);
 
   // -- keyboard shortcuts, and telling colleagues while writing ---------------------------------
   function shortcut(name) {
