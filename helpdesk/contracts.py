@@ -555,6 +555,10 @@ def _instance(schema_class):
 
 CONTENT_IMPACTS = ("degraded", "partial_outage", "major_outage")
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+DOWNLOAD_CATEGORIES = ("software", "firmware", "manuals", "configuration", "other")
+# Downloads travel and are kept in pieces of this size (services/content/downloads.py): what a
+# process holds of a file at a time, whatever its size.
+DOWNLOAD_PIECE_BYTES = 1024 * 1024
 
 
 class TextsSchema(StrictSchema):
@@ -617,6 +621,39 @@ class MaintenanceSchema(StrictSchema):
     components = fields.List(fields.String(validate=validate.Length(min=1, max=50)), required=True)
     starts_at = fields.AwareDateTime(required=True)
     ends_at = fields.AwareDateTime(required=True)
+
+
+class DownloadSchema(StrictSchema):
+    """A new recommended download (a draft): a link now, or a file uploaded next
+    (PUT /api/v1/downloads/{id}/file)."""
+
+    title = fields.Nested(TextsSchema, required=True)
+    description = fields.Nested(TextsSchema, load_default=dict, metadata={"description": "Markdown"})
+    category = fields.String(required=True, validate=validate.OneOf(DOWNLOAD_CATEGORIES))
+    release = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=40),
+                            metadata={"description": "the file's version, e.g. 2.4.1"})
+    audience = fields.List(fields.String(validate=validate.Length(min=1, max=50)), allow_none=True, load_default=None,
+                           metadata={"description": "service codes whose customers see it; null: everyone"})
+    link = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000),
+                         metadata={"description": "an http(s) address of a file kept elsewhere"})
+    sha256 = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=64),
+                           metadata={"description": "a linked file's checksum (hex), shown to check it"})
+
+
+class DownloadChangeSchema(StrictSchema):
+    title = fields.Nested(TextsSchema)
+    description = fields.Nested(TextsSchema)
+    category = fields.String(validate=validate.OneOf(DOWNLOAD_CATEGORIES))
+    release = fields.String(allow_none=True, validate=validate.Length(max=40))
+    audience = fields.List(fields.String(validate=validate.Length(min=1, max=50)), allow_none=True)
+    link = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    sha256 = fields.String(allow_none=True, validate=validate.Length(max=64))
+
+
+class DownloadFileQuerySchema(StrictSchema):
+    """PUT /api/v1/downloads/{id}/file: the body is the file itself; its name is asked here."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 
 class SearchQuerySchema(StrictSchema):

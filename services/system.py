@@ -86,7 +86,8 @@ class System:
         self.sla = sla_bootstrap(self.config, utcnow, self.stores["sla"])
         self.notifier = notifier_bootstrap(self.config, utcnow, store=InMemoryEventStore("notifier"))
         self.content = content_bootstrap(provider_catalog, utcnow, self.stores["content"],
-                                         time_zone=timezones.default_from(self.config))
+                                         time_zone=timezones.default_from(self.config),
+                                         download_max_bytes=self.config.get("DOWNLOAD_MAX_BYTES"))
         self.ports = {"identity": identity, "tickets": Port(self, self.tickets), "routing": Port(self, self.routing),
                       "sla": Port(self, self.sla), "notifier": Port(self, self.notifier),
                       "content": Port(self, self.content),

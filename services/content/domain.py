@@ -1,13 +1,14 @@
-"""What the home page offers besides tickets (manual 000, 2.1): announcements and the network
-status (Estado de red: the state of every component of the catalogue, incidents with their
-timeline, scheduled maintenance). Pure: no I/O, no clock, no uuid: the handlers give `now` and
+"""What the home page offers besides tickets (manual 000, 2.1): announcements, recommended
+downloads and the network status (Estado de red: the state of every component of the catalogue,
+incidents with their timeline, scheduled maintenance). Pure: no I/O, no clock, no uuid: the handlers give `now` and
 the ids, and each decision returns the events it causes.
 
-Streams: `announcement-<id>`, `incident-<id>`, `maintenance-<id>`. The state of each is a plain
+Streams: `announcement-<id>`, `download-<id>`, `incident-<id>`, `maintenance-<id>`. The state of each is a plain
 dict (JSON, as the read model keeps it), folded from its events by `evolve`.
 """
 import datetime as dt
 
+from helpdesk import contracts
 from helpdesk.events import NewEvent
 from helpdesk.refusals import Forbidden, IllegalTransition, RuleBroken
 
@@ -26,6 +27,7 @@ INCIDENT_STATUSES = (INVESTIGATING, IDENTIFIED, MONITORING, RESOLVED)
 SCHEDULED, CANCELLED = "scheduled", "cancelled"
 
 TITLE_MAX, BODY_MAX = 200, 20_000
+RELEASE_MAX, URL_MAX = 40, 2000
 
 
 def require_staff(actor):
@@ -121,11 +123,118 @@ def archive_announcement(state, actor, now):
 
 
 def visible_to(state, now, services=None):
-    """Whether an announcement is shown at `now` to a reader using `services` (None: anyone, not
+    """Whether an announcement (or a download) is shown at `now` to a reader using `services` (None: anyone, not
     logged in: only announcements for everyone; staff see every audience)."""
     if state["status"] != PUBLISHED or state["publish_at"] > now.isoformat():
         return False
     return state["audience"] is None or services == "all" or bool(set(state["audience"]) & set(services or ()))
+
+
+# -- recommended downloads ----------------------------------------------------------------------
+# A download is a file we keep (attached once uploaded: DownloadFileAttached) or a link to one
+# kept elsewhere; published, it is shown like an announcement (visible_to: everyone, or the
+# customers of its audience's services).
+
+def _link(value):
+    """An http(s) address (None: no link), refused when it could run or hide where it goes."""
+    if value in (None, ""):
+        return None
+    value = str(value).strip()
+    scheme, _, rest = value.partition("://")
+    if scheme.lower() not in ("https", "http") or not rest or len(value) > URL_MAX \
+            or any(c.isspace() or ord(c) < 32 for c in value) or "@" in rest.split("/", 1)[0]:
+        raise RuleBroken("link", "link_http_address")
+    return value
+
+
+def _sha256(value):
+    if value in (None, ""):
+        return None
+    value = str(value).strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise RuleBroken("sha256", "sha256_hex")
+    return value
+
+
+def _download_fields(command, catalog, partial=False):
+    fields = {}
+    if not partial or "title" in command:
+        fields["title"] = texts(command.get("title"), "title", TITLE_MAX)
+    if not partial or "description" in command:
+        fields["description"] = texts(command.get("description"), "description", BODY_MAX, required=False)
+    if not partial or "category" in command:
+        if command.get("category") not in contracts.DOWNLOAD_CATEGORIES:
+            raise RuleBroken("category", "unknown_download_category")
+        fields["category"] = command["category"]
+    if not partial or "release" in command:  # the file's version ("2.4.1"); `version` is the stream's
+        release = (command.get("release") or "").strip()
+        if len(release) > RELEASE_MAX:
+            raise RuleBroken("release", "too_long", max=RELEASE_MAX)
+        fields["release"] = release or None
+    if not partial or "audience" in command:
+        fields["audience"] = _audience(command.get("audience"), catalog.services)
+    if not partial or "link" in command or "sha256" in command:
+        fields["link"] = _link(command.get("link"))
+        fields["sha256"] = _sha256(command.get("sha256")) if fields["link"] else None
+        if command.get("sha256") and not fields["link"]:
+            raise RuleBroken("sha256", "sha256_only_for_links")
+    return fields
+
+
+def add_download(download_id, actor, now, command, catalog):
+    """A new download (a draft): a link now, or a file uploaded next (attach_file)."""
+    require_staff(actor)
+    return [_event("DownloadAdded", actor, now, download_id=str(download_id), **_download_fields(command, catalog))]
+
+
+def edit_download(state, actor, now, command, catalog):
+    """New words, category, release, audience or link; a link given replaces the file."""
+    require_staff(actor)
+    if state["status"] == ARCHIVED:
+        raise IllegalTransition("download_archived")
+    changes = _download_fields(command, catalog, partial=True)
+    if "link" in changes and changes["link"] is None and state.get("file") is None and state["status"] == PUBLISHED:
+        raise RuleBroken("link", "download_needs_file_or_link")
+    changes = {name: value for name, value in changes.items() if state.get(name) != value}
+    if changes.get("link"):
+        changes["file"] = None
+    if not changes:
+        return []
+    return [_event("DownloadEdited", actor, now, download_id=state["id"], **changes)]
+
+
+def may_attach(state, actor):
+    """Staff may upload a file to a download not archived."""
+    require_staff(actor)
+    if state["status"] == ARCHIVED:
+        raise IllegalTransition("download_archived")
+
+
+def attach_file(state, actor, now, file):
+    """The uploaded file (`file`: {id, name, size, type, sha256}, checked by the caller) is now
+    what the download gives, instead of the one or the link it had."""
+    may_attach(state, actor)
+    if state.get("file") and state["file"]["id"] == file["id"]:
+        return []
+    return [_event("DownloadFileAttached", actor, now, download_id=state["id"], file=dict(file))]
+
+
+def publish_download(state, actor, now):
+    require_staff(actor)
+    if state["status"] == ARCHIVED:
+        raise IllegalTransition("download_archived")
+    if state["status"] == PUBLISHED:
+        return []
+    if not state.get("file") and not state.get("link"):
+        raise RuleBroken("file", "download_needs_file_or_link")
+    return [_event("DownloadPublished", actor, now, download_id=state["id"], publish_at=now.isoformat())]
+
+
+def archive_download(state, actor, now):
+    require_staff(actor)
+    if state["status"] == ARCHIVED:
+        return []
+    return [_event("DownloadArchived", actor, now, download_id=state["id"])]
 
 
 # -- incidents ----------------------------------------------------------------------------------
@@ -220,7 +329,8 @@ def cancel_maintenance(state, actor, now):
 
 # -- state --------------------------------------------------------------------------------------
 
-KINDS = {"announcement": "AnnouncementDrafted", "incident": "IncidentDeclared", "maintenance": "MaintenanceScheduled"}
+KINDS = {"announcement": "AnnouncementDrafted", "download": "DownloadAdded", "incident": "IncidentDeclared",
+         "maintenance": "MaintenanceScheduled"}
 
 
 def evolve(state, event):
@@ -230,6 +340,11 @@ def evolve(state, event):
         return {"kind": "announcement", "id": data["announcement_id"], "status": DRAFT, "title": data["title"],
                 "body": data["body"], "pinned": data["pinned"], "audience": data["audience"],
                 "publish_at": None, "created_at": at, "updated_at": at, "version": event.stream_position}
+    if event.type == "DownloadAdded":
+        fields = ("title", "description", "category", "release", "audience", "link", "sha256")
+        return {"kind": "download", "id": data["download_id"], "status": DRAFT, **{name: data[name] for name in fields},
+                "file": None, "pinned": False, "publish_at": None, "created_at": at, "updated_at": at,
+                "version": event.stream_position}
     if event.type == "IncidentDeclared":
         entry = {"at": at, "status": data["status"], "message": data["message"], "by": data["by"]["name"],
                  "impact": data["impact"]}
@@ -244,9 +359,14 @@ def evolve(state, event):
     state = dict(state, updated_at=at, version=event.stream_position)
     if event.type == "AnnouncementEdited":
         state.update({name: data[name] for name in ("title", "body", "pinned", "audience") if name in data})
-    elif event.type == "AnnouncementPublished":
+    elif event.type == "DownloadEdited":
+        state.update({name: data[name] for name in ("title", "description", "category", "release", "audience", "link",
+                                                    "sha256", "file") if name in data})
+    elif event.type == "DownloadFileAttached":
+        state.update(file=data["file"], link=None, sha256=None)
+    elif event.type in ("AnnouncementPublished", "DownloadPublished"):
         state.update(status=PUBLISHED, publish_at=data["publish_at"])
-    elif event.type == "AnnouncementArchived":
+    elif event.type in ("AnnouncementArchived", "DownloadArchived"):
         state.update(status=ARCHIVED)
     elif event.type == "IncidentUpdated":
         entry = {"at": at, "status": data["status"], "message": data["message"], "by": data["by"]["name"],

@@ -2,6 +2,8 @@
 read model in one transaction (helpdesk.application), answer with the document as readers see it
 (Markdown as a tree of safe nodes: markdown.py). Wired in bootstrap.py; called by the nameko
 adapter (service.py) and by the in-process system (services/system.py)."""
+import base64
+import binascii
 import datetime as dt
 import uuid
 from zoneinfo import ZoneInfo
@@ -11,14 +13,24 @@ from helpdesk.application import translated
 from helpdesk.contracts import load
 from helpdesk.events import stream_name
 from helpdesk.eventstore import NO_STREAM, WrongExpectedVersion
+from helpdesk.files import FileRefused
 
-from . import domain, markdown, published, search
+from . import domain, downloads, markdown, published, search
 
 RECENT_INCIDENTS = dt.timedelta(days=7)  # resolved incidents the status page still lists
+ABANDONED_UPLOAD = dt.timedelta(days=1)  # an upload not finished by then is dropped (prune_uploads)
+DOWNLOAD_MAX_BYTES = 50 * 2**20
 
 
 def _utc(moment):
     return moment.astimezone(dt.timezone.utc) if moment else None
+
+
+def _refused(exc):
+    """A file refused (helpdesk.files, downloads.py) as the error that crosses services."""
+    if exc.code == "download_too_large":
+        return errors.PayloadTooLarge(exc.code, exc.params)
+    return errors.invalid("file", exc.code, **exc.params)
 
 
 def _id(value, what):
@@ -30,10 +42,12 @@ def _id(value, what):
 
 class Content:
     """`uow`: the unit of work (repositories.py); `catalog`: the services and their components;
-    `clock()`: the time now, aware; `zone`: where the history's days begin (DEFAULT_TIME_ZONE)."""
+    `clock()`: the time now, aware; `zone`: where the history's days begin (DEFAULT_TIME_ZONE);
+    `download_max_bytes`: the largest file of a download (CONTENT.download_max_mb)."""
 
-    def __init__(self, uow, catalog, clock, zone=ZoneInfo("Europe/Madrid")):
+    def __init__(self, uow, catalog, clock, zone=ZoneInfo("Europe/Madrid"), download_max_bytes=DOWNLOAD_MAX_BYTES):
         self.uow, self.catalog, self.clock, self.zone = uow, catalog, clock, zone
+        self.download_max_bytes = download_max_bytes
 
     # -- plumbing -----------------------------------------------------------------------------
     def _now(self):
@@ -66,11 +80,38 @@ class Content:
         with self.uow() as work:
             return self.shown(self._record(work, kind, document_id, events, NO_STREAM), staff=True)
 
-    def _visible_announcements(self, work, reader, limit):
-        """Published announcements shown now to `reader` (domain.visible_to), pinned first then newest."""
+    def _visible_announcements(self, work, reader, limit, kind="announcement"):
+        """Published announcements (or downloads) shown now to `reader` (domain.visible_to),
+        pinned first then newest."""
         now = self._now()
-        return [state for state in work.documents.listing("announcement", [domain.PUBLISHED], 500)
+        return [state for state in work.documents.listing(kind, [domain.PUBLISHED], 500)
                 if domain.visible_to(state, now, reader)][:limit]
+
+    def _listed(self, principal, query, kind):
+        """What a reader may list of `kind`: anyone the published ones for everyone (customers
+        also those for the services they use: `services` in the principal), staff every one of
+        the status asked for."""
+        query = load(contracts.ContentListSchema, query)
+        staff = (principal or {}).get("role") in domain.STAFF
+        if query.get("status") and not staff:
+            raise errors.Forbidden("only_staff")
+        with self.uow() as work:
+            if staff and query.get("status"):
+                found = work.documents.listing(kind, [query["status"]], query["limit"])
+            else:
+                reader = "all" if staff else (principal or {}).get("services")
+                found = self._visible_announcements(work, reader, query["limit"], kind)
+            counts = work.files.counts([state["id"] for state in found]) if kind == "download" else {}
+        return [self.shown(state, staff, counts.get(state["id"], 0)) for state in found]
+
+    def _readable(self, work, principal, kind, document_id):
+        """An announcement or download the reader may see (staff: any), else not found."""
+        staff = (principal or {}).get("role") in domain.STAFF
+        state = self._existing(work, kind, document_id)
+        reader = "all" if staff else (principal or {}).get("services")
+        if not staff and not domain.visible_to(state, self._now(), reader):
+            raise errors.NotFound(f"no_{kind}", {"id": str(document_id)})
+        return state
 
     def _change(self, principal, kind, document_id, decide):
         with self.uow() as work:
@@ -99,29 +140,151 @@ class Content:
             state, principal, self._now())), staff=True)
 
     def announcements(self, principal, query):
-        """What the reader may see: anyone the published ones for everyone (customers also those
-        for the services they use: `services` in the principal, when known), staff every one of
-        the status asked for."""
-        query = load(contracts.ContentListSchema, query)
-        staff = (principal or {}).get("role") in domain.STAFF
-        if query.get("status") and not staff:
-            raise errors.Forbidden("only_staff")
-        with self.uow() as work:
-            if staff and query.get("status"):
-                found = work.documents.listing("announcement", [query["status"]], query["limit"])
-            else:
-                reader = "all" if staff else (principal or {}).get("services")
-                found = self._visible_announcements(work, reader, query["limit"])
-        return [self.shown(state, staff) for state in found]
+        return self._listed(principal, query, "announcement")
 
     def announcement(self, principal, announcement_id):
-        staff = (principal or {}).get("role") in domain.STAFF
         with self.uow() as work:
-            state = self._existing(work, "announcement", announcement_id)
-        reader = "all" if staff else (principal or {}).get("services")
-        if not staff and not domain.visible_to(state, self._now(), reader):
-            raise errors.NotFound("no_announcement", {"id": str(announcement_id)})
-        return self.shown(state, staff)
+            state = self._readable(work, principal, "announcement", announcement_id)
+        return self.shown(state, (principal or {}).get("role") in domain.STAFF)
+
+    # -- recommended downloads ----------------------------------------------------------------
+    def add_download(self, principal, command):
+        command = load(contracts.DownloadSchema, command)
+        return self._create("download", lambda new_id: domain.add_download(
+            new_id, principal, self._now(), command, self.catalog))
+
+    def edit_download(self, principal, download_id, command):
+        command = load(contracts.DownloadChangeSchema, command)
+        return self._staff_download(self._change(principal, "download", download_id, lambda state: domain.edit_download(
+            state, principal, self._now(), command, self.catalog)))
+
+    def publish_download(self, principal, download_id):
+        return self._staff_download(self._change(principal, "download", download_id, lambda state: domain.publish_download(
+            state, principal, self._now())))
+
+    def archive_download(self, principal, download_id):
+        return self._staff_download(self._change(principal, "download", download_id, lambda state: domain.archive_download(
+            state, principal, self._now())))
+
+    def downloads(self, principal, query):
+        return self._listed(principal, query, "download")
+
+    def download(self, principal, download_id):
+        with self.uow() as work:
+            state = self._readable(work, principal, "download", download_id)
+            count = work.files.counts([state["id"]]).get(state["id"], 0)
+        return self.shown(state, (principal or {}).get("role") in domain.STAFF, count)
+
+    def _staff_download(self, state):
+        with self.uow() as work:
+            return self.shown(state, staff=True, count=work.files.counts([state["id"]]).get(state["id"], 0))
+
+    def start_upload(self, principal, download_id, filename, size):
+        """A file for a download begins: its name and size are judged before any byte; the
+        answer says in how many pieces of how many bytes to send it (upload_piece)."""
+        try:
+            name = downloads.check_start(filename, int(size), self.download_max_bytes)
+        except FileRefused as exc:
+            raise _refused(exc)
+        file_id = uuid.uuid4()
+        with self.uow() as work:
+            state = self._existing(work, "download", download_id)
+            translated(lambda: domain.may_attach(state, principal), state["version"])
+            work.files.start(file_id, state["id"], name, int(size), self._now())
+        return {"file_id": str(file_id), "piece_bytes": downloads.PIECE_BYTES, "pieces": downloads.pieces(int(size))}
+
+    def upload_piece(self, principal, file_id, index, data_base64):
+        """One piece of a file being uploaded, in its own transaction (a piece sent again replaces it)."""
+        translated(lambda: domain.require_staff(principal))
+        try:
+            data = base64.b64decode(data_base64, validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raise errors.invalid("file", "base64_invalid")
+        with self.uow() as work:
+            found = work.files.file(_id(file_id, "upload"))
+            if found is None or found["complete"]:
+                raise errors.NotFound("no_upload", {"id": str(file_id)})
+            index, size = int(index), found["size"]
+            if not 0 <= index < downloads.pieces(size):
+                raise errors.invalid("index", "number_between", min=0, max=downloads.pieces(size) - 1)
+            expected = min(downloads.PIECE_BYTES, size - index * downloads.PIECE_BYTES)
+            if len(data) != expected:
+                raise errors.invalid("file", "upload_piece_size", expected=expected, received=len(data))
+            work.files.put_piece(found["file_id"], index, data)
+        return {"file_id": found["file_id"], "index": index}
+
+    def finish_upload(self, principal, download_id, file_id):
+        """Every piece received: the file is judged by its content (downloads.content_type) and
+        its checksum computed piece by piece; it then becomes the download's file (the one before
+        is dropped). A file refused is dropped too."""
+        with self.uow() as work:
+            state = self._existing(work, "download", download_id)
+            translated(lambda: domain.may_attach(state, principal), state["version"])
+            found = work.files.file(_id(file_id, "upload"))
+            if found is None or found["download_id"] != state["id"] or found["complete"]:
+                raise errors.NotFound("no_upload", {"id": str(file_id)})
+            count, size = work.files.received(found["file_id"])
+            if count != downloads.pieces(found["size"]) or size != found["size"]:
+                raise errors.invalid("file", "upload_incomplete", received=size, size=found["size"])
+            try:
+                digest, kind = downloads.Digest(), None
+                for index in range(count):
+                    piece = work.files.piece(found["file_id"], index)
+                    if index == 0:
+                        kind = downloads.content_type(found["name"], piece, complete=count == 1)
+                    digest.add(piece)
+            except FileRefused as exc:
+                refused = exc
+            else:
+                refused = None
+        if refused is not None:
+            with self.uow() as work:
+                work.files.drop([found["file_id"]])
+            raise _refused(refused)
+        described = {"id": found["file_id"], "name": found["name"], "size": digest.size, "type": kind,
+                     "sha256": digest.hexdigest()}
+        with self.uow() as work:
+            state = self._existing(work, "download", download_id)
+            events = translated(lambda: domain.attach_file(state, principal, self._now(), described), state["version"])
+            state = self._record(work, "download", state["id"], events, state["version"])
+            work.files.complete(found["file_id"], kind, described["sha256"])
+            work.files.drop([other for other in work.files.files_of(state["id"]) if other != found["file_id"]])
+            count = work.files.counts([state["id"]]).get(state["id"], 0)
+        return self.shown(state, staff=True, count=count)
+
+    def open_file(self, principal, download_id, count=True, resumed_if=None):
+        """What a download gives the reader: its link, or its file and how it is cut in pieces
+        (file_piece). `count`: a fetch begins; a resumed one does not count again, unless its
+        If-Range (`resumed_if`) names another file: then it gets, and counts, the whole."""
+        with self.uow() as work:
+            state = self._readable(work, principal, "download", download_id)
+            current = f'"{state["file"]["sha256"]}"' if state.get("file") else None
+            if count or (resumed_if is not None and resumed_if != current):
+                work.files.count_download(state["id"])
+        if state.get("link"):
+            return {"link": state["link"], "sha256": state.get("sha256")}
+        if not state.get("file"):
+            raise errors.NotFound("no_file", {"id": str(download_id)})
+        return {"file": state["file"], "pieces": downloads.pieces(state["file"]["size"]),
+                "piece_bytes": downloads.PIECE_BYTES}
+
+    def file_piece(self, principal, download_id, file_id, index):
+        """One piece of the download's file (base64), to a reader who may see the download."""
+        with self.uow() as work:
+            state = self._readable(work, principal, "download", download_id)
+            if not state.get("file") or state["file"]["id"] != str(file_id):
+                raise errors.NotFound("no_file", {"id": str(file_id)})
+            data = work.files.piece(state["file"]["id"], int(index))
+        if data is None:
+            raise errors.NotFound("no_file", {"id": str(file_id)})
+        return base64.b64encode(data).decode("ascii")
+
+    def prune_uploads(self):
+        """Drops the pieces of uploads begun over ABANDONED_UPLOAD ago and never finished."""
+        with self.uow() as work:
+            abandoned = work.files.abandoned(self._now() - ABANDONED_UPLOAD)
+            work.files.drop(abandoned)
+        return len(abandoned)
 
     # -- incidents and maintenance ------------------------------------------------------------
     def declare_incident(self, principal, command):
@@ -236,11 +399,12 @@ class Content:
 
     # -- what readers get ---------------------------------------------------------------------
     @staticmethod
-    def shown(state, staff=False):
+    def shown(state, staff=False, count=0):
         """The document as the API gives it: Markdown also as safe trees (`*_tree`); an
-        announcement's audience and an incident's tickets only to staff."""
+        announcement's or download's audience and an incident's tickets only to staff; a
+        download with how often it was fetched (`count`)."""
         shown = dict(state)
-        for name in ("body", "message"):
+        for name in ("body", "message", "description"):
             if isinstance(state.get(name), dict):
                 shown[f"{name}_tree"] = {language: markdown.tree(text) for language, text in state[name].items()}
         if state["kind"] == "incident":
@@ -249,6 +413,8 @@ class Content:
             shown["updates"] = [dict(entry, message_tree={language: markdown.tree(text)
                                                           for language, text in entry["message"].items()})
                                 for entry in state["updates"]]
-        if state["kind"] == "announcement" and not staff:
+        if state["kind"] in ("announcement", "download") and not staff:
             shown.pop("audience", None)
+        if state["kind"] == "download":
+            shown["downloads"] = count
         return shown

@@ -6,7 +6,7 @@ from helpdesk.projections import Rebuild
 from . import domain, search
 
 COLUMNS = {  # kind -> (shown_from, shown_until) keys of its state
-    "announcement": ("publish_at", None), "incident": ("started_at", "ended_at"),
+    "announcement": ("publish_at", None), "download": ("publish_at", None), "incident": ("started_at", "ended_at"),
     "maintenance": ("starts_at", "ends_at"),
 }
 
@@ -34,8 +34,9 @@ def save(cur, state):
          "body_es": search.fold(texts["es"][1]), "body_en": search.fold(texts["en"][1]), "text": body or title})
 
 
-# What anyone may find: announcements shown now to everyone, every incident, windows not cancelled.
-FINDABLE = ("((kind = 'announcement' AND status = 'published' AND shown_from <= %(now)s"
+# What anyone may find: announcements and downloads shown now to everyone (domain.visible_to with
+# no reader), every incident, windows not cancelled.
+FINDABLE = ("((kind IN ('announcement', 'download') AND status = 'published' AND shown_from <= %(now)s"
             " AND state->'audience' = 'null'::jsonb) OR kind = 'incident'"
             " OR (kind = 'maintenance' AND status = 'scheduled'))")
 
@@ -80,6 +81,76 @@ def everything(cur):
     """Every document, in a stable order (the rebuild's check compares them)."""
     cur.execute("SELECT state FROM content.documents ORDER BY id")
     return [row[0] for row in cur.fetchall()]
+
+
+# -- the files of downloads (migrations/004_downloads.sql) and their tally ---------------------
+
+FILE_COLUMNS = ("file_id", "download_id", "name", "size", "content_type", "sha256", "complete")
+
+
+def start_file(cur, file_id, download_id, name, size, now):
+    cur.execute("INSERT INTO content.files (file_id, download_id, name, size, started_at) VALUES (%s, %s, %s, %s, %s)",
+                (str(file_id), str(download_id), name, size, now))
+
+
+def file(cur, file_id):
+    cur.execute(f"SELECT {', '.join(FILE_COLUMNS)} FROM content.files WHERE file_id = %s", (str(file_id),))  # noqa: S608
+    row = cur.fetchone()
+    return dict(zip(FILE_COLUMNS, (str(row[0]), str(row[1]), *row[2:]))) if row else None
+
+
+def put_piece(cur, file_id, piece, data):
+    """A piece sent again (a retried request) replaces the one received."""
+    cur.execute("INSERT INTO content.file_pieces (file_id, piece, data) VALUES (%s, %s, %s)"
+                " ON CONFLICT (file_id, piece) DO UPDATE SET data = EXCLUDED.data", (str(file_id), piece, data))
+
+
+def piece(cur, file_id, index):
+    cur.execute("SELECT data FROM content.file_pieces WHERE file_id = %s AND piece = %s", (str(file_id), index))
+    row = cur.fetchone()
+    return bytes(row[0]) if row else None
+
+
+def received(cur, file_id):
+    """(pieces, bytes) received of a file."""
+    cur.execute("SELECT count(*), coalesce(sum(octet_length(data)), 0) FROM content.file_pieces WHERE file_id = %s",
+                (str(file_id),))
+    count, size = cur.fetchone()
+    return int(count), int(size)
+
+
+def complete_file(cur, file_id, content_type, sha256):
+    cur.execute("UPDATE content.files SET complete = true, content_type = %s, sha256 = %s WHERE file_id = %s",
+                (content_type, sha256, str(file_id)))
+
+
+def drop_files(cur, file_ids):
+    """Files replaced or never finished, with their pieces."""
+    if file_ids:
+        cur.execute("DELETE FROM content.files WHERE file_id = ANY(%s::uuid[])", ([str(f) for f in file_ids],))
+
+
+def files_of(cur, download_id):
+    cur.execute("SELECT file_id FROM content.files WHERE download_id = %s", (str(download_id),))
+    return [str(row[0]) for row in cur.fetchall()]
+
+
+def abandoned_files(cur, before):
+    cur.execute("SELECT file_id FROM content.files WHERE NOT complete AND started_at < %s", (before,))
+    return [str(row[0]) for row in cur.fetchall()]
+
+
+def count_download(cur, download_id):
+    cur.execute("INSERT INTO content.download_counts (download_id, count) VALUES (%s, 1)"
+                " ON CONFLICT (download_id) DO UPDATE SET count = download_counts.count + 1", (str(download_id),))
+
+
+def download_counts(cur, download_ids):
+    if not download_ids:
+        return {}
+    cur.execute("SELECT download_id, count FROM content.download_counts WHERE download_id = ANY(%s::uuid[])",
+                ([str(d) for d in download_ids],))
+    return {str(row[0]): int(row[1]) for row in cur.fetchall()}
 
 
 class ContentRebuild(Rebuild):

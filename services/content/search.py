@@ -1,4 +1,4 @@
-"""Full-text search of the content (announcements, incidents, maintenance windows) in Spanish and
+"""Full-text search of the content (announcements, downloads, incidents, maintenance windows) in Spanish and
 English: stemmed (PostgreSQL's `spanish` and `english` configurations), accents ignored (folded
 here, before PostgreSQL sees the text, so no extension is needed), any word of the query
 matching, ranked, with the matching words marked in a snippet. Pure helpers; the SQL is in
@@ -34,7 +34,7 @@ def document_texts(state):
     result = {}
     for language in ("es", "en"):
         title = (state.get("title") or {}).get(language) or ""
-        parts = [(state.get("body") or state.get("message") or {}).get(language) or ""]
+        parts = [(state.get("body") or state.get("message") or state.get("description") or {}).get(language) or ""]
         parts += [entry["message"].get(language) or "" for entry in state.get("updates") or ()]
         result[language] = (title, " ".join(markdown.plain_text(part) for part in parts if part))
     return result

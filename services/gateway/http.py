@@ -5,6 +5,7 @@ is worded here, once, in the caller's language (`caller_language`, helpdesk.i18n
 """
 import json
 import logging
+import re
 from functools import partial
 
 import socket
@@ -121,6 +122,36 @@ def validate(schema, data):
         return contracts.schema(schema).load(data)
     except ValidationError as exc:
         raise ApiError(422, "invalid_input", "invalid_fields", fields=exc.messages)
+
+
+def read_exactly(stream, size):
+    """`size` bytes of a request body (fewer only when it ends first): a socket gives what arrived."""
+    parts, missing = [], size
+    while missing > 0:
+        part = stream.read(missing)
+        if not part:
+            break
+        parts.append(part)
+        missing -= len(part)
+    return b"".join(parts)
+
+
+RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
+
+
+def byte_range(header):
+    """A single `Range: bytes=a-b` as (first, last): `a-` is (a, None), `-n` (None, n), the last n
+    bytes. Anything else (several ranges, other units, nonsense) is None: the whole file is sent,
+    as RFC 9110 allows a server to."""
+    found = RANGE.match((header or "").strip())
+    if not found or found.groups() == ("", ""):
+        return None
+    first, last = (int(value) if value else None for value in found.groups())
+    if first is not None and last is not None and last < first:
+        return None
+    if first is None and not last:
+        return None
+    return first, last
 
 
 def query_args(request, schema):

@@ -31,7 +31,8 @@ SCHEMAS = {  # nested schemas first: apispec registers them by name when it meet
     "Presence": contracts.PresenceSchema,
     "Dashboard": DashboardSchema,
     "Texts": contracts.TextsSchema, "Announcement": contracts.AnnouncementSchema,
-    "AnnouncementChange": contracts.AnnouncementChangeSchema, "Publish": contracts.PublishSchema,
+    "AnnouncementChange": contracts.AnnouncementChangeSchema, "Download": contracts.DownloadSchema,
+    "DownloadChange": contracts.DownloadChangeSchema, "Publish": contracts.PublishSchema,
     "Incident": contracts.IncidentSchema, "IncidentUpdate": contracts.IncidentUpdateSchema,
     "Maintenance": contracts.MaintenanceSchema, "LinkTickets": contracts.LinkTicketsSchema,
     "StatusSubscription": contracts.StatusSubscriptionSchema,
@@ -40,7 +41,8 @@ SCHEMAS = {  # nested schemas first: apispec registers them by name when it meet
 ERRORS = {
     "400": "malformed JSON", "401": "no valid session", "403": "not allowed (`error` says why)",
     "404": "not found (or not yours to see)", "409": "conflicts with the current state",
-    "413": "body too large", "415": "body is not application/json",
+    "411": "say the body's size (Content-Length)", "413": "body too large", "415": "body is not application/json",
+    "416": "the range asked is beyond the file",
     "422": "invalid fields; `fields` names each one", "429": "too many attempts; see Retry-After",
     "503": "a service is unavailable",
 }
@@ -188,6 +190,30 @@ OPERATIONS = [
      "Staff publish it now or from `publish_at`", "Publish", ("200", None), ("401", "403", "404", "409"), False),
     ("post", "/api/v1/announcements/{announcement_id}/archive", "archiveAnnouncement",
      "Staff archive it: no longer shown", None, ("200", None), ("401", "403", "404"), False),
+    ("get", "/api/v1/downloads", "listDownloads",
+     "Recommended downloads anyone may read (a customer also those for the services they use), pinned first"
+     " then the newest: title, Markdown description, category, release, the file (name, size, type, SHA-256)"
+     " or a link, and `downloads` (how often fetched); staff may ask for a `status`", None, ("200", None),
+     ("403", "422"), True),
+    ("get", "/api/v1/downloads/{download_id}", "getDownload", "One download (404 until it is shown)",
+     None, ("200", None), ("404",), True),
+    ("post", "/api/v1/downloads", "addDownload",
+     "Staff add a download (a draft): a link now, or a file uploaded next", "Download", ("201", None),
+     ("401", "403"), False),
+    ("patch", "/api/v1/downloads/{download_id}", "editDownload",
+     "Staff change its words, category, release, audience or link (a link replaces the file)",
+     "DownloadChange", ("200", None), ("401", "403", "404", "409"), False),
+    ("post", "/api/v1/downloads/{download_id}/publish", "publishDownload",
+     "Staff publish it (it needs a file or a link)", None, ("200", None), ("401", "403", "404", "409", "422"), False),
+    ("post", "/api/v1/downloads/{download_id}/archive", "archiveDownload",
+     "Staff archive it: no longer shown nor fetched", None, ("200", None), ("401", "403", "404"), False),
+    ("put", "/api/v1/downloads/{download_id}/file", "uploadDownloadFile",
+     "Staff upload its file: the body is the file (Content-Length required, at most DOWNLOAD_MAX_BYTES),"
+     " `?name=` its name; judged by its content, its SHA-256 computed; it replaces the file or link before",
+     "binary", ("200", None), ("400", "401", "403", "404", "409", "411", "413", "422"), False),
+    ("get", "/api/v1/downloads/{download_id}/file", "fetchDownload",
+     "The file, streamed (ETag: its SHA-256; a single `Range` resumes it: 206, with If-Range), or a 302 to"
+     " its link; a fetch from the start counts once", None, ("200", None), ("404", "416"), True),
     ("get", "/api/v1/search", "search",
      "Buscar: announcements, incidents and maintenance anyone may read with any word of `q` (Spanish and"
      " English stemming, accents ignored), best first, each with a snippet ([[text, is a match], ...]);"
@@ -245,6 +271,7 @@ QUERIES = {"/api/v1/unsubscribe": UnsubscribeQuerySchema, "/api/v1/tickets": con
            "/api/v1/routing/preview": contracts.RoutingPreviewSchema, "/api/v1/live": contracts.LiveSubscriptionSchema,
            "/api/v1/people": contracts.PeopleFiltersSchema, "/api/v1/canned-replies": contracts.CannedRepliesQuerySchema,
            "/api/v1/dashboard": contracts.DashboardQuerySchema, "/api/v1/announcements": contracts.ContentListSchema,
+           "/api/v1/downloads": contracts.ContentListSchema,
            "/api/v1/status/incidents": contracts.ServiceQuerySchema, "/api/v1/search": contracts.SearchQuerySchema,
            "/api/v1/status/history": contracts.HistoryQuerySchema}
 
@@ -276,7 +303,11 @@ def build_spec(public_url):
             responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
         operation = {"operationId": op_id, "summary": summary, "responses": responses,
                      "security": [] if public else [{"bearer": []}, {"cookie": []}]}
-        if request:
+        if request == "binary":  # the file itself
+            operation["requestBody"] = {"required": True, "content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}}}}
+            operation["parameters"] = [{"in": "query", "schema": contracts.DownloadFileQuerySchema}]
+        elif request:
             operation["requestBody"] = {"required": True, "content": _ref(request)}
         if status == "201" and path == "/api/v1/tickets":
             responses["201"]["headers"] = {"Location": {"schema": {"type": "string"}}}

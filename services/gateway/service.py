@@ -17,8 +17,8 @@ from .canned import Canned
 from .live import BrokerUnavailable, Live, Subscription, presence_notice, stream
 from .auth import Auth
 
-from .http import (SESSION_COOKIE, ApiError, call, caller_language, content_disposition, http, idempotency_key, if_match, json_response,
-                   query_args, read_json, unavailable, validate)
+from .http import (SESSION_COOKIE, ApiError, byte_range, call, caller_language, content_disposition, http, idempotency_key,
+                   if_match, json_response, query_args, read_exactly, read_json, unavailable, validate)
 from .openapi import build_spec
 
 SERVICES = ("identity", "tickets", "routing", "sla", "content", "notifier", "notifier_inbound")
@@ -387,6 +387,101 @@ class GatewayService:
     def archive_announcement(self, request, announcement_id):
         principal = self.caller.principal(roles=STAFF)
         return json_response(call(self.content.archive_announcement, principal, announcement_id))
+
+    # -- recommended downloads: files streamed in pieces, never held whole -----------------------
+    @http("GET", "/api/v1/downloads", public=True)
+    def list_downloads(self, request):
+        """Published downloads the reader may see (everyone's, and a customer's services'), pinned
+        first then the newest; staff may ask for those of a status."""
+        query = query_args(request, contracts.ContentListSchema)
+        return json_response({"items": call(self.content.downloads, self.caller.principal_if_any(), query)})
+
+    @http("GET", "/api/v1/downloads/<string:download_id>", public=True)
+    def get_download(self, request, download_id):
+        return json_response(call(self.content.download, self.caller.principal_if_any(), download_id))
+
+    @http("POST", "/api/v1/downloads")
+    def add_download(self, request):
+        principal = self.caller.principal(roles=STAFF)
+        command = self._body(request, contracts.DownloadSchema)
+        return json_response(call(self.content.add_download, principal, command), 201)
+
+    @http("PATCH", "/api/v1/downloads/<string:download_id>")
+    def edit_download(self, request, download_id):
+        principal = self.caller.principal(roles=STAFF)
+        command = self._body(request, contracts.DownloadChangeSchema)
+        return json_response(call(self.content.edit_download, principal, download_id, command))
+
+    @http("POST", "/api/v1/downloads/<string:download_id>/publish")
+    def publish_download(self, request, download_id):
+        principal = self.caller.principal(roles=STAFF)
+        return json_response(call(self.content.publish_download, principal, download_id))
+
+    @http("POST", "/api/v1/downloads/<string:download_id>/archive")
+    def archive_download(self, request, download_id):
+        principal = self.caller.principal(roles=STAFF)
+        return json_response(call(self.content.archive_download, principal, download_id))
+
+    @http("PUT", "/api/v1/downloads/<string:download_id>/file")
+    def upload_download_file(self, request, download_id):
+        """The body is the file (any Content-Type), `?name=` its name: read and sent on to the
+        content service piece by piece, so a 50 MB file never sits in this process whole."""
+        principal = self.caller.principal(roles=STAFF)
+        name = query_args(request, contracts.DownloadFileQuerySchema)["name"]
+        size = request.content_length
+        if size is None and request.headers.get("Transfer-Encoding"):
+            raise ApiError(411, "length_required", "send_content_length")  # its size is judged before it is read
+        size = size or 0  # neither header: no body (RFC 9112, 6.3)
+        upload = call(self.content.start_upload, principal, download_id, name, size)
+        piece_bytes = upload["piece_bytes"]
+        for index in range(upload["pieces"]):
+            wanted = min(piece_bytes, size - index * piece_bytes)
+            piece = read_exactly(request.stream, wanted)
+            if len(piece) < wanted:
+                raise ApiError(400, "incomplete_body", "body_shorter_than_length", {"size": size})
+            call(self.content.upload_piece, principal, upload["file_id"], index, base64.b64encode(piece).decode("ascii"))
+        return json_response(call(self.content.finish_upload, principal, download_id, upload["file_id"]))
+
+    @http("GET", "/api/v1/downloads/<string:download_id>/file", public=True)
+    def fetch_download(self, request, download_id):
+        """The file, streamed piece by piece (a Range resumes it: 206), or a redirect to the
+        link; each fetch from the start counts once."""
+        principal = self.caller.principal_if_any()
+        asked = byte_range(request.headers.get("Range"))
+        fresh = request.method == "GET" and (asked is None or asked[0] == 0)
+        resumed_if = request.headers.get("If-Range") if request.method == "GET" and not fresh else None
+        opened = call(self.content.open_file, principal, download_id, fresh, resumed_if)
+        if "link" in opened:
+            return Response(status=302, headers={"Location": opened["link"], "Cache-Control": "no-store"})
+        file, piece_bytes = opened["file"], opened["piece_bytes"]
+        etag = f'"{file["sha256"]}"'
+        if request.headers.get("If-Range") not in (None, etag):
+            asked = None  # the client's part is of another file: it gets the whole of this one
+        start, end, status = 0, file["size"] - 1, 200
+        if asked is not None:
+            first, last = asked
+            if first is None:  # the last `last` bytes
+                first, last = max(0, file["size"] - last), file["size"] - 1
+            if first >= file["size"]:
+                raise ApiError(416, "range_not_satisfiable", "range_not_satisfiable", {"size": file["size"]},
+                               headers={"Content-Range": f"bytes */{file['size']}"})
+            start, end, status = first, min(file["size"] - 1, last if last is not None else file["size"] - 1), 206
+        headers = {"Content-Type": file["type"], "Content-Disposition": content_disposition(file["name"]),
+                   "Content-Length": str(end - start + 1), "ETag": etag, "Accept-Ranges": "bytes",
+                   "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox",
+                   "Cache-Control": "private, no-cache"}
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{end}/{file['size']}"
+        body = [] if request.method == "HEAD" else self._file_pieces(principal, download_id, file["id"], piece_bytes,
+                                                                     start, end)
+        return Response(body, status=status, headers=headers, direct_passthrough=True)
+
+    def _file_pieces(self, principal, download_id, file_id, piece_bytes, start, end):
+        """The bytes start..end of a file, one piece asked at a time, as the client reads them."""
+        for index in range(start // piece_bytes, end // piece_bytes + 1):
+            data = base64.b64decode(call(self.content.file_piece, principal, download_id, file_id, index))
+            offset = index * piece_bytes
+            yield data[max(0, start - offset):end - offset + 1]
 
     @http("GET", "/api/v1/search", public=True)
     def search(self, request):

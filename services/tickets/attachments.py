@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import io
 import re
-import unicodedata
 import uuid
 import zipfile
 import zlib
@@ -22,18 +21,14 @@ from pathlib import PurePosixPath
 import filetype
 
 from helpdesk import contracts
+from helpdesk.files import (ACTIVE_MARKUP, ACTIVE_TEXT, SNIFFED_BYTES, XML_DECLARATION, FileRefused,
+                            safe_filename, starts_active)
 
 MAX_BYTES = contracts.ATTACHMENT_MAX_BYTES
-MAX_FILENAME = 255
 
 
-class AttachmentRefused(Exception):
-    """The file is malformed or of a type we do not accept: `code` (a catalogue key, see
-    helpdesk.i18n) and `params` tell the sender why, in their language."""
-
-    def __init__(self, code, **params):
-        super().__init__(code, params)
-        self.code, self.params = code, params
+# An attachment we do not accept, for its name (helpdesk.files) or its content.
+AttachmentRefused = FileRefused
 
 
 class AttachmentTooLarge(Exception):
@@ -76,14 +71,6 @@ OFFICE = {kind.extensions[0]: kind for kind in (DOCX, XLSX, PPTX, ODT, ODS)}
 # Text has no magic bytes: its name says which text it is.
 TEXT = {"txt": "text/plain", "text": "text/plain", "log": "text/plain", "csv": "text/csv",
         "tsv": "text/tab-separated-values", "md": "text/markdown", "json": "application/json"}
-# Text a browser could run, whatever the download headers promise.
-ACTIVE_TEXT = frozenset({"html", "htm", "xhtml", "svg", "xml", "js", "mjs"})
-# Markup a browser (or a PDF viewer's HTML layer) could run, looked for in bytes: in the first
-# SNIFFED_BYTES of every file, and anywhere in a PDF (a PDF+HTML polyglot puts it past the header).
-ACTIVE_MARKUP = re.compile(rb"<\s*(!doctype\s+html|html|head|body|script|iframe|svg|object|embed|meta)\b"
-                           rb"|javascript\s*:", re.IGNORECASE)
-XML_DECLARATION = re.compile(rb"<\?xml", re.IGNORECASE)  # text only: XMP metadata in images is XML
-SNIFFED_BYTES = 2048  # browsers sniff the start (WHATWG: 1445 bytes after leading whitespace)
 # PDF names that run code or programs, or smuggle other files: the JavaScript of /OpenAction or /AA
 # (/JS, /JavaScript), /Launch, embedded files, Flash (/RichMedia), XFA forms (which carry scripts).
 PDF_ACTIVE_NAMES = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA)(?=[\s()<>\[\]{}/%]|$)")
@@ -108,20 +95,6 @@ class Attachment:
         """What events carry: enough to list and verify the file, never the file itself."""
         return {"id": str(self.attachment_id), "name": self.filename, "size": self.size,
                 "type": self.content_type, "sha256": self.sha256}
-
-
-def safe_filename(name):
-    """The base name without control or format characters (CR/LF, NUL, the bidi override that
-    shows `factura<RLO>fdp.exe` as `facturaexe.pdf`); refused when nothing usable is left or too long."""
-    if not isinstance(name, str):
-        raise AttachmentRefused("filename_not_text")
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(c for c in base if unicodedata.category(c) not in ("Cc", "Cf")).strip()
-    if base in ("", ".", ".."):
-        raise AttachmentRefused("filename_missing")
-    if len(base) > MAX_FILENAME:
-        raise AttachmentRefused("filename_too_long", max=MAX_FILENAME)
-    return base
 
 
 def decode(payload):
@@ -149,7 +122,7 @@ def inspect(filename, content):
     if not content:
         raise AttachmentRefused("attachment_empty")
     extension = PurePosixPath(filename).suffix[1:].lower()
-    if ACTIVE_MARKUP.search(content.lstrip()[:SNIFFED_BYTES]):  # any type: a polyglot is refused too
+    if starts_active(content):
         raise AttachmentRefused("attachment_active_content")
     detected = filetype.guess(content)
     if detected is not None:

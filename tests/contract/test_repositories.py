@@ -667,3 +667,33 @@ def test_content_incidents_since_are_the_open_ones_and_those_resolved_from_then_
     with uow() as work:
         found = {state["id"] for state in work.documents.incidents_since(start + dt.timedelta(days=30))}
     assert {made["recent"], made["open"]} <= found and made["old"] not in found
+
+
+def test_download_files_keep_their_pieces_until_dropped_and_tally_fetches(units):
+    uow = units("content")
+    download_id, file_id, abandoned_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    start = dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.timezone.utc)
+    with uow() as work:
+        work.files.start(file_id, download_id, "router.zip", 7, start)
+        work.files.start(abandoned_id, download_id, "old.zip", 3, start - dt.timedelta(days=2))
+        work.files.put_piece(file_id, 0, b"abcd")
+        work.files.put_piece(file_id, 1, b"xyz")
+        work.files.put_piece(file_id, 1, b"efg")  # sent again: replaces
+        work.files.count_download(download_id)
+        work.files.count_download(download_id)
+    with uow() as work:
+        assert work.files.received(file_id) == (2, 7)
+        assert work.files.piece(file_id, 1) == b"efg" and work.files.piece(file_id, 2) is None
+        assert work.files.file(file_id)["complete"] is False
+        work.files.complete(file_id, "application/zip", "ab" * 32)
+        assert work.files.file(file_id) == {"file_id": str(file_id), "download_id": str(download_id), "name": "router.zip",
+                                            "size": 7, "content_type": "application/zip", "sha256": "ab" * 32,
+                                            "complete": True}
+        assert sorted(work.files.files_of(download_id)) == sorted([str(file_id), str(abandoned_id)])
+        assert work.files.abandoned(start - dt.timedelta(days=1)) == [str(abandoned_id)]
+        assert work.files.counts([download_id, uuid.uuid4()]) == {str(download_id): 2}
+        work.files.drop([abandoned_id])
+    with uow() as work:
+        assert work.files.file(abandoned_id) is None and work.files.files_of(download_id) == [str(file_id)]
+        work.files.drop([file_id])
+        assert work.files.piece(file_id, 0) is None and work.files.received(file_id) == (0, 0)
