@@ -197,6 +197,8 @@ class PrincipalSchema(Schema):
     is_group = fields.Boolean(load_default=False)
     company_admin = fields.Boolean(load_default=False)
     departments = fields.List(fields.String(), load_default=list)
+    services = fields.List(fields.String(), load_default=list, metadata={
+        "description": "a customer's contracted services (catalog.yaml codes): announcements for them are shown to them"})
     language = fields.String(load_default="es")
     time_zone = fields.String(allow_none=True, load_default=None, metadata=TIME_ZONE_DOC)
     must_change_password = fields.Boolean(load_default=False)
@@ -249,6 +251,9 @@ class CreateCompanySchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
+SERVICES_DOC = {"description": "customers only: the services (catalog.yaml codes) the customer has contracted"}
+
+
 class CreateUserSchema(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
@@ -260,16 +265,19 @@ class CreateUserSchema(StrictSchema):
     is_group = fields.Boolean(load_default=False)
     company_admin = fields.Boolean(load_default=False)
     departments = fields.List(fields.String(validate=validate.Length(min=1, max=50)), load_default=list)
+    services = fields.List(fields.String(validate=validate.Length(min=1, max=50)), load_default=list,
+                           metadata=SERVICES_DOC)
 
 
 class UpdateUserSchema(StrictSchema):
     departments = fields.List(fields.String(validate=validate.Length(min=1, max=50)))
+    services = fields.List(fields.String(validate=validate.Length(min=1, max=50)), metadata=SERVICES_DOC)
     active = fields.Boolean()
 
     @validates_schema
     def not_empty(self, data, **kwargs):
         if not data:
-            raise ValidationError(Problem("give_departments_or_active"), "_schema")
+            raise ValidationError(Problem("give_departments_services_or_active"), "_schema")
 
 
 # -- ticket follow-ups and staff operations ---------------------------------------------------

@@ -106,7 +106,7 @@ OPERATIONS = [
     ("post", "/api/v1/admin/users", "createUser", "Create an account; credentials are mailed (admins)",
      "CreateUser", ("201", "Principal"), ("401", "403", "409"), False),
     ("patch", "/api/v1/admin/users/{user_id}", "updateUser",
-     "Change an agent's departments; deactivate or reactivate an account (admins)",
+     "Change an agent's departments or a customer's services; deactivate or reactivate an account (admins)",
      "UpdateUser", ("200", "Principal"), ("401", "403", "404"), False),
     ("get", "/api/v1/admin/users", "listUsers", "Accounts, optionally of one company (admins)",
      None, ("200", None), ("401", "403"), False),

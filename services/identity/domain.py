@@ -78,6 +78,7 @@ class User:
     version: int
     active: bool = True
     time_zone: str = DEFAULT_TIME_ZONE  # IANA name: the zone every time mailed to the user is written in
+    services: tuple = ()  # codes of catalog.yaml's services a customer has contracted: what they are told about
 
     @property
     def is_staff(self):
@@ -94,6 +95,7 @@ class User:
             "is_group": self.is_group,
             "company_admin": self.company_admin,
             "departments": list(self.departments),
+            "services": list(self.services),
             "language": self.language,
             "time_zone": self.time_zone,
             "must_change_password": self.must_change_password,
@@ -117,6 +119,7 @@ def _registered(user_id, command, *, verified, must_change_password, actor, chan
         "is_group": command.get("is_group", False),
         "company_admin": command.get("company_admin", False),
         "departments": sorted(command.get("departments", [])),
+        "services": sorted(set(command.get("services", []))),
         "verified": verified,
         "must_change_password": must_change_password,
     }, actor=actor, channel=channel)
@@ -195,6 +198,8 @@ def _check_staff_command(command):
         raise RuleBroken("departments", "agent_needs_department")
     if role in STAFF and (command.get("is_group") or command.get("company_admin")):
         raise RuleBroken("role", "staff_not_group_or_company_admin")
+    if role != CUSTOMER and command.get("services"):
+        raise RuleBroken("services", "only_customers_have_services")
 
 
 def create_user(user_id, command, nonce, actor):
@@ -227,6 +232,19 @@ def change_departments(user, departments, actor):
                      actor=actor, channel="staff")]
 
 
+def change_services(user, services, actor):
+    """The services a customer has contracted (catalog codes, checked by the caller against the
+    catalogue): what decides which announcements for chosen services they read. Staff read every
+    announcement, so only customers have services; an empty list is allowed (a contract ended)."""
+    if user.role != CUSTOMER:
+        raise RuleBroken("services", "only_customers_have_services")
+    chosen = sorted(set(services))
+    if chosen == sorted(user.services):
+        return []
+    return [NewEvent("CustomerServicesChanged", {"user_id": str(user.user_id), "services": chosen},
+                     actor=actor, channel="staff")]
+
+
 def set_active(user, active, actor):
     """Deactivated accounts cannot log in and their sessions end; nothing is deleted."""
     if str(user.user_id) == actor and not active:
@@ -253,6 +271,7 @@ def evolve(user, event, default_time_zone=DEFAULT_TIME_ZONE):
             company_admin=data["company_admin"], departments=tuple(data["departments"]),
             verified=data["verified"], must_change_password=data["must_change_password"],
             version=event.stream_position, time_zone=data.get("time_zone") or default_time_zone,
+            services=tuple(data.get("services") or ()),  # registered before customers had services: none
         )
     changes = {"version": event.stream_position}
     if event.type == "EmailVerified":
@@ -266,6 +285,8 @@ def evolve(user, event, default_time_zone=DEFAULT_TIME_ZONE):
                        time_zone=data.get("time_zone") or user.time_zone)
     elif event.type == "AgentDepartmentsChanged":
         changes["departments"] = tuple(data["departments"])
+    elif event.type == "CustomerServicesChanged":
+        changes["services"] = tuple(data["services"])
     elif event.type in ("UserDeactivated", "UserReactivated"):
         changes["active"] = event.type == "UserReactivated"
     return dataclasses.replace(user, **changes)

@@ -28,7 +28,7 @@ LINK_EVENTS = {"EmailVerificationRequested": domain.VERIFY_EMAIL,
 
 class Identity:
     """`uow`: the unit of work (repositories.py); `config`: the configuration (IDENTITY,
-    LINK_SECRET, DEFAULT_TIME_ZONE); `catalog`: the departments; `clock()`: the time now, aware."""
+    LINK_SECRET, DEFAULT_TIME_ZONE); `catalog`: the departments and services; `clock()`: the time now, aware."""
 
     def __init__(self, uow, config, catalog, clock):
         self.uow, self.config, self.catalog, self.clock = uow, config, catalog, clock
@@ -106,6 +106,16 @@ class Identity:
         if found is None:
             raise errors.invalid("token", "link_invalid_or_used")
         return found
+
+    def _check_catalog_codes(self, command):
+        """Departments and services are the catalogue's (catalog.yaml): an unknown code is the
+        caller's mistake, named before anything is decided."""
+        unknown = set(command.get("departments", ())) - set(self.catalog.departments)
+        if unknown:
+            raise errors.invalid("departments", "unknown_departments", departments=sorted(unknown))
+        unknown = set(command.get("services", ())) - set(self.catalog.services)
+        if unknown:
+            raise errors.invalid("services", "unknown_services", services=sorted(unknown))
 
     def _acting_admin(self, work, principal):
         actor = self._user(work, (principal or {}).get("user_id"))
@@ -331,9 +341,7 @@ class Identity:
         """An account created by staff; the user is mailed a one-time password."""
         command = load(contracts.CreateUserSchema, command)
         command.setdefault("time_zone", self.default_time_zone)
-        unknown = set(command["departments"]) - set(self.catalog.departments)
-        if unknown:
-            raise errors.invalid("departments", "unknown_departments", departments=sorted(unknown))
+        self._check_catalog_codes(command)
         company_id = command.get("company_id")
         if company_id:
             command["company_id"] = str(company_id)
@@ -388,16 +396,18 @@ class Identity:
         return user
 
     def update_user(self, principal, user_id, command):
-        """Admins change an agent's departments, or deactivate / reactivate an account."""
+        """Admins change an agent's departments or a customer's services, or deactivate /
+        reactivate an account: each change its own event, all in one transaction."""
         command = load(contracts.UpdateUserSchema, command)
-        unknown = set(command.get("departments", ())) - set(self.catalog.departments)
-        if unknown:
-            raise errors.invalid("departments", "unknown_departments", departments=sorted(unknown))
+        self._check_catalog_codes(command)
         with self.uow() as work:
             actor = self._acting_admin(work, principal)
             user = self._known_user(work, user_id)
             if "departments" in command:
                 self._decide(work, user, lambda: domain.change_departments(user, command["departments"], str(actor.user_id)))
+                user = self._user(work, user.user_id)
+            if "services" in command:
+                self._decide(work, user, lambda: domain.change_services(user, command["services"], str(actor.user_id)))
                 user = self._user(work, user.user_id)
             if "active" in command:
                 self._decide(work, user, lambda: domain.set_active(user, command["active"], str(actor.user_id)))

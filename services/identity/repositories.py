@@ -123,7 +123,7 @@ POSTGRES = {"directory": Directory, "credentials": Credentials, "links": LinkTok
 # -- in memory ------------------------------------------------------------------------------------
 
 USER_COLUMNS = ("user_id", "email", "name", "phone", "language", "role", "company_id", "is_group",
-                "company_admin", "departments", "verified", "must_change_password", "active", "version")
+                "company_admin", "departments", "services", "verified", "must_change_password", "active", "version")
 
 
 class InMemoryDirectory(InMemoryTable):
@@ -134,7 +134,7 @@ class InMemoryDirectory(InMemoryTable):
         if event.type == "UserRegistered":
             row = {column: data.get(column) for column in USER_COLUMNS}
             row.update(user_id=uuid.UUID(str(data["user_id"])), active=True, version=version,
-                       departments=list(data.get("departments") or []))
+                       departments=list(data.get("departments") or []), services=list(data.get("services") or []))
             self.rows[("user", row["user_id"])] = row
         elif event.type == "CompanyRegistered":
             self.rows[("company", uuid.UUID(str(data["company_id"])))] = data["name"]
@@ -174,8 +174,7 @@ class InMemoryDirectory(InMemoryTable):
         return [{"company_id": str(c), "name": n} for c, n in sorted(companies, key=lambda found: found[1].lower())]
 
     def list_users(self, company_id=None):
-        keys = ("user_id", "email", "name", "role", "company_id", "is_group", "company_admin",
-                "departments", "verified", "active")
+        keys = sql.USER_LISTING
         rows = [row for row in self._users() if company_id is None or str(row["company_id"]) == str(company_id)]
         return [{k: (str(row[k]) if k in ("user_id", "company_id") and row[k] else row[k]) for k in keys}
                 for row in sorted(rows, key=lambda row: row["email"].lower())]

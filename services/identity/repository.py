@@ -11,6 +11,7 @@ PROJECTED_CHANGES = {  # event type -> the users columns it sets
     "PasswordChanged": lambda data: {"must_change_password": False},
     "ProfileUpdated": lambda data: {k: data.get(k) for k in ("name", "phone", "language")},
     "AgentDepartmentsChanged": lambda data: {"departments": data["departments"]},
+    "CustomerServicesChanged": lambda data: {"services": data["services"]},
     "UserDeactivated": lambda data: {"active": False},
     "UserReactivated": lambda data: {"active": True},
 }
@@ -22,11 +23,11 @@ def project(cur, event):
     if event.type == "UserRegistered":
         cur.execute(
             "INSERT INTO identity.users (user_id, email, name, phone, language, role, company_id,"
-            " is_group, company_admin, departments, verified, must_change_password, registered_at,"
-            " version) VALUES (%(user_id)s, %(email)s, %(name)s, %(phone)s, %(language)s, %(role)s,"
-            " %(company_id)s, %(is_group)s, %(company_admin)s, %(departments)s, %(verified)s,"
-            " %(must_change_password)s, %(at)s, %(version)s)",
-            dict(data, at=event.occurred_at, version=version),
+            " is_group, company_admin, departments, services, verified, must_change_password,"
+            " registered_at, version) VALUES (%(user_id)s, %(email)s, %(name)s, %(phone)s, %(language)s,"
+            " %(role)s, %(company_id)s, %(is_group)s, %(company_admin)s, %(departments)s, %(services)s,"
+            " %(verified)s, %(must_change_password)s, %(at)s, %(version)s)",
+            dict(data, services=data.get("services") or [], at=event.occurred_at, version=version),
         )
     elif event.type == "CompanyRegistered":
         cur.execute(
@@ -89,14 +90,17 @@ def list_companies(cur):
     return [{"company_id": str(c), "name": n} for c, n in cur.fetchall()]
 
 
+USER_LISTING = ("user_id", "email", "name", "role", "company_id", "is_group", "company_admin", "departments",
+                "services", "verified", "active")  # what the admins' listing shows of each account
+
+
 def list_users(cur, company_id=None):
     cur.execute(
-        "SELECT user_id, email, name, role, company_id, is_group, company_admin, departments, verified,"
-        " active"
+        "SELECT user_id, email, name, role, company_id, is_group, company_admin, departments, services,"
+        " verified, active"
         " FROM identity.users WHERE %(company)s::uuid IS NULL OR company_id = %(company)s::uuid"
         " ORDER BY lower(email)", {"company": company_id})
-    keys = ("user_id", "email", "name", "role", "company_id", "is_group", "company_admin",
-            "departments", "verified", "active")
+    keys = USER_LISTING
     return [{k: (str(v) if k in ("user_id", "company_id") and v else v) for k, v in zip(keys, row)}
             for row in cur.fetchall()]
 

@@ -300,6 +300,40 @@ def test_people_are_found_by_part_of_name_email_or_company_and_by_kind(units):
         assert len(work.directory.find_people(tag, limit=1)) == 1
 
 
+def test_a_customers_services_are_listed_as_registered_and_as_changed(units):
+    from helpdesk.events import NewEvent
+    from services.identity import domain as identity
+
+    uow = units("identity")
+    company_id, tag = str(uuid.uuid4()), uuid.uuid4().hex[:6]
+    with uow() as work:
+        for event in work.events.append(stream_name("company", company_id),
+                                        identity.register_company(company_id, f"Servicios {tag}", "test"), NO_STREAM):
+            work.directory.project(event)
+        user_id = uuid.uuid4()
+        command = {"email": f"s-{tag}@example.com", "name": "Con servicios", "role": "customer",
+                   "company_id": company_id, "services": ["hosting", "email"]}
+        for event in work.events.append(stream_name("user", user_id), identity.enrol(user_id, command, "test"),
+                                        NO_STREAM):
+            work.directory.project(event)
+        old_id = uuid.uuid4()  # registered before customers had services: its event names none
+        old = {"user_id": str(old_id), "email": f"old-{tag}@example.com", "name": "Antiguo", "phone": None,
+               "language": "es", "role": "customer", "company_id": company_id, "is_group": False,
+               "company_admin": False, "departments": [], "verified": True, "must_change_password": False}
+        for event in work.events.append(stream_name("user", old_id), [NewEvent("UserRegistered", old)], NO_STREAM):
+            work.directory.project(event)
+    with uow() as work:
+        assert {u["email"]: u["services"] for u in work.directory.list_users(company_id)} == {
+            f"old-{tag}@example.com": [], f"s-{tag}@example.com": ["email", "hosting"]}
+        user = identity.fold(work.events.read_stream(stream_name("user", user_id)))
+        for event in work.events.append(stream_name("user", user_id),
+                                        identity.change_services(user, ["domains"], "test"), user.version):
+            work.directory.project(event)
+    with uow() as work:
+        (changed,) = [u for u in work.directory.list_users(company_id) if u["user_id"] == str(user_id)]
+        assert changed["services"] == ["domains"] and changed["email"] == f"s-{tag}@example.com"
+
+
 def test_credentials_are_kept_and_replaced(units):
     uow = units("identity")
     user_id = uuid.uuid4()
@@ -379,6 +413,7 @@ def test_routing_knows_who_waits_and_who_works_what(units):
         work.tickets.project_agent(Event("UserDeactivated", user_id=other))
         work.tickets.project_agent(Event("UserRegistered", user_id=str(uuid.uuid4()), email="c@x.es", name="C",
                                          role="customer", departments=[]))
+        work.tickets.project_agent(Event("CustomerServicesChanged", user_id=agent, services=["email"]))  # passed over
         work.tickets.add_ticket(second, {"department": "networks", "urgency": "high"}, 20)
         work.tickets.add_ticket(first, {"department": "networks"}, 10)
         work.tickets.add_ticket(first, {"department": "sales"}, 30)  # a redelivery changes nothing
@@ -511,6 +546,8 @@ def test_the_notifiers_directory_follows_people_and_tickets(units):
         work.directory.project_ticket(Event("CcChanged", ticket_id=ticket_id, cc=["b@x.es"]))
         work.directory.opt_out(ticket_id, "b@x.es")
         work.directory.opt_out(ticket_id, "b@x.es")
+        work.directory.project(Event("CustomerServicesChanged", user_id=group, services=["email"]))  # not its concern
+        work.directory.project(Event("CustomerServicesChanged", user_id=str(uuid.uuid4()), services=[]))
     with uow() as work:
         found = work.directory.contact(agent)
         assert (found["name"], found["language"], found["time_zone"], found["active"]) == (
@@ -519,6 +556,7 @@ def test_the_notifiers_directory_follows_people_and_tickets(units):
         assert [c["user_id"] for c in work.directory.agents_of(f"d{tag}")] == [uuid.UUID(agent)]
         assert [c["user_id"] for c in work.directory.group_users(company)] == [uuid.UUID(group)]
         assert work.directory.group_users(company)[0]["company_id"] == uuid.UUID(company)
+        assert work.directory.contact(group)["email"] == f"group-{tag}@x.es"
         assert uuid.UUID(supervisor) not in [c["user_id"] for c in work.directory.supervisors()]
         assert work.directory.contact(supervisor)["active"] is False
         assert work.directory.contact("system:routing") is None

@@ -139,3 +139,53 @@ def test_the_address_limit_counts_failures_of_every_account_and_is_far_above_a_n
     assert domain.login_retry_after(POLICY, NOW, [], [], ip_failures=office) is None
     stuffing = seconds_ago(*range(100))  # one failure on each of a hundred accounts
     assert domain.login_retry_after(POLICY, NOW, [], [], ip_failures=stuffing) == 15 * 60 - 99 + 1  # till the oldest leaves
+
+
+# -- the services a customer has contracted (announcements for chosen services) ----------------
+
+def customer(**overrides):
+    command = dict({"email": "pepa@example.com", "name": "Pepa", "role": "customer", "company_id": "c-1"}, **overrides)
+    events = domain.create_user(uuid.uuid4(), command, "nonce", actor="admin-1")
+    return events, domain.fold(recorded(events))
+
+
+def test_staff_may_give_a_new_customer_services_which_the_principal_carries():
+    events, user = customer(services=["hosting", "email", "hosting"])
+    assert events[0].data["services"] == ["email", "hosting"]  # sorted, once each
+    assert user.services == ("email", "hosting") and user.principal()["services"] == ["email", "hosting"]
+    assert customer()[1].principal()["services"] == []
+
+
+def test_an_old_registration_without_services_folds_to_none():
+    events, _ = customer(services=["email"])
+    del events[0].data["services"]  # as UserRegistered was recorded before customers had services
+    user = domain.fold(recorded(events))
+    assert user.services == () and user.principal()["services"] == []
+
+
+def test_a_customers_services_change_once_and_are_folded_from_the_event():
+    events, user = customer(services=["email"])
+    (changed,) = domain.change_services(user, ["internet_access", "email"], actor="admin-1")
+    assert changed.type == "CustomerServicesChanged" and changed.actor == "admin-1"
+    assert changed.data == {"user_id": str(user.user_id), "services": ["email", "internet_access"]}
+    user = domain.fold(recorded(events + [changed]))
+    assert user.services == ("email", "internet_access")
+    assert domain.change_services(user, ["internet_access", "email"], actor="admin-1") == []  # unchanged: nothing
+    (ended,) = domain.change_services(user, [], actor="admin-1")  # a contract ended: no services
+    assert domain.fold(recorded(events + [changed, ended])).services == ()
+
+
+@pytest.mark.parametrize("command", [
+    {"role": "agent", "departments": ["networks"]},
+    {"role": "supervisor"},
+    {"role": "admin"},
+])
+def test_only_customers_have_services(command):
+    staff = dict({"email": "s@example.com", "name": "S"}, **command)
+    with pytest.raises(domain.RuleBroken) as info:
+        domain.create_user(uuid.uuid4(), dict(staff, services=["email"]), "n", "a")
+    assert (info.value.field, info.value.code) == ("services", "only_customers_have_services")
+    user = domain.fold(recorded(domain.create_user(uuid.uuid4(), staff, "n", "a")))
+    with pytest.raises(domain.RuleBroken) as info:
+        domain.change_services(user, ["email"], actor="a")
+    assert (info.value.field, info.value.code) == ("services", "only_customers_have_services")

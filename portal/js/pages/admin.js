@@ -2,7 +2,8 @@
 //   users      every account, by company and role: create one (customers get their initial
 //              credentials by mail and must change the password on first login, as the manual
 //              says: 004, 1/), group users and company admins, an agent's departments, their
-//              shift (routing.yaml), deactivate and reactivate;
+//              shift (routing.yaml), a customer's contracted services (what announcements for
+//              chosen services they read), deactivate and reactivate;
 //   companies  the customer companies, and a new one;
 //   settings   the catalogue (departments, calendars, services, ITIL types, urgencies) and the
 //              routing rules in force, read-only, with the file that changes each.
@@ -42,22 +43,23 @@ async function shell(page, titleKey, build) {
   return {title, content};
 }
 
-/** Checkboxes for the departments, those in `chosen` ticked, in a fieldset named by `legend`. */
-async function departmentChoices(legend, chosen = []) {
-  const items = (await catalog()).departments;
+/** Checkboxes for the catalogue's `kind` ("departments" or "services", the API's field of the
+ * same name), those in `chosen` ticked, in a fieldset named by `legend`. */
+async function catalogChoices(kind, legend, chosen = []) {
+  const items = (await catalog())[kind];
   const boxes = items.map((item) => {
-    const id = uid("department");
+    const id = uid(kind);
     return h("div", {class: "choice"},
-      h("input", {type: "checkbox", id, name: "departments", value: item.code, checked: chosen.includes(item.code),
-                  "data-api": "departments", "aria-describedby": `${id}-error`}),
+      h("input", {type: "checkbox", id, name: kind, value: item.code, checked: chosen.includes(item.code),
+                  "data-api": kind, "aria-describedby": `${id}-error`}),
       h("label", {for: id}, label(item.name, item.code)),
       h("p", {class: "field-error", id: `${id}-error`, hidden: true}));
   });
-  return h("fieldset", {class: "choices"}, h("legend", {}, legend), boxes);
+  return h("fieldset", {class: `choices choices-${kind}`}, h("legend", {}, legend), boxes);
 }
 
-function chosenDepartments(element) {
-  return [...element.querySelectorAll("input[name=departments]:checked")].map((box) => box.value);
+function ticked(element, kind) {
+  return [...element.querySelectorAll(`input[name=${kind}]:checked`)].map((box) => box.value);
 }
 
 function checkbox(name, text) {
@@ -115,14 +117,17 @@ export function users() {
       }
       const names = {};
       for (const code of new Set(people.flatMap((person) => person.departments || []))) names[code] = await departmentLabel(code);
+      const services = Object.fromEntries((await catalog()).services.map((item) => [item.code, label(item.name, item.code)]));
       const columns = [t("agents.name"), t("agents.email"), t("agents.role"), t("admin.users.company"),
-                       t("agents.departments"), t("admin.users.shift"), t("admin.users.state"), t("admin.users.actions")];
+                       t("agents.departments"), t("admin.users.services"), t("admin.users.shift"), t("admin.users.state"),
+                       t("admin.users.actions")];
       const table = dataTable(t("admin.users.caption", {count: people.length}), columns, people.map((person) => [
         person.name || person.email, person.email,
         [t(`agents.role.${person.role}`), person.is_group ? [" · ", t("admin.users.group")] : null,
          person.company_admin ? [" · ", t("admin.users.company_admin")] : null],
         person.company_id ? companyNames[person.company_id] || person.company_id : "–",
         (person.departments || []).length ? person.departments.map((code) => names[code] || code).join(", ") : "–",
+        (person.services || []).length ? person.services.map((code) => services[code] || code).join(", ") : "–",
         shiftText(person, rules.ok ? rules.data : null),
         [person.active ? t("admin.users.active") : t("admin.users.inactive"),
          person.verified ? null : [" · ", t("admin.users.unverified")]],
@@ -133,22 +138,34 @@ export function users() {
       replace(list, table);
     }
 
-    /** The panel that changes one account: an agent's departments, deactivate / reactivate. */
+    /** The panel that changes one account: an agent's departments, a customer's services,
+     * deactivate / reactivate. */
     async function openManage(person) {
       const headingId = uid("manage");
       const status = h("p", {class: "status", role: "status", "aria-live": "polite"});
       const parts = [h("h2", {id: headingId, tabindex: "-1"}, t("admin.manage.title", {name: person.name || person.email})), status];
       if (person.role !== "customer") {
-        const departments = await departmentChoices(t("agents.departments"), person.departments || []);
+        const departments = await catalogChoices("departments", t("agents.departments"), person.departments || []);
         parts.push(form({label: t("admin.manage.departments"), fields: [departments], submit: t("admin.manage.save_departments"),
           onSubmit: async (element) => {
             const answer = await patch(`/api/v1/admin/users/${encodeURIComponent(person.user_id)}`,
-                                       {departments: chosenDepartments(element)});
+                                       {departments: ticked(element, "departments")});
             if (!answer.ok) return showErrors(element, answer.data);
             Object.assign(person, answer.data);
             say(element, t("admin.manage.saved"));
             await draw(current());
           }}));
+      } else {
+        const services = await catalogChoices("services", t("admin.users.services"), person.services || []);
+        parts.push(form({label: t("admin.manage.services"), fields: [services], submit: t("admin.manage.save_services"),
+          onSubmit: async (element) => {
+            const answer = await patch(`/api/v1/admin/users/${encodeURIComponent(person.user_id)}`,
+                                       {services: ticked(element, "services")});
+            if (!answer.ok) return showErrors(element, answer.data);
+            Object.assign(person, answer.data);
+            say(element, t("admin.manage.services_saved"));
+            await draw(current());
+          }}), h("p", {class: "hint"}, t("admin.manage.services_hint")));
       }
       const next = !person.active;
       parts.push(h("button", {type: "button", class: next ? "primary" : "danger", onclick: async (event) => {
@@ -194,12 +211,14 @@ async function createForm(companyOptions, companyId, created) {
            options: [["", t("admin.users.no_company")], ...companyOptions]}),
   ];
   const extra = [checkbox("is_group", t("admin.create.is_group")), checkbox("company_admin", t("admin.create.company_admin")),
-                 await departmentChoices(t("admin.create.departments"))];
+                 await catalogChoices("services", t("admin.create.services")),
+                 await catalogChoices("departments", t("admin.create.departments"))];
   const element = form({label: t("admin.create.title"), fields, extra, submit: t("admin.create.submit"),
     onSubmit: async (self, key) => {
       const data = values(self);
       const body = {email: data.email.trim(), name: data.name.trim(), language: data.language, role: data.role,
-                    is_group: data.is_group, company_admin: data.company_admin, departments: chosenDepartments(self)};
+                    is_group: data.is_group, company_admin: data.company_admin, departments: ticked(self, "departments"),
+                    services: ticked(self, "services")};
       if (data.phone.trim()) body.phone = data.phone.trim();
       if (data.company_id) body.company_id = data.company_id;
       const answer = await post("/api/v1/admin/users", body, {"Idempotency-Key": key});

@@ -1,6 +1,7 @@
 """The admins' pages of the staff console in a real browser (pages/admin.js): a company created,
 an account created for it with its initial credentials mailed (the manual's first login: 004,
-1/), an agent's departments changed, an account deactivated and reactivated; the catalogue and
+1/), an agent's departments changed, a customer's contracted services given and changed, an
+account deactivated and reactivated; the catalogue and
 the routing rules shown read-only with the file that changes each; and the pages kept from
 everyone but admins. The API is asked afterwards what it holds."""
 import re
@@ -116,6 +117,40 @@ def test_an_admin_changes_an_agents_departments_and_deactivates_and_reactivates_
     panel.get_by_role("button", name=text["admin.manage.reactivate"]).click()
     page.get_by_text(text("admin.manage.reactivated", email=email)).wait_for()
     assert account(admin, email)["active"] is True
+
+
+def test_an_admin_gives_a_new_customer_services_and_changes_them_in_the_manage_panel(system, portal):
+    admin = speaking(system, ADMIN, "en")
+    text = Text("en")
+    tag = uuid.uuid4().hex[:6]
+    company = admin.call("POST", "/api/v1/admin/companies", {"name": f"Hosting Ebro {tag}"}).json()
+    email = f"web-{tag}@hosting-ebro.example"
+    page = portal("en", "desktop")
+    log_in_at(page, f"/console/admin/users?company={company['company_id']}", ADMIN, "en")
+    form = page.get_by_role("form", name=text["admin.create.title"])
+    fill(form, text["register.email"], email)
+    fill(form, text["register.name"], f"Web {tag}")
+    offered = form.get_by_role("group", name=text["admin.create.services"])
+    offered.get_by_role("checkbox", name=text.service("hosting"), exact=True).check()
+    form.get_by_role("button", name=text["admin.create.submit"]).click()
+    form.get_by_text(text("admin.create.done", email=email)).wait_for()
+    assert account(admin, email)["services"] == ["hosting"]
+    row = page.locator(f"table.people tbody tr[data-email='{email}']")
+    row.get_by_text(text.service("hosting"), exact=True).wait_for()
+
+    row.get_by_role("button", name=text("admin.users.manage_named", name=email)).click()
+    panel = page.get_by_role("region", name=text("admin.manage.title", name=f"Web {tag}"))
+    services = panel.get_by_role("form", name=text["admin.manage.services"])
+    hosting = services.get_by_role("checkbox", name=text.service("hosting"), exact=True)
+    assert hosting.is_checked() and panel.get_by_role("form", name=text["admin.manage.departments"]).count() == 0
+    hosting.uncheck()
+    services.get_by_role("checkbox", name=text.service("email"), exact=True).check()
+    services.get_by_role("checkbox", name=text.service("domains"), exact=True).check()
+    services.get_by_role("button", name=text["admin.manage.save_services"]).click()
+    services.get_by_text(text["admin.manage.services_saved"]).wait_for()
+    assert account(admin, email)["services"] == ["domains", "email"]
+    row.get_by_text(f"{text.service('domains')}, {text.service('email')}", exact=True).wait_for()
+    check_page(page, "console-admin-services-en-desktop")
 
 
 def test_the_settings_page_shows_the_catalogue_and_routing_rules_in_force_and_where_to_change_them(system, portal):

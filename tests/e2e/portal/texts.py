@@ -28,6 +28,9 @@ class Text:
     def department(self, code):
         return next(d["name"][self.language] for d in self.catalog["departments"] if d["code"] == code)
 
+    def service(self, code):
+        return next(s["name"][self.language] for s in self.catalog["services"] if s["code"] == code)
+
 
 def mail_with(system, address, needle, timeout=15):
     """The first mail to `address` whose subject or text contains `needle`."""
