@@ -566,7 +566,7 @@ INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
 DOWNLOAD_CATEGORIES = ("software", "firmware", "manuals", "configuration", "other")
 # Downloads travel and are kept in pieces of this size (services/content/downloads.py): what a
 # process holds of a file at a time, whatever its size.
-DOWNLOAD_PIECE_BYTES = 1024 * 1024
+DOWNLOAD_PIECE_BYTES = 512 * 1024
 
 
 class TextsSchema(StrictSchema):

@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 
+from helpdesk import contracts
 from services.system import System
 
 from .conftest import as_user, client
@@ -15,6 +16,7 @@ from .conftest import as_user, client
 DOWNLOAD = {"title": {"es": "Asistente de configuración del router", "en": "Router setup assistant"},
             "description": {"es": "Configura el **router** en dos minutos."}, "category": "software", "release": "2.4.1"}
 LIMIT = 3 * 2**20
+PIECE = contracts.DOWNLOAD_PIECE_BYTES
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,7 @@ def test_a_file_uploaded_in_pieces_is_fetched_whole_or_resumed_with_its_checksum
     refused = staff.call("POST", f"/api/v1/downloads/{download['id']}/publish")
     assert refused.status_code == 422 and refused.json()["fields"]["file"]
 
-    content = zip_of(int(2.5 * 2**20))  # three pieces, the last one short
+    content = zip_of(int(2.5 * PIECE))  # three pieces, the last one short
     uploaded = upload(staff, download["id"], "router-setup.zip", content)
     assert uploaded.status_code == 200, uploaded.text
     file = uploaded.json()["file"]
@@ -64,7 +66,7 @@ def test_a_file_uploaded_in_pieces_is_fetched_whole_or_resumed_with_its_checksum
     assert whole.headers["Content-Disposition"].startswith("attachment;")
     assert whole.headers["X-Content-Type-Options"] == "nosniff"
 
-    start = 2**20 - 10  # across the first two pieces, to the end
+    start = PIECE - 10  # across the first two pieces, to the end
     resumed = anyone.call("GET", f"/api/v1/downloads/{download['id']}/file", headers={"Range": f"bytes={start}-"})
     assert resumed.status_code == 206 and resumed.content == content[start:]
     assert resumed.headers["Content-Range"] == f"bytes {start}-{len(content) - 1}/{len(content)}"
