@@ -11,7 +11,10 @@ export async function api(method, path, body, headers = {}) {
     credentials: "same-origin",
     headers: {"Accept": "application/json", "Accept-Language": language(), ...headers},
   };
-  if (body !== undefined) {
+  if (body instanceof Blob) { // a file, sent as it is (the browser streams it from disk)
+    init.headers["Content-Type"] = "application/octet-stream";
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -38,6 +41,7 @@ export async function api(method, path, body, headers = {}) {
 export const get = (path) => api("GET", path);
 export const post = (path, body = {}, headers) => api("POST", path, body, headers);
 export const patch = (path, body) => api("PATCH", path, body);
+export const put = (path, body) => api("PUT", path, body);
 
 /** A query string from the defined values of `params`. */
 export function query(params) {

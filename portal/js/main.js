@@ -29,6 +29,7 @@ const ROUTES = [
   [/^\/tickets\/([^/]+)$/, lazy("ticket.js")],
   [/^\/solution$/, lazy("solution.js")],
   [/^\/announcements$/, lazy("content.js", "announcements")],
+  [/^\/downloads$/, lazy("content.js", "downloads")],
   [/^\/network-status$/, lazy("content.js", "networkStatus")],
   [/^\/search$/, lazy("content.js", "results")],
   [/^\/console$/, lazy("console.js", "start")],

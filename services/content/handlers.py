@@ -363,7 +363,7 @@ class Content:
 
     # -- search ---------------------------------------------------------------------------------
     def search(self, query, limit=10):
-        """Announcements, incidents and maintenance anyone may read that have any word of `query`
+        """Announcements, downloads, incidents and maintenance anyone may read that have any word of `query`
         (stemmed, accents ignored), best first, each with a snippet whose matching words are
         marked ([[text, hit], ...]) and the page that shows it."""
         asked = search.query_words(query)
@@ -372,7 +372,8 @@ class Content:
         results = []
         matches = search.matcher(asked)
         for state, rank, text in found:
-            anchor = {"announcement": "/announcements#announcement-", "incident": "/network-status#incident-",
+            anchor = {"announcement": "/announcements#announcement-", "download": "/downloads#download-",
+                      "incident": "/network-status#incident-",
                       "maintenance": "/network-status#maintenance-"}[state["kind"]]
             results.append({"kind": state["kind"], "id": state["id"], "title": state["title"], "rank": rank,
                             "at": state.get("publish_at") or state.get("started_at") or state.get("starts_at"),

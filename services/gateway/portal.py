@@ -15,7 +15,7 @@ PORTAL_DIR = Path(__file__).resolve().parents[2] / "portal"
 # Page paths the portal's router knows (besides "/", "/tickets/<id>" and the staff console's
 # "/console/queues/<department>" and "/console/tickets/<id>"); each gets the shell.
 PAGES = ("register", "login", "verify-email", "forgot-password", "reset-password", "password",
-         "profile", "tickets", "solution", "console", "announcements", "network-status", "search")
+         "profile", "tickets", "solution", "console", "announcements", "downloads", "network-status", "search")
 CONSOLE_PAGES = ("dashboard", "agents", "new-ticket", "admin", "content")  # /console/<page>
 ADMIN_PAGES = ("users", "companies", "settings")  # /console/admin/<page>
 

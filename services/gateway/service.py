@@ -656,7 +656,8 @@ class GatewayService:
             "time_zone": self.config.get("DEFAULT_TIME_ZONE") or "Europe/Madrid",
             "attachment": {"max_bytes": contracts.ATTACHMENT_MAX_BYTES,
                            "extensions": list(contracts.ATTACHMENT_EXTENSIONS)},
-            "features": {"announcements": True, "downloads": False, "network_status": True},
+            "download": {"max_bytes": int(self.config.get("DOWNLOAD_MAX_BYTES") or 50 * 2**20)},
+            "features": {"announcements": True, "downloads": True, "network_status": True},
         }, headers={"Cache-Control": "no-cache"})
 
     @http("GET", "/api/v1/catalog", public=True)

@@ -60,11 +60,19 @@ def test_the_documents_rebuilt_from_the_log_equal_the_live_ones(database):
                                                   "starts_at": utcnow() + dt.timedelta(hours=1),
                                                   "ends_at": utcnow() + dt.timedelta(hours=2)})
     content.cancel_maintenance(STAFF, window["id"])
+    download = content.add_download(STAFF, {"title": {"es": "Manual"}, "category": "manuals",
+                                            "link": "https://izarlink.example/manual.pdf"})
+    upload = content.start_upload(STAFF, download["id"], "ajustes.txt", 6)
+    content.upload_piece(STAFF, upload["file_id"], 0, "YWp1c3Rl")  # "ajuste"
+    content.finish_upload(STAFF, download["id"], upload["file_id"])
+    content.publish_download(STAFF, download["id"])
+    content.open_file(None, download["id"])
     live = documents(db)
-    assert len(live) == 6
+    assert len(live) == 7
 
     read = rebuild(PostgresEventStore(db, "content"), [ContentRebuild()])
-    assert read == 12 and documents(db) == live  # over the live rows
+    assert read == 15 and documents(db) == live  # over the live rows
+    assert content.download(None, download["id"])["downloads"] == 1  # the tally is not the log's: left as it was
 
     with db.transaction() as cur:
         cur.execute("DELETE FROM content.documents")

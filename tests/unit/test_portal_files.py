@@ -34,6 +34,7 @@ def test_every_message_the_code_asks_for_exists():
     asked |= {f"channel.{channel}" for channel in (*contracts.OPENING_CHANNELS, "system")}
     asked |= {f"language.{language}" for language in contracts.LANGUAGES}
     asked |= {f"new.how.{mode}" for mode in ("department", "itil")}
+    asked |= {f"content.downloads.category.{category}" for category in contracts.DOWNLOAD_CATEGORIES}
     tiles = re.findall(r'"(home\.tile\.[a-z_]+)"', SCRIPTS["js/pages/home.js"])
     asked |= set(tiles) | {f"{tile}.text" for tile in tiles}
     assert len(asked) > 150

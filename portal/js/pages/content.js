@@ -1,5 +1,6 @@
 // What the home page offers besides tickets (manual 000, 2.1), public: /announcements (the
-// published announcements, pinned first) and /network-status (Estado de red: every component's
+// published announcements, pinned first), /downloads (Descargas recomendadas: files with their
+// SHA-256, or links, by category) and /network-status (Estado de red: every component's
 // state now, the incidents of the last week with their timeline, the maintenance windows), from
 // the content service (GET /api/v1/announcements, GET /api/v1/status). The home page shows the
 // latest of each (`latestAnnouncements`, `statusSummary`). Its words are the catalogue part
@@ -60,6 +61,54 @@ export async function latestAnnouncements() {
     h("h2", {id: "home-announcements"}, t("content.announcements.latest")),
     items.length ? items.map((item) => announcementItem(item, "h3")) : h("p", {}, t("content.announcements.none")),
     h("p", {}, h("a", {href: "/announcements"}, t("content.announcements.all"))));
+}
+
+// -- /downloads: Descargas recomendadas ----------------------------------------------------------
+
+export const DOWNLOAD_CATEGORIES = ["software", "firmware", "manuals", "configuration", "other"];
+
+/** A size in bytes as people read it (KB, MB). */
+export function fileSize(bytes) {
+  if (bytes >= 1024 * 1024) return t("content.downloads.mb", {size: number(bytes / 1048576, {maximumFractionDigits: 1})});
+  return t("content.downloads.kb", {size: number(Math.max(1, Math.round(bytes / 1024)))});
+}
+
+function downloadItem(item) {
+  const title = written(item.title)[0];
+  const href = `/api/v1/downloads/${item.id}/file`; // counted there, then the file or the link
+  const file = item.file;
+  return h("article", {class: "download", id: `download-${item.id}`},
+    inLanguage("h3", item.title),
+    h("p", {class: "meta"}, item.release ? [t("content.downloads.release", {release: item.release}), " · "] : null,
+      file ? [h("span", {translate: "no"}, file.name), " · ", fileSize(file.size), " · "] : [t("content.downloads.external"), " · "],
+      t("content.downloads.count", {count: item.downloads})),
+    item.description_tree && Object.keys(item.description_tree).length ? body(item.description_tree, "markdown entry-body") : null,
+    h("p", {class: "actions"}, file
+      ? h("a", {href, class: "button primary", download: file.name,
+                "aria-label": t("content.downloads.get_named", {title, name: file.name, size: fileSize(file.size)})},
+          t("content.downloads.get"))
+      : h("a", {href, class: "button", rel: "noopener noreferrer external",
+                "aria-label": t("content.downloads.open_named", {title})}, t("content.downloads.open"))),
+    (file || item).sha256 ? h("p", {class: "checksum"}, h("span", {}, t("content.downloads.sha256")), " ",
+      h("code", {translate: "no"}, (file || item).sha256)) : null);
+}
+
+export async function downloads() {
+  const [response] = await Promise.all([get("/api/v1/downloads?limit=100"), usePart("content")]);
+  const content = h("div", {class: "content-page downloads-page"}, h("h1", {}, t("content.downloads.title")),
+    h("p", {class: "hint"}, t("content.downloads.intro")));
+  if (!response.ok) content.append(h("p", {class: "error", role: "alert"}, response.data.message));
+  else if (!response.data.items.length) content.append(h("p", {}, t("content.downloads.none")));
+  else {
+    for (const category of DOWNLOAD_CATEGORIES) {
+      const items = response.data.items.filter((item) => item.category === category);
+      if (!items.length) continue;
+      const headingId = `downloads-${category}`;
+      content.append(h("section", {class: "download-category", "aria-labelledby": headingId},
+        h("h2", {id: headingId}, t(`content.downloads.category.${category}`)), items.map(downloadItem)));
+    }
+  }
+  return {title: t("content.downloads.title"), content};
 }
 
 // -- the network status -------------------------------------------------------------------------

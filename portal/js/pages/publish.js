@@ -1,17 +1,18 @@
 // The staff console's content page (/console/content, every staff role): write and publish
-// announcements (now or from a time, pinned, archived), declare incidents on the catalogue's
-// components and add to their timeline until resolved, schedule and cancel maintenance windows.
-// Through /api/v1/announcements, /incidents and /maintenances; what customers then see is
-// pages/content.js. Texts are written in es and/or en (Markdown for bodies and messages).
+// announcements (now or from a time, pinned, for everyone or the customers of some services,
+// archived), add recommended downloads (a file uploaded as it is, or a link), declare incidents
+// on the catalogue's components and add to their timeline until resolved, schedule and cancel
+// maintenance windows. Through /api/v1/announcements, /downloads, /incidents and /maintenances;
+// what customers then see is pages/content.js. Texts are written in es and/or en (Markdown for bodies and messages).
 "use strict";
 
-import {catalog} from "../app.js";
-import {get, post} from "../api.js";
+import {app, catalog} from "../app.js";
+import {get, post, put} from "../api.js";
 import {h, replace, uid} from "../dom.js";
 import {field, form, say, showErrors, values} from "../forms.js";
 import {dateTime, label, t, usePart} from "../i18n.js";
 import {staffOnly} from "../staff.js";
-import {written} from "./content.js";
+import {DOWNLOAD_CATEGORIES, fileSize, written} from "./content.js";
 
 const IMPACTS = ["degraded", "partial_outage", "major_outage"];
 const STATUSES = ["investigating", "identified", "monitoring", "resolved"];
@@ -41,6 +42,24 @@ async function componentChoices(legend) {
         h("p", {class: "field-error", id: `${id}-error`, hidden: true}));
     })));
 }
+
+/** Who sees it: nobody chosen is everyone; else the customers of the services ticked (`audience`). */
+async function audienceChoices() {
+  const services = (await catalog()).services;
+  return h("fieldset", {class: "choices audience"}, h("legend", {}, t("publish.audience")),
+    h("p", {class: "hint"}, t("publish.audience_hint")),
+    services.map((service) => {
+      const id = uid("audience");
+      return h("div", {class: "choice"},
+        h("input", {type: "checkbox", id, name: "audience", value: service.code, "data-api": "audience"}),
+        h("label", {for: id}, label(service.name, service.code)));
+    }));
+}
+
+const audience = (element) => {
+  const picked = [...element.querySelectorAll("input[name=audience]:checked")].map((box) => box.value);
+  return picked.length ? picked : null;
+};
 
 const chosen = (element) => [...element.querySelectorAll("input[name=components]:checked")].map((box) => box.value);
 const iso = (local) => (local ? new Date(local).toISOString() : null); // a datetime-local, in the browser's zone
@@ -102,11 +121,11 @@ export async function content() {
     label: t("publish.announcement.new"), submit: t("publish.announcement.submit"),
     fields: [...bilingual("title", "publish.title", {required: true}), ...bilingual("body", "publish.body", {textarea: true, required: true}),
              h("div", {class: "field check"}, h("input", {type: "checkbox", id: pinnedId, name: "pinned"}),
-               h("label", {for: pinnedId}, t("publish.announcement.pin"))), when, at],
+               h("label", {for: pinnedId}, t("publish.announcement.pin"))), await audienceChoices(), when, at],
     onSubmit: async (element) => {
       const data = values(element);
       const drafted = await post("/api/v1/announcements", {title: texts(data, "title"), body: texts(data, "body"),
-                                                           pinned: data.pinned});
+                                                           pinned: data.pinned, audience: audience(element)});
       if (!drafted.ok) return showErrors(element, drafted.data);
       if (data.when !== "draft") {
         const published = await post(`/api/v1/announcements/${drafted.data.id}/publish`,
@@ -116,6 +135,79 @@ export async function content() {
       element.reset();
       say(element, t(data.when === "draft" ? "publish.announcement.done_draft" : "publish.announcement.done_published"));
       await drawAnnouncements();
+    }});
+
+  // -- recommended downloads --
+  const downloadList = h("div", {class: "publish-list", "aria-live": "polite"});
+  async function drawDownloads() {
+    const lists = await Promise.all(["draft", "published"].map((status) => get(`/api/v1/downloads?status=${status}&limit=100`)));
+    const items = lists.flatMap((response) => (response.ok ? response.data.items : []));
+    replace(downloadList, items.length ? h("ul", {class: "plain"}, items.map((item) => {
+      const name = written(item.title)[0];
+      const region = h("span", {});
+      return h("li", {"data-download": item.id},
+        h("strong", {}, name), " · ", t(`publish.announcement.${item.status}`), " · ",
+        item.file ? `${item.file.name}, ${fileSize(item.file.size)}` : item.link ? t("content.downloads.external")
+          : t("publish.download.no_file"),
+        " · ", t("content.downloads.count", {count: item.downloads}), " ",
+        item.status === "draft" ? h("button", {type: "button", "aria-label": t("publish.announcement.publish_named", {title: name}),
+          onclick: async () => {
+            if (await act(`/api/v1/downloads/${item.id}/publish`, {}, {region, text: t("publish.download.published")})) {
+              await drawDownloads();
+            }
+          }}, t("publish.announcement.publish")) : null, " ",
+        h("button", {type: "button", class: "danger", "aria-label": t("publish.announcement.archive_named", {title: name}),
+          onclick: async () => {
+            if (await act(`/api/v1/downloads/${item.id}/archive`, {}, {region, text: ""})) await drawDownloads();
+          }}, t("publish.announcement.archive")), " ", region);
+    })) : h("p", {}, t("content.downloads.none")));
+  }
+
+  const category = field({name: "category", label: t("publish.download.category"), type: "select", required: true, value: "",
+                          options: [["", t("new.choose")], ...DOWNLOAD_CATEGORIES.map((code) => [code, t(`content.downloads.category.${code}`)])]});
+  const release = field({name: "release", label: t("publish.download.release"), attrs: {maxlength: 40}});
+  const maxBytes = (app.site.download || {}).max_bytes || 50 * 1048576;
+  const file = field({name: "file", api: "file", label: t("publish.download.file"), type: "file",
+                      hint: t("publish.download.file_hint", {size: fileSize(maxBytes)})});
+  const link = field({name: "link", label: t("publish.download.link"), type: "url", hint: t("publish.download.link_hint"),
+                      attrs: {maxlength: 2000}});
+  const checksum = field({name: "sha256", label: t("publish.download.sha256"), attrs: {maxlength: 64, pattern: "[0-9a-fA-F]{64}"}});
+  const publishNowId = uid("publish-now");
+  const downloadForm = form({
+    label: t("publish.download.new"), submit: t("publish.download.submit"),
+    fields: [...bilingual("title", "publish.title", {required: true}), ...bilingual("description", "publish.body", {textarea: true}),
+             category, release, file, link, checksum, await audienceChoices(),
+             h("div", {class: "field check"}, h("input", {type: "checkbox", id: publishNowId, name: "publish_now", checked: true}),
+               h("label", {for: publishNowId}, t("publish.download.publish_now")))],
+    onSubmit: async (element) => {
+      const data = values(element);
+      const chosenFile = file.control.files[0];
+      if (chosenFile && chosenFile.size > maxBytes) {
+        const problem = t("publish.download.too_large", {size: fileSize(maxBytes)});
+        return showErrors(element, {message: problem, fields: {file: [problem]}});
+      }
+      const added = await post("/api/v1/downloads", {title: texts(data, "title"), description: texts(data, "description"),
+        category: data.category, release: data.release || null, link: chosenFile ? null : data.link || null,
+        sha256: chosenFile ? null : data.sha256 || null, audience: audience(element)});
+      if (!added.ok) return showErrors(element, added.data);
+      if (chosenFile) {
+        say(element, t("publish.download.uploading", {name: chosenFile.name, size: fileSize(chosenFile.size)}));
+        const uploaded = await put(`/api/v1/downloads/${added.data.id}/file?name=${encodeURIComponent(chosenFile.name)}`, chosenFile);
+        if (!uploaded.ok) {
+          await drawDownloads();
+          return showErrors(element, uploaded.data);
+        }
+      }
+      if (data.publish_now) {
+        const published = await post(`/api/v1/downloads/${added.data.id}/publish`);
+        if (!published.ok) {
+          await drawDownloads();
+          return showErrors(element, published.data);
+        }
+      }
+      element.reset();
+      say(element, t(data.publish_now ? "publish.download.published" : "publish.download.saved"));
+      await drawDownloads();
     }});
 
   /** The ids of the tickets `typed` names ("#000012, 000015"), looked up as the merge form does;
@@ -239,15 +331,18 @@ export async function content() {
       await drawWindows();
     }});
 
-  await Promise.all([drawAnnouncements(), drawIncidents(), drawWindows()]);
+  await Promise.all([drawAnnouncements(), drawDownloads(), drawIncidents(), drawWindows()]);
   const page = h("div", {class: "console publish"},
     h("h1", {}, t("publish.title_page")), h("p", {}, t("publish.intro"), " ",
-      h("a", {href: "/network-status"}, t("content.network.see")), " · ", h("a", {href: "/announcements"}, t("content.announcements.all"))),
+      h("a", {href: "/network-status"}, t("content.network.see")), " · ", h("a", {href: "/announcements"}, t("content.announcements.all")),
+      " · ", h("a", {href: "/downloads"}, t("content.downloads.title"))),
     alert,
     section("publish-incidents", t("content.network.incidents"), incidentList,
       h("details", {class: "panel"}, h("summary", {}, t("publish.incident.new")), incidentForm)),
     section("publish-announcements", t("content.announcements.title"), announcementList,
       h("details", {class: "panel"}, h("summary", {}, t("publish.announcement.new")), announcementForm)),
+    section("publish-downloads", t("content.downloads.title"), downloadList,
+      h("details", {class: "panel"}, h("summary", {}, t("publish.download.new")), downloadForm)),
     section("publish-maintenance", t("content.network.maintenances"), windowList,
       h("details", {class: "panel"}, h("summary", {}, t("publish.maintenance.new")), windowForm)));
   return {title: t("publish.title_page"), content: page};
