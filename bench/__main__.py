@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only eventstore|gateway|tickets|mail|live|search]`, or side by side with another
+"""`python -m bench [--quick] [--only eventstore|gateway|tickets|mail|live|search|downloads]`, or side by side with another
 helpdesk: `python -m bench --peer django-helpdesk [--quick] [--clients 8]`. See bench/__init__.py."""
 import argparse
 import os
@@ -12,7 +12,7 @@ import requests
 
 from helpdesk import testing
 
-from . import live, mail, peer, search, store, system, tickets
+from . import downloads, live, mail, peer, search, store, system, tickets
 from .measure import scratch_database
 
 # Seconds of load per table row: long enough for stable percentiles, short enough to run often.
@@ -62,7 +62,7 @@ def describe_machine(database_url, rabbit):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short loads: under a minute in all")
-    parser.add_argument("--only", choices=("eventstore", "gateway", "tickets", "mail", "live", "search"),
+    parser.add_argument("--only", choices=("eventstore", "gateway", "tickets", "mail", "live", "search", "downloads"),
                         help="run one part only")
     parser.add_argument("--peer", choices=peer.PEERS,
                         help="instead: ours and this helpdesk side by side (bench/peer.py, docs/performance.md)")
@@ -103,6 +103,9 @@ def main(argv=None):
     if args.only in (None, "search"):
         with scratch_database(admin_url) as database_url:
             search.run(database_url, SEARCH_DOCUMENTS[pace])
+    if args.only in (None, "downloads"):
+        with scratch_database(admin_url) as database_url:
+            downloads.run(database_url, rabbit, clients=2 if pace == "quick" else downloads.CLIENTS)
     print(f"done in {time.perf_counter() - began:.0f} s")
 
 

@@ -487,3 +487,39 @@ class EventStream:
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
+
+
+def resident_bytes(pid):
+    """The resident memory of a process now (Linux: /proc/<pid>/status, VmRSS)."""
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
+
+
+class MemoryPeak:
+    """The highest resident memory of some processes while the block runs, sampled every 20 ms:
+    `growth()` is how far each rose above what it held before."""
+
+    def __init__(self, pids, interval=0.02):
+        import threading
+
+        self.pids, self.interval = list(pids), interval
+        self.before = {pid: resident_bytes(pid) for pid in self.pids}
+        self.peak, self._done = dict(self.before), threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        while not self._done.wait(self.interval):
+            for pid in self.pids:
+                self.peak[pid] = max(self.peak[pid], resident_bytes(pid))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+
+    def growth(self):
+        return {pid: self.peak[pid] - self.before[pid] for pid in self.pids}

@@ -4,7 +4,6 @@ the memory of the gateway and of the content service measured all along (constan
 of the file, never the file), and the checksum shown matching the bytes received."""
 import hashlib
 import os
-import threading
 import zipfile
 
 import requests
@@ -15,36 +14,6 @@ from .conftest import as_user
 
 SIZE = 50 * 2**20 - 4096  # the largest file the default limit (50 MB) takes, less the ZIP's own bytes
 GROWTH_LIMIT = 16 * 2**20  # what a process may grow by while a 50 MB file crosses it (seen: 4-9 MB)
-
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as status:
-        line = next(line for line in status if line.startswith("VmRSS:"))
-    return int(line.split()[1]) * 1024
-
-
-class Peak:
-    """The highest resident memory of some processes while the block runs, sampled every 20 ms."""
-
-    def __init__(self, pids):
-        self.pids, self.before = pids, {pid: rss(pid) for pid in pids}
-        self.peak, self._done = dict(self.before), threading.Event()
-
-    def __enter__(self):
-        def sample():
-            while not self._done.wait(0.02):
-                for pid in self.pids:
-                    self.peak[pid] = max(self.peak[pid], rss(pid))
-        self._thread = threading.Thread(target=sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._done.set()
-        self._thread.join()
-
-    def growth(self):
-        return {pid: self.peak[pid] - self.before[pid] for pid in self.pids}
 
 
 def big_zip(path):
@@ -75,7 +44,7 @@ def test_a_50_mb_download_streams_through_with_constant_memory_and_its_checksum_
     headers = {"Authorization": f"Bearer {staff.token}", "X-Forwarded-For": staff.ip,
                "Content-Type": "application/octet-stream"}
 
-    with Peak(pids) as upload, open(path, "rb") as body:
+    with testing.MemoryPeak(pids) as upload, open(path, "rb") as body:
         uploaded = requests.put(system.url(f"/api/v1/downloads/{download['id']}/file"), params={"name": path.name},
                                 data=body, headers=headers, timeout=120)
     assert uploaded.status_code == 200, uploaded.text
@@ -84,7 +53,7 @@ def test_a_50_mb_download_streams_through_with_constant_memory_and_its_checksum_
     assert staff.call("POST", f"/api/v1/downloads/{download['id']}/publish").status_code == 200
 
     shown = requests.get(system.url(f"/api/v1/downloads/{download['id']}"), timeout=10).json()
-    with Peak(pids) as fetch:
+    with testing.MemoryPeak(pids) as fetch:
         fetched = requests.get(system.url(f"/api/v1/downloads/{download['id']}/file"), stream=True, timeout=120)
         assert fetched.status_code == 200 and int(fetched.headers["Content-Length"]) == size
         digest, received = hashlib.sha256(), 0
