@@ -362,13 +362,13 @@ class Content:
         return [self.shown(item) for item in found if codes & set(item["components"])]
 
     # -- search ---------------------------------------------------------------------------------
-    def search(self, query, limit=10):
+    def search(self, query, limit=10, services=()):
         """Announcements, downloads, incidents and maintenance anyone may read that have any word of `query`
         (stemmed, accents ignored), best first, each with a snippet whose matching words are
         marked ([[text, hit], ...]) and the page that shows it."""
         asked = search.query_words(query)
         with self.uow() as work:
-            found = work.documents.find(asked, self._now(), limit)
+            found = work.documents.find(asked, self._now(), limit, list(services or ()))
         results = []
         matches = search.matcher(asked)
         for state, rank, text in found:

@@ -28,8 +28,8 @@ class Documents:
     def incidents_since(self, moment):
         return sql.incidents_since(self.cur, moment)
 
-    def find(self, words, now, limit=20):
-        return sql.find(self.cur, words, now, limit)
+    def find(self, words, now, limit=20, services=()):
+        return sql.find(self.cur, words, now, limit, services)
 
 
 class Files:
@@ -102,13 +102,13 @@ class InMemoryDocuments(InMemoryTable):
         found.sort(key=lambda s: s["started_at"], reverse=True)
         return found
 
-    def find(self, words, now, limit=20):
+    def find(self, words, now, limit=20, services=()):
         """The model of PostgreSQL's search (search.same_stem for its stemming): a document with
         any of the words, ranked by the words found, those in the title counting more."""
         found = []
         for state in self.rows.values():
             visible = (state["kind"] == "incident" or (state["kind"] == "maintenance" and state["status"] == "scheduled")
-                       or (state["kind"] in ("announcement", "download") and content_domain.visible_to(state, now)))
+                       or (state["kind"] in ("announcement", "download") and content_domain.visible_to(state, now, services)))
             title, body = (search.words(text) for text in search.document_text(state))
             rank = sum(2 * any(search.same_stem(w, t) for t in title) + any(search.same_stem(w, b) for b in body)
                        for w in words)

@@ -34,16 +34,16 @@ def save(cur, state):
          "body_es": search.fold(texts["es"][1]), "body_en": search.fold(texts["en"][1]), "text": body or title})
 
 
-# What anyone may find: announcements and downloads shown now to everyone (domain.visible_to with
-# no reader), every incident, windows not cancelled.
+# What a reader may find: announcements and downloads shown now to everyone or to the customers of
+# one of the reader's services (domain.visible_to), every incident, windows not cancelled.
 FINDABLE = ("((kind IN ('announcement', 'download') AND status = 'published' AND shown_from <= %(now)s"
-            " AND state->'audience' = 'null'::jsonb) OR kind = 'incident'"
+            " AND (state->'audience' = 'null'::jsonb OR state->'audience' ?| %(services)s)) OR kind = 'incident'"
             " OR (kind = 'maintenance' AND status = 'scheduled'))")
 
 
-def find(cur, words, now, limit=20):
-    """Documents anyone may find with any of `words` (folded), best first: [(state, rank, text)],
-    `text` the words for the snippet."""
+def find(cur, words, now, limit=20, services=()):
+    """Documents a reader using `services` may find with any of `words` (folded), best first:
+    [(state, rank, text)], `text` the words for the snippet."""
     if not words:
         return []
     query = " || ".join(f"plainto_tsquery('spanish', %(w{i})s) || plainto_tsquery('english', %(w{i})s)"
@@ -51,7 +51,7 @@ def find(cur, words, now, limit=20):
     cur.execute(
         f"SELECT state, ts_rank_cd(search, q) AS rank, body_text FROM content.documents, ({'SELECT ' + query} AS q) AS asked"  # noqa: S608
         f" WHERE search @@ q AND {FINDABLE} ORDER BY rank DESC, shown_from DESC NULLS LAST, id LIMIT %(limit)s",
-        {**{f"w{i}": word for i, word in enumerate(words)}, "now": now, "limit": limit})
+        {**{f"w{i}": word for i, word in enumerate(words)}, "now": now, "limit": limit, "services": list(services)})
     return [(row[0], float(row[1]), row[2]) for row in cur.fetchall()]
 
 

@@ -124,8 +124,8 @@ class ContentService(Health, StreamOwner):
         return self.app.status()
 
     @rpc(expected_exceptions=errors.EXPECTED)
-    def search(self, query, limit=10):
-        return self.app.search(query, limit)
+    def search(self, query, limit=10, services=()):
+        return self.app.search(query, limit, services)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def statuspage(self, language, page):

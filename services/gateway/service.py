@@ -485,15 +485,16 @@ class GatewayService:
 
     @http("GET", "/api/v1/search", public=True)
     def search(self, request):
-        """The home page's Buscar: announcements, incidents and maintenance anyone may read, and
-        for a logged-in customer their own tickets (as their list finds them), each with the page
+        """The home page's Buscar: announcements, downloads, incidents and maintenance anyone may
+        read (a customer also those for their services), and for a logged-in customer their own tickets (as their list finds them), each with the page
         that shows it (staff search tickets in the console's queues)."""
         query = query_args(request, contracts.SearchQuerySchema)
         limit = int(query.get("limit") or 10)
-        found = call(self.content.search, query["q"], limit)
         principal = self.caller.principal_if_any()
+        customer = principal is not None and principal["role"] == "customer"
+        found = call(self.content.search, query["q"], limit, principal.get("services", []) if customer else [])
         tickets = []
-        if principal is not None and principal["role"] == "customer" and not principal.get("must_change_password"):
+        if customer and not principal.get("must_change_password"):
             listed = call(self.tickets.list_tickets, principal, {"text": query["q"], "limit": min(limit, 10)})
             tickets = [{"kind": "ticket", "id": item["ticket_id"], "reference": item["reference"],
                         "title": item["title"], "status": item["status"], "at": item.get("updated_at"),

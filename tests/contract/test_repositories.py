@@ -638,8 +638,8 @@ def test_content_documents_keep_their_state_and_list_pinned_first_then_the_newes
 
 def test_content_search_stems_ignores_accents_and_finds_only_what_anyone_may_read(units):
     """The issue's examples, on both backends: "corte de fibra" is found from "cortes fibra" and
-    from "fibra óptica", whatever the accents; drafts and announcements for some customers only
-    are not found."""
+    from "fibra óptica", whatever the accents; drafts are not found, announcements for some
+    customers only by those customers."""
     from services.content import search
 
     uow = units("content")
@@ -678,6 +678,9 @@ def test_content_search_stems_ignores_accents_and_finds_only_what_anyone_may_rea
         assert optic in found("optica") and optic in found("fibras")
         assert found(f"cortes {tag}")[0] == outage  # two words found rank first
         assert draft not in found("fibra") and some not in found("fibra")
+        for_housing = [state["id"] for state, _, _ in work.documents.find(["fibra"], now, 50, ["housing", "email"])]
+        assert some in for_housing and draft not in for_housing  # a customer of housing finds it
+        assert some not in [state["id"] for state, _, _ in work.documents.find(["fibra"], now, 50, ["email"])]
         assert outage not in found("router") and found("") == []
 
 

@@ -114,6 +114,18 @@ def test_a_link_redirects_and_counts_and_a_draft_or_an_audience_is_not_shown_to_
     assert customer.call("GET", f"/api/v1/downloads/{for_fibre_customers['id']}").status_code == 404
     assert for_fibre_customers["id"] in [item["id"] for item in staff.call("GET", "/api/v1/downloads").json()["items"]]
 
+    words = "/api/v1/search?q=asistente+router"
+    assert for_fibre_customers["id"] not in [item["id"] for item in anyone.call("GET", words).json()["items"]]
+    admin = as_user(system, "admin@helpdesk.example")
+    customer_id = customer.call("GET", "/api/v1/me").json()["user_id"]
+    assert admin.call("PATCH", f"/api/v1/admin/users/{customer_id}", {"services": ["internet_access"]}).status_code == 200
+    fibre_customer = as_user(system, "cliente@demo.example")
+    assert fibre_customer.call("GET", f"/api/v1/downloads/{for_fibre_customers['id']}").status_code == 200
+    found = [item for item in fibre_customer.call("GET", words).json()["items"] if item["kind"] == "download"]
+    assert for_fibre_customers["id"] in [item["id"] for item in found]
+    assert found[0]["path"].startswith("/downloads#download-")
+    admin.call("PATCH", f"/api/v1/admin/users/{customer_id}", {"services": []})
+
     archived = staff.call("POST", f"/api/v1/downloads/{download['id']}/archive").json()
     assert archived["status"] == "archived"
     assert anyone.call("GET", f"/api/v1/downloads/{download['id']}/file").status_code == 404
