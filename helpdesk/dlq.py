@@ -63,7 +63,7 @@ def replay(amqp_uri, subscription, limit=10_000):
     try:
         for message in _drain(amqp_uri, dead_letter_queue_name(subscription), limit):
             headers = {k: v for k, v in (message.headers or {}).items()
-                       if k not in (RETRY_COUNT_HEADER, ERROR_HEADER, "x-death")}
+                       if k not in (RETRY_COUNT_HEADER, ERROR_HEADER, "x-death", "x-delivery-count")}
             publisher.publish(
                 message.body,
                 routing_key=subscription,

@@ -40,6 +40,8 @@ from .messaging import (
     RETRY_COUNT_HEADER,
     Publisher,
     declare_subscription,
+    durable_queue,
+    queue_type,
 )
 from .outages import is_outage
 from .relay import Relay, RelayRunner
@@ -107,7 +109,16 @@ class _Responder(nameko.rpc.Responder):
 
 
 class RpcConsumer(nameko.rpc.RpcConsumer):
+    """nameko's, its requests queue (`rpc-<service>`) of the configured type (a quorum queue in
+    a cluster: requests survive the loss of a node; messaging.durable_queue)."""
+
     queue_consumer = QueueConsumer()
+
+    def setup(self):
+        if self.queue is None:
+            super().setup()
+            self.queue = durable_queue(self.queue.name, queue_type(self.container.config), exchange=self.queue.exchange,
+                                       routing_key=self.queue.routing_key, consumed=True)
 
     def handle_result(self, message, result, exc_info):
         """nameko's, answering through _Responder."""
@@ -123,7 +134,15 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
 
 
 class ReplyListener(nameko.rpc.ReplyListener):
+    """nameko's, its reply queue transient (nameko's is durable): it belongs to this process's
+    connection, and a durable classic queue whose node is down cannot be declared again
+    elsewhere, which would leave the caller deaf to replies until that node came back."""
+
     queue_consumer = QueueConsumer()
+
+    def setup(self):
+        super().setup()
+        self.queue.durable = False
 
 
 class RpcProxy(nameko.rpc.RpcProxy):
@@ -286,7 +305,7 @@ class EventSubscriber(Consumer):
         self.retry_delays = consumer_settings(config)["retry_delays"]
         with kombu.Connection(config[AMQP_URI_CONFIG_KEY]) as connection:
             self.queue, self.retry_queues, self.dlq = declare_subscription(
-                connection, self.container.service_name, self.source, self.retry_delays
+                connection, self.container.service_name, self.source, self.retry_delays, queue_type(config)
             )
         self.publisher = Publisher(config[AMQP_URI_CONFIG_KEY])
         super().setup()

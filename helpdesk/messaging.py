@@ -9,6 +9,16 @@ Topology of one subscription (consumer service C reading source service S's even
 
 Subscription queues are declared by `helpdesk.migrate` at deploy time as well as by the consumer
 at start-up, so events published before a consumer first starts are kept, not dropped.
+
+**Queue types.** Every durable queue we declare is made by `durable_queue`, of the type the
+configuration says (`BROKER.queue_type`: `classic` for one development node, `quorum` for a
+cluster: replicated on a majority of nodes, so a node lost loses no message). A quorum queue
+that is consumed also has a delivery limit: a message handed out DELIVERY_LIMIT times without
+an ack (a consumer dying on it, again and again) goes to its dead-letter queue, at least once
+(`x-dead-letter-strategy`), instead of looping forever. RabbitMQ refuses to declare an existing
+queue with other arguments, so a deployment changes type with `python -m helpdesk.queues`
+(docs/operations.md). Transient queues (RPC replies, the gateway's live feeds) stay classic and
+non-durable: they belong to one connection and die with it.
 """
 import contextlib
 import dataclasses
@@ -21,6 +31,50 @@ import kombu
 PERSISTENT = 2
 RETRY_COUNT_HEADER = "x-helpdesk-retries"
 ERROR_HEADER = "x-helpdesk-error"
+
+
+CLASSIC, QUORUM = "classic", "quorum"
+QUEUE_TYPES = (CLASSIC, QUORUM)
+DELIVERY_LIMIT = 20  # deliveries of one message without an ack before a quorum queue dead-letters it
+
+
+def queue_type(config):
+    """The type of every durable queue (config.yaml `BROKER.queue_type`), checked."""
+    chosen = str(((config or {}).get("BROKER") or {}).get("queue_type") or CLASSIC).strip().lower()
+    if chosen not in QUEUE_TYPES:
+        raise ValueError(f"BROKER.queue_type {chosen!r}: choose one of {', '.join(QUEUE_TYPES)}")
+    return chosen
+
+
+def durable_queue(name, kind=CLASSIC, *, exchange=None, routing_key=None, arguments=None, consumed=False,
+                  dead_letters=None):
+    """A durable queue of type `kind`. `arguments`: its own (TTL, dead-lettering); `consumed`: a
+    consumer takes from it (a quorum queue then has DELIVERY_LIMIT, and dead-letters to the queue
+    named `dead_letters`, when given)."""
+    arguments = dict(arguments or {})
+    if kind == QUORUM:
+        arguments["x-queue-type"] = QUORUM
+        if consumed:
+            arguments["x-delivery-limit"] = DELIVERY_LIMIT
+            if dead_letters:
+                arguments.update({"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead_letters})
+        if "x-dead-letter-exchange" in arguments:  # nothing dead-lettered is lost (RabbitMQ 3.10+)
+            arguments.update({"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
+    return kombu.Queue(name, exchange=exchange, routing_key=routing_key or "", durable=True,
+                       queue_arguments=arguments or None)
+
+
+def retrying_queues(name, retry_delays, kind=CLASSIC, *, exchange=None, routing_key=None):
+    """(main, retry queues in order, dead-letter queue) of a consumed queue `name`: each retry
+    queue holds a message its delay (TTL), then dead-letters it back to the main queue."""
+    main = durable_queue(name, kind, exchange=exchange, routing_key=routing_key, consumed=True,
+                         dead_letters=dead_letter_queue_name(name))
+    retries = [
+        durable_queue(retry_queue_name(name, delay), kind, arguments={
+            "x-message-ttl": int(delay * 1000), "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name})
+        for delay in retry_delays
+    ]
+    return main, retries, durable_queue(dead_letter_queue_name(name), kind)
 
 
 def events_exchange(service):
@@ -44,34 +98,24 @@ def _seconds_label(delay):
     return str(int(delay)) if float(delay).is_integer() else str(delay).replace(".", "_")
 
 
-def subscription_queues(consumer, source, retry_delays):
+def subscription_queues(consumer, source, retry_delays, kind=CLASSIC):
     """(main queue, retry queues in order, dead-letter queue) of a subscription."""
-    name = subscription_queue_name(consumer, source)
-    main = kombu.Queue(name, exchange=events_exchange(source), routing_key="#", durable=True)
-    retries = [
-        kombu.Queue(
-            retry_queue_name(name, delay),
-            durable=True,
-            queue_arguments={
-                "x-message-ttl": int(delay * 1000),
-                "x-dead-letter-exchange": "",
-                "x-dead-letter-routing-key": name,
-            },
-        )
-        for delay in retry_delays
-    ]
-    dlq = kombu.Queue(dead_letter_queue_name(name), durable=True)
-    return main, retries, dlq
+    return retrying_queues(subscription_queue_name(consumer, source), retry_delays, kind,
+                           exchange=events_exchange(source), routing_key="#")
 
 
-def declare_subscription(connection, consumer, source, retry_delays):
-    main, retries, dlq = subscription_queues(consumer, source, retry_delays)
+def declare_queues(connection, queues):
     channel = connection.channel()
     try:
-        for queue in (main, *retries, dlq):
+        for queue in queues:
             queue(channel).declare()
     finally:
         channel.close()
+
+
+def declare_subscription(connection, consumer, source, retry_delays, kind=CLASSIC):
+    main, retries, dlq = subscription_queues(consumer, source, retry_delays, kind)
+    declare_queues(connection, (main, *retries, dlq))
     return main, retries, dlq
 
 

@@ -96,21 +96,32 @@ def migrate_all(dsn, names=None):
     return applied
 
 
-def declare_topology(amqp_uri, retry_delays, names=None):
-    """Declares every subscription's queues, so no event is published into the void before a
-    consumer's first start. Returns the main queue names."""
+def declare_topology(amqp_uri, retry_delays, names=None, kind="classic"):
+    """Declares every subscription's queues (of type `kind`: BROKER.queue_type), so no event is
+    published into the void before a consumer's first start. Returns the main queue names."""
     import kombu
 
-    from .messaging import declare_subscription
+    from .messaging import declare_queues
 
     declared = []
     with kombu.Connection(amqp_uri) as connection:
-        for module in service_modules(names):
-            consumer = module.__name__.rsplit(".", 1)[-1]
-            for source in getattr(module, "SUBSCRIPTIONS", ()):
-                main, _, _ = declare_subscription(connection, consumer, source, retry_delays)
-                declared.append(main.name)
+        for main, retries, dlq in consumed_queues(retry_delays, names, kind):
+            declare_queues(connection, (main, *retries, dlq))
+            declared.append(main.name)
     return declared
+
+
+def consumed_queues(retry_delays, names=None, kind="classic"):
+    """(main, retries, dead letters) of every queue the services consume: their subscriptions
+    (SUBSCRIPTIONS) and their own queues (QUEUES, e.g. the notifier's inbound mail)."""
+    from .messaging import retrying_queues, subscription_queues
+
+    found = []
+    for module in service_modules(names):
+        consumer = module.__name__.rsplit(".", 1)[-1]
+        found += [subscription_queues(consumer, source, retry_delays, kind) for source in getattr(module, "SUBSCRIPTIONS", ())]
+        found += [retrying_queues(name, retry_delays, kind) for name in getattr(module, "QUEUES", ())]
+    return found
 
 
 def main(argv=None):
@@ -125,8 +136,10 @@ def main(argv=None):
         print(f"applied {line}")
     print(f"migrations: {len(applied)} applied, schema up to date")
     retry_delays = consumer_settings(settings)["retry_delays"]
-    queues = declare_topology(settings["AMQP_URI"], retry_delays, args.services)
-    print(f"topology: {len(queues)} subscriptions declared ({', '.join(queues)})")
+    from .messaging import queue_type
+
+    queues = declare_topology(settings["AMQP_URI"], retry_delays, args.services, queue_type(settings))
+    print(f"topology: {len(queues)} consumed queues declared ({', '.join(queues)})")
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ class RabbitVhosts:
     """Creates and deletes isolated vhosts through the management API."""
 
     def __init__(self, amqp_uri, management_url):
-        self.amqp_uri = amqp_uri
+        self.amqp_uri, self.management_url = amqp_uri, management_url
         parts = urlsplit(management_url)
         self.auth = (parts.username or "guest", parts.password or "guest")
         netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
@@ -88,6 +88,13 @@ class RabbitVhosts:
         with kombu.Connection(urlunsplit(parts._replace(path=f"/{quote(vhost)}"))) as connection:
             return connection.default_channel.queue_declare(queue, passive=True).message_count
 
+    def queue(self, vhost, queue):
+        """What the management API says of a queue (its `type`, `arguments`, `durable`, ...)."""
+        return self._call("get", f"/api/queues/{quote(vhost, safe='')}/{quote(queue, safe='')}").json()
+
+    def queues(self, vhost):
+        return self._call("get", f"/api/queues/{quote(vhost, safe='')}").json()
+
     def _call(self, method, path, ok=(200, 201, 204), **kwargs):
         response = requests.request(method, self.api + path, auth=self.auth, timeout=10, **kwargs)
         if response.status_code not in ok:
@@ -106,23 +113,20 @@ def bind_queue(amqp_uri, exchange, queue_name, routing_key="#"):
 
 
 def drain(amqp_uri, queue_name, count, timeout=10.0):
-    """Takes up to `count` messages' decoded bodies from `queue_name`, waiting at most `timeout`."""
+    """Takes up to `count` messages' decoded bodies from `queue_name`, waiting at most `timeout`.
+    The queue is not declared (it may be of any type, with any arguments): it must exist."""
     import kombu
 
     bodies = []
     deadline = time.monotonic() + timeout
     with kombu.Connection(amqp_uri) as connection:
-        queue = connection.SimpleQueue(queue_name)
-        try:
-            while len(bodies) < count and time.monotonic() < deadline:
-                try:
-                    message = queue.get(timeout=max(0.05, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                bodies.append(message.decode())
-                message.ack()
-        finally:
-            queue.close()
+        channel = connection.channel()
+        while len(bodies) < count and time.monotonic() < deadline:
+            message = channel.basic_get(queue_name, no_ack=True)
+            if message is None:
+                time.sleep(0.05)
+                continue
+            bodies.append(json.loads(message.body))
     return bodies
 
 
@@ -245,7 +249,7 @@ class RunningSystem:
                    "INBOUND_DOMAIN": self.inbound_domain, "INBOUND_TRUSTED_AUTHSERV_ID": TRUSTED_AUTHSERV_ID}
         env.update({name: value for name, value in inbound.items() if name not in self.extra_env})
         migrate_all(self.database_url)
-        declare_topology(amqp_uri, [0.2, 0.5])
+        declare_topology(amqp_uri, [0.2, 0.5], kind=env.get("QUEUE_TYPE") or "classic")
         # the demo data, seeded as `make run` seeds it (the library imports no service)
         import subprocess
 

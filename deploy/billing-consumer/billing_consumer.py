@@ -342,7 +342,20 @@ def connect(url):
     return pika.BlockingConnection(parameters)
 
 
-def declare_topology(channel, queue, dead_letter_exchange):
+def queue_arguments(queue_type, arguments=None):
+    """A queue's arguments of `queue_type`: `quorum` in a RabbitMQ cluster (replicated, so the loss
+    of a node loses no usage record; a message handed out 20 times without an ack is
+    dead-lettered, at least once, instead of looping), `classic` on one node."""
+    arguments = dict(arguments or {})
+    if queue_type == "quorum":
+        arguments["x-queue-type"] = "quorum"
+        if "x-dead-letter-exchange" in arguments:
+            arguments.update({"x-delivery-limit": 20, "x-dead-letter-strategy": "at-least-once",
+                              "x-overflow": "reject-publish"})
+    return arguments or None
+
+
+def declare_topology(channel, queue, dead_letter_exchange, queue_type="classic"):
     """Declare (idempotently) everything this consumer relies on.
 
     The `billing` exchange is declared with the publisher's arguments (topic, durable), so
@@ -353,12 +366,12 @@ def declare_topology(channel, queue, dead_letter_exchange):
     dead_letter_queue = f"{queue}.dlq"
     channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
     channel.exchange_declare(dead_letter_exchange, exchange_type="fanout", durable=True)
-    channel.queue_declare(dead_letter_queue, durable=True)
+    channel.queue_declare(dead_letter_queue, durable=True, arguments=queue_arguments(queue_type))
     channel.queue_bind(dead_letter_queue, dead_letter_exchange)
     # A rejected (nack, requeue=False) message goes to the dead-letter exchange, with the reason
     # and the queue it died in in its `x-death` header.
     channel.queue_declare(queue, durable=True,
-                          arguments={"x-dead-letter-exchange": dead_letter_exchange})
+                          arguments=queue_arguments(queue_type, {"x-dead-letter-exchange": dead_letter_exchange}))
     channel.queue_bind(queue, EXCHANGE, routing_key=BINDING_KEY)
     return dead_letter_queue
 
@@ -410,7 +423,7 @@ def handle_delivery(channel, method, properties, body, ledger):
 def consume(connection, args, ledger, stop):
     """Consume until stopped, or until the queue stayed idle for args.idle_exit seconds."""
     channel = connection.channel()
-    declare_topology(channel, args.queue, args.dead_letter_exchange)
+    declare_topology(channel, args.queue, args.dead_letter_exchange, args.queue_type)
     channel.basic_qos(prefetch_count=PREFETCH)
     # The generator yields (None, None, None) after `poll` seconds without a message, which lets
     # us notice a stop request or the idle deadline while waiting.
@@ -444,7 +457,7 @@ def run(args):
         try:
             with connect(args.amqp_url) as connection:
                 dead_letter_queue = declare_topology(connection.channel(), args.queue,
-                                                     args.dead_letter_exchange)
+                                                     args.dead_letter_exchange, args.queue_type)
         except pika.exceptions.ChannelClosedByBroker as error:
             log.error("the broker refused: %s", error)
             return EXIT_CONFIG
@@ -510,6 +523,8 @@ def parse_args(argv=None):
     parser.add_argument("--dead-letter-exchange", default=DEFAULT_DEAD_LETTER_EXCHANGE,
                         help="fanout exchange for rejected messages (default: %(default)s); give "
                              "each queue its own if you run several")
+    parser.add_argument("--queue-type", choices=("classic", "quorum"), default="classic",
+                        help="classic on one broker node, quorum on a cluster (default: %(default)s)")
     parser.add_argument("--idle-exit", type=float, metavar="SECONDS",
                         help="exit once no message arrived for SECONDS (tests, cron)")
     parser.add_argument("--once", action="store_true",

@@ -31,42 +31,33 @@ import datetime as dt
 import logging
 import uuid
 
-import kombu
 
 from helpdesk.contracts import INBOUND_HEALTH_PROBE
 from helpdesk.smtpserver import serve
-from helpdesk.messaging import Publisher, dead_letter_queue_name, retry_queue_name
+from helpdesk.messaging import CLASSIC, Publisher, queue_type, retrying_queues
 
+from . import INBOUND_QUEUE
 from .replies import LOCAL_PREFIX, is_reply_address
 
 log = logging.getLogger(__name__)
 
-QUEUE = "notifier.inbound"
+QUEUE = INBOUND_QUEUE
 DEFAULT_DOMAIN = "replies.helpdesk.local"
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 
 
-def inbound_queues(retry_delays):
+def inbound_queues(retry_delays, kind=CLASSIC):
     """(main queue, retry queues, dead-letter queue): the subscriptions' pattern
     (helpdesk.messaging), for a queue fed through the default exchange."""
-    main = kombu.Queue(QUEUE, durable=True)
-    retries = [
-        kombu.Queue(retry_queue_name(QUEUE, delay), durable=True, queue_arguments={
-            "x-message-ttl": int(delay * 1000),
-            "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": QUEUE,
-        })
-        for delay in retry_delays
-    ]
-    return main, retries, kombu.Queue(dead_letter_queue_name(QUEUE), durable=True)
+    return retrying_queues(QUEUE, retry_delays, kind)
 
 
 class InboundHandler:
     """aiosmtpd handler: reply addresses only; DATA answered 250 only once the broker has it."""
 
-    def __init__(self, publisher, domain):
+    def __init__(self, publisher, domain, kind=CLASSIC):
         self.publisher, self.domain = publisher, domain.lower()
-        self.queue = kombu.Queue(QUEUE, durable=True)
+        self.queue = inbound_queues((), kind)[0]  # declared as the consumer declares it
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         # aiosmtpd keeps the null sender <> as "", which it then takes for "no MAIL yet". Bounces
@@ -129,7 +120,7 @@ def main():
     domain = settings.get("INBOUND_DOMAIN") or DEFAULT_DOMAIN
     publisher = Publisher(settings["AMQP_URI"])
     try:
-        serve(InboundHandler(publisher, domain), host, port,
+        serve(InboundHandler(publisher, domain, queue_type(settings)), host, port,
               f"inbound SMTP on {host}:{port} for {LOCAL_PREFIX}+...@{domain}, to queue {QUEUE}",
               data_size_limit=limit, enable_SMTPUTF8=True)
     finally:

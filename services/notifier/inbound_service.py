@@ -56,7 +56,7 @@ from helpdesk import errors, i18n
 from helpdesk.contracts import DESCRIPTION_MAX, TITLE_MAX
 from helpdesk.events import ENVELOPE
 from helpdesk.extensions import Database, EventSubscriber, Health, RpcProxy, consumer_settings
-from helpdesk.messaging import Publisher
+from helpdesk.messaging import Publisher, declare_queues, queue_type
 
 from . import mail_trust, replies
 from .inbound import DEFAULT_DOMAIN, inbound_queues
@@ -118,14 +118,9 @@ class InboundMailConsumer(EventSubscriber):
     def setup(self):
         config = self.container.config
         self.retry_delays = consumer_settings(config)["retry_delays"]
-        self.queue, self.retry_queues, self.dlq = inbound_queues(self.retry_delays)
+        self.queue, self.retry_queues, self.dlq = inbound_queues(self.retry_delays, queue_type(config))
         with kombu.Connection(config[AMQP_URI_CONFIG_KEY]) as connection:
-            channel = connection.channel()
-            try:
-                for queue in (self.queue, *self.retry_queues, self.dlq):
-                    queue(channel).declare()
-            finally:
-                channel.close()
+            declare_queues(connection, (self.queue, *self.retry_queues, self.dlq))
         self.publisher = Publisher(config[AMQP_URI_CONFIG_KEY])
         Consumer.setup(self)
 

@@ -25,9 +25,10 @@ def envelope(stream, position, **data):
         occurred_at=dt.datetime.now(dt.timezone.utc), data=data, source=SOURCE))
 
 
-@pytest.fixture
-def consumer(database_url, db, vhost, rabbit):
-    """A service consuming SOURCE's events whose handler fails while `state['broken']`."""
+@pytest.fixture(params=["classic", "quorum"])
+def consumer(request, database_url, db, vhost, rabbit):
+    """A service consuming SOURCE's events whose handler fails while `state['broken']`, on queues
+    of each type (BROKER.queue_type): retries, dead letters and replay behave alike."""
     vhost_name, uri = vhost
     name = f"consumer_{uuid.uuid4().hex[:8]}"
     migrate_schema(database_url, name, [("helpdesk.inbox", LIBRARY_SQL / "inbox")])
@@ -53,9 +54,10 @@ def consumer(database_url, db, vhost, rabbit):
 
     Service.name = name
     config = {"AMQP_URI": uri, "DATABASE_URL": database_url, "max_workers": 4,
-              "CONSUMER": {"retry_delays": [0.1, 0.2], "gap_timeout": 1}}
+              "CONSUMER": {"retry_delays": [0.1, 0.2], "gap_timeout": 1}, "BROKER": {"queue_type": request.param}}
     container = ServiceContainer(Service, config)
     container.start()
+    assert rabbit.queue(vhost_name, f"{name}.from.{SOURCE}")["type"] == request.param
     publisher = Publisher(uri)
 
     def publish(body):
