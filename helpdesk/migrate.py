@@ -6,6 +6,7 @@ applied once, in name order, each component tracked separately in `<schema>.sche
 
     python -m helpdesk.migrate            # every service
     python -m helpdesk.migrate tickets    # just one
+    python -m helpdesk.migrate --check    # exit 1 while any file is not applied (changes nothing)
 """
 import argparse
 import hashlib
@@ -73,6 +74,24 @@ def migrate_schema(dsn, schema, parts):
     return applied
 
 
+def pending(dsn, schema, parts):
+    """The files of `parts` not yet applied in `schema`, read without changing anything (--check:
+    what a Kubernetes init container waits on before its service starts)."""
+    conn = connect(dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT to_regclass(%s)", (f'"{schema}".schema_migrations',))
+            done = set()
+            if cur.fetchone()[0] is not None:
+                cur.execute(sql.SQL("SELECT component, filename FROM {}.schema_migrations")
+                            .format(sql.Identifier(schema)))
+                done = set(cur.fetchall())
+    finally:
+        conn.close()
+    return [f"{schema}: {component}/{path.name}" for component, directory in parts
+            for path in sorted(directory.glob("*.sql")) if (component, path.name) not in done]
+
+
 def service_modules(names=None):
     import services
 
@@ -129,8 +148,17 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("services", nargs="*")
+    parser.add_argument("--check", action="store_true",
+                        help="only report the files not yet applied; exit 1 if any")
     args = parser.parse_args(argv)
     settings = config.load()
+    if args.check:
+        missing = [line for module in service_modules(args.services)
+                   for line in pending(settings["DATABASE_URL"], module.SCHEMA, list(components(module)))]
+        for line in missing:
+            print(f"pending {line}")
+        print(f"migrations: {len(missing)} pending")
+        return 1 if missing else 0
     applied = migrate_all(settings["DATABASE_URL"], args.services)
     for line in applied:
         print(f"applied {line}")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what `make run` / `make test` need on Debian 12, only what is missing:
-#   - PostgreSQL, RabbitMQ, python3-venv and Chromium (browser tests) from apt (only when not
-#     present: a machine that has them does no apt work at all);
+#   - PostgreSQL, RabbitMQ, python3-venv, Chromium (browser tests), kubectl and docker-compose
+#     (tests/unit/test_deploy.py) from apt (only when not present: a machine that has them does
+#     no apt work at all);
 #   - the project's virtualenv in .venv with `pip install -e '.[test]'` (every package pinned by
 #     constraints.txt), re-run only when pyproject.toml or constraints.txt is newer than the
 #     stamp .venv/.installed.
@@ -38,6 +39,15 @@ fi
 # Playwright's own browser download is never used.
 if [[ ! -x /usr/bin/chromium ]]; then
     missing+=(chromium)
+fi
+# tests/unit/test_deploy.py renders deploy/k8s with `kubectl kustomize` (Debian's kubectl 1.20
+# embeds kustomize v2.0.3; any newer kubectl already on the machine does too) and resolves
+# docker-compose.yml with Debian's docker-compose 1.29; neither needs a cluster or an engine.
+if ! command -v kubectl >/dev/null 2>&1; then
+    missing+=(kubernetes-client)
+fi
+if ! command -v docker-compose >/dev/null 2>&1; then
+    missing+=(docker-compose)
 fi
 PY="$(pick_python)"
 if ! command -v "$PY" >/dev/null 2>&1; then
