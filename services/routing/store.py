@@ -31,7 +31,10 @@ def set_open(cur, ticket_id, is_open):
 
 
 def needs_agent(cur, ticket_id):
-    cur.execute("SELECT open AND assignee_id IS NULL FROM routing.tickets WHERE ticket_id = %s", (ticket_id,))
+    """Locks the ticket's row until the transaction ends: the timer offering waiting tickets and
+    the event that routed one (in this process or another replica) never both assign it."""
+    cur.execute("SELECT open AND assignee_id IS NULL FROM routing.tickets WHERE ticket_id = %s FOR UPDATE",
+                (ticket_id,))
     row = cur.fetchone()
     return bool(row and row[0])
 
