@@ -1,7 +1,8 @@
 # Helpdesk: set up and run everything from a fresh clone (Debian 12, as root).
 #   make run     install what is missing, start private PostgreSQL + RabbitMQ under var/,
 #                migrate, run every service (Procfile); Ctrl-C stops all it started
-#   make test    the same set-up, then the whole test suite (extra args: PYTEST_ARGS='-x -k foo')
+#   make test    the same set-up, then the whole test suite (extra args: PYTEST_ARGS='-x -k foo');
+#                make test-cluster: the cluster test alone
 #   make stop    stop the private PostgreSQL and RabbitMQ;   make clean: stop and delete var/
 # Set DATABASE_URL and/or AMQP_URI to use your own servers instead of the private ones.
 
@@ -15,7 +16,7 @@ PYTHON     := .venv/bin/python
 STACK_ENV  := eval "$$($(STACK) env)"
 PYTEST_ARGS ?=
 
-.PHONY: help install stack migrate run test screenshots bench bench-peer stop status clean
+.PHONY: help install stack migrate run test test-cluster screenshots bench bench-peer stop status clean
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -36,6 +37,11 @@ run: install
 
 test: install
 	$(WITH_STACK) $(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# The cluster test alone (tests/cluster, also part of `make test`): three RabbitMQ nodes of its own
+# behind haproxy, two replicas of every service, a broker node and a replica of each killed under load.
+test-cluster: install
+	$(WITH_STACK) $(PYTHON) -m pytest -m cluster tests/cluster $(PYTEST_ARGS)
 
 # The portal's pictures in docs/portal/ (docs/portal.md), taken by its browser tests.
 screenshots: install

@@ -134,15 +134,20 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
 
 
 class ReplyListener(nameko.rpc.ReplyListener):
-    """nameko's, its reply queue transient (nameko's is durable): it belongs to this process's
-    connection, and a durable classic queue whose node is down cannot be declared again
-    elsewhere, which would leave the caller deaf to replies until that node came back."""
+    """nameko's, its reply queue transient and exclusive to this process's connection (nameko's
+    is durable and shared). In a cluster, the node holding it may die: a durable queue could not
+    be declared again elsewhere until that node came back, and a shared one declared again a
+    moment after (before the cluster has forgotten the dead copy) can be taken for the dead copy:
+    the caller then consumes from nothing and every reply is lost, for good (found by
+    tests/cluster). An exclusive queue dies with its connection, and declaring it again while the
+    dead copy is remembered is refused (RESOURCE_LOCKED): the consumer reconnects until it is
+    forgotten, then has a queue of its own again."""
 
     queue_consumer = QueueConsumer()
 
     def setup(self):
         super().setup()
-        self.queue.durable = False
+        self.queue.durable, self.queue.exclusive, self.queue.auto_delete = False, True, True
 
 
 class RpcProxy(nameko.rpc.RpcProxy):

@@ -77,7 +77,7 @@ class RabbitVhosts:
         return vhost, urlunsplit(parts._replace(path=f"/{quote(vhost)}"))
 
     def delete(self, vhost):
-        self._call("delete", f"/api/vhosts/{quote(vhost)}", ok=(204, 404))
+        self._call("delete", f"/api/vhosts/{quote(vhost)}", ok=(204, 404), timeout=120)  # a cluster's takes a while
 
     def queue_depth(self, vhost, queue):
         """Messages ready in `queue`, exact and immediate (a passive declare, not the management
@@ -95,8 +95,8 @@ class RabbitVhosts:
     def queues(self, vhost):
         return self._call("get", f"/api/queues/{quote(vhost, safe='')}").json()
 
-    def _call(self, method, path, ok=(200, 201, 204), **kwargs):
-        response = requests.request(method, self.api + path, auth=self.auth, timeout=10, **kwargs)
+    def _call(self, method, path, ok=(200, 201, 204), timeout=10, **kwargs):
+        response = requests.request(method, self.api + path, auth=self.auth, timeout=timeout, **kwargs)
         if response.status_code not in ok:
             raise RuntimeError(f"{method.upper()} {path}: {response.status_code} {response.text}")
         return response
@@ -186,9 +186,12 @@ class RunningSystem:
     its own. Use as a context manager; `start()` waits until /api/v1/health answers 200 and the
     inbound endpoint takes connections."""
 
-    def __init__(self, database_url, rabbit, workdir, extra_env=None):
+    def __init__(self, database_url, rabbit, workdir, extra_env=None, replicas=1):
+        """`replicas`: how many processes of every service (the dev SMTP server stays one); with
+        more than one, the gateways are reached through a LoadBalancer (`url`)."""
         from pathlib import Path
 
+        self.replicas, self.balancer = replicas, None
         self.database_url, self.rabbit = database_url, rabbit
         self.amqp_uri = None
         self.named = {}
@@ -227,6 +230,11 @@ class RunningSystem:
 
         port, smtp_port, self.inbound_port = free_port(), free_port(), free_port()
         self.base_url = f"http://127.0.0.1:{port}"
+        # the second and further replicas' own ports: {process name: environment}
+        self._own_env = {}
+        for n in range(2, self.replicas + 1):
+            self._own_env[f"gateway-{n}"] = {"WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"}
+            self._own_env[f"inbound-{n}"] = {"INBOUND_SMTP_PORT": str(free_port())}
         env = dict(
             os.environ,
             DATABASE_URL=self.database_url,
@@ -264,9 +272,16 @@ class RunningSystem:
                               f"services.{name}.service:{cls}", *EXTRA_SERVICES.get(name, ())]
         # the inbound SMTP endpoint last: bench/system.py names the processes in this order
         commands["inbound"] = [sys.executable, "-m", "services.notifier.inbound"]
+        for n in range(2, self.replicas + 1):
+            commands.update({f"{name}-{n}": command for name, command in list(commands.items())
+                             if name != "smtp" and "-" not in name})
         self._launch = {"root": root, "env": env, "commands": commands}
         for name in commands:
             self._spawn(name, mode="w")
+        if self.replicas > 1:
+            gateways = [int(self._address_of(name).rsplit(":", 1)[1]) for name in commands if name.startswith("gateway")]
+            self.balancer = LoadBalancer(self.workdir, {"web": ("http", gateways)}).start()
+            self.base_url = f"http://127.0.0.1:{self.balancer.ports['web']}"
         if not wait_until(self._healthy, timeout=timeout, interval=0.3):
             raise RuntimeError("the system did not become healthy:\n" + self.log_tail())
 
@@ -275,10 +290,14 @@ class RunningSystem:
 
         log = open(self.logs / f"{name}.log", mode)
         process = subprocess.Popen(self._launch["commands"][name], cwd=self._launch["root"],
-                                   env=self._launch["env"], stdout=log, stderr=subprocess.STDOUT)
+                                   env={**self._launch["env"], **self._own_env.get(name, {})},
+                                   stdout=log, stderr=subprocess.STDOUT)
         self.named[name] = process
         self.processes.append(process)
         return process
+
+    def _address_of(self, name):
+        return self._own_env.get(name, {}).get("WEB_SERVER_ADDRESS") or self._launch["env"]["WEB_SERVER_ADDRESS"]
 
     def signal(self, name, signum):
         """Sends `signum` to one process of the system (e.g. SIGKILL it mid-work) and reaps it."""
@@ -320,6 +339,9 @@ class RunningSystem:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.processes, self.named = [], {}
+        if self.balancer is not None:
+            self.balancer.stop()
+            self.balancer = None
         if getattr(self, "vhost", None):
             self.rabbit.delete(self.vhost)
             self.vhost = None
@@ -361,6 +383,14 @@ class RunningSystem:
 
 # -- servers of a test's own (for tests that stop and start PostgreSQL and RabbitMQ) -----------
 
+def _zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1].startswith("Z")
+    except OSError:
+        return True
+
+
 class PrivateStack:
     """A PostgreSQL cluster and a RabbitMQ node of their own, under a fresh temporary directory
     on free ports: deploy/dev/stack.sh run with its STACK_* overrides, so they are set up exactly
@@ -374,10 +404,11 @@ class PrivateStack:
 
     SCRIPT = "deploy/dev/stack.sh"
 
-    def __init__(self, prefix="helpdesk-stack"):
+    def __init__(self, prefix="helpdesk-stack", cookie=None):
         import tempfile
         from pathlib import Path
 
+        self.cookie = cookie  # nodes that form one cluster share it (RabbitCluster)
         self.root = Path(__file__).resolve().parent.parent
         self.var = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
         self.pg_port, self.rmq_port, self.mgmt_port = free_port(), free_port(), free_port()
@@ -396,6 +427,8 @@ class PrivateStack:
         env.update(STACK_VAR=str(self.var), STACK_PG_PORT=str(self.pg_port), STACK_RMQ_NODE=self.node,
                    STACK_RMQ_PORT=str(self.rmq_port), STACK_RMQ_DIST_PORT=str(self.dist_port),
                    STACK_RMQ_MGMT_PORT=str(self.mgmt_port))
+        if self.cookie:
+            env["STACK_RMQ_COOKIE"] = self.cookie
         return env
 
     def _run(self, command, *components, timeout=120):
@@ -422,6 +455,18 @@ class PrivateStack:
 
     def rabbit(self):
         return RabbitVhosts(self.amqp_uri, self.management_url)
+
+    def rabbitmqctl(self, *args, timeout=120):
+        return self._run("rabbitmqctl", *args, timeout=timeout)
+
+    def kill_rabbitmq(self):
+        """SIGKILL to the broker's Erlang VM, as a machine dying would (no goodbye to its peers)."""
+        import os
+        import signal
+
+        pid = int((self.var / "rabbitmq" / "rabbitmq.pid").read_text().strip())
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid), timeout=10)
 
     def close(self):
         import shutil
@@ -527,3 +572,146 @@ class MemoryPeak:
 
     def growth(self):
         return {pid: self.peak[pid] - self.before[pid] for pid in self.pids}
+
+
+class RabbitCluster:
+    """`size` RabbitMQ nodes of their own (PrivateStack, rabbitmq only) on loopback ports, joined
+    into one cluster: the first node's peers join it. `uris` are the nodes' AMQP addresses;
+    `rabbit()` manages vhosts through the first node's management API (vhosts, users and queue
+    definitions are the cluster's). Kill a node with `nodes[i].kill_rabbitmq()`."""
+
+    def __init__(self, size=3, prefix="helpdesk-cluster"):
+        cookie = "".join(chr(ord("A") + b % 26) for b in uuid.uuid4().bytes + uuid.uuid4().bytes)[:24]
+        self.nodes = [PrivateStack(prefix=f"{prefix}{n + 1}", cookie=cookie) for n in range(size)]
+
+    def start(self):
+        try:
+            _each(lambda node: node.start("rabbitmq"), self.nodes)  # booting is the slow part: at once
+            first = self.nodes[0]
+            for node in self.nodes[1:]:
+                node.rabbitmqctl("stop_app")
+                node.rabbitmqctl("join_cluster", first.node)
+                node.rabbitmqctl("start_app")
+            wanted = sorted(node.node for node in self.nodes)
+            if not wait_until(lambda: self.running_nodes() == wanted, timeout=30):
+                raise RuntimeError(f"the nodes did not form one cluster: {self.running_nodes()} of {wanted}")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    @property
+    def uris(self):
+        return [node.amqp_uri for node in self.nodes]
+
+    def running_nodes(self):
+        """The node names the first node sees running."""
+        import json as _json
+        import subprocess
+
+        first = self.nodes[0]
+        done = subprocess.run([str(first.root / first.SCRIPT), "rabbitmqctl", "cluster_status", "--formatter", "json"],
+                              env=first._env(), cwd=first.root, capture_output=True, text=True, timeout=60)
+        return sorted(_json.loads(done.stdout)["running_nodes"]) if done.returncode == 0 else []
+
+    def rabbit(self, amqp_uri=None):
+        return RabbitVhosts(amqp_uri or self.nodes[0].amqp_uri, self.nodes[0].management_url)
+
+    def close(self):
+        """The cluster is thrown away: its nodes are killed, not stopped (a clean stop of three
+        nodes takes half a minute), and their directories deleted."""
+        import shutil
+
+        def discard(node):
+            try:
+                node.kill_rabbitmq()
+            except (OSError, ValueError):
+                pass  # never started, or killed already
+            node._run("stop", "rabbitmq")  # epmd's registration and the pid file
+            shutil.rmtree(node.var, ignore_errors=True)
+        _each(discard, self.nodes)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _each(action, items):
+    """`action(item)` for every item at once (threads); the first error is raised after all end."""
+    errors = []
+
+    def run(item):
+        try:
+            action(item)
+        except BaseException as exc:  # noqa: BLE001 (raised below)
+            errors.append(exc)
+    threads = [threading.Thread(target=run, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+class LoadBalancer:
+    """Debian's haproxy in front of servers, as in production: `tcp` frontends (AMQP to the
+    broker nodes) and `http` ones (the gateways, each checked with GET /api/v1/site), each on a
+    free loopback port. A server that dies is taken out within a second; clients reconnect
+    through the same address.
+
+        balancer = LoadBalancer(workdir, {"amqp": ("tcp", [5672, 5673]), "web": ("http", [8001, 8002])})
+        balancer.start(); balancer.ports["amqp"]
+    """
+
+    HAPROXY = "/usr/sbin/haproxy"
+
+    def __init__(self, workdir, frontends):
+        from pathlib import Path
+
+        self.workdir, self.frontends = Path(workdir), frontends
+        self.ports = {name: free_port() for name in frontends}
+        self.process = None
+
+    def config(self):
+        lines = ["global", "    maxconn 4096", "defaults", "    timeout connect 2s", "    timeout client 10m",
+                 "    timeout server 10m", "    timeout check 1s", "    retries 3", "    option redispatch"]
+        for name, (mode, ports) in self.frontends.items():
+            lines += [f"listen {name}", f"    bind 127.0.0.1:{self.ports[name]}", f"    mode {mode}",
+                      "    balance roundrobin" if mode == "http" else "    balance leastconn"]
+            if mode == "http":
+                lines += ["    option httpchk GET /api/v1/site", "    http-check expect status 200",
+                          "    option forwardfor", "    timeout http-keep-alive 10s"]
+            lines += [f"    server {name}{n} 127.0.0.1:{port} check inter 300 fall 2 rise 2"
+                      + (" on-marked-down shutdown-sessions" if mode == "tcp" else "")
+                      for n, port in enumerate(ports, 1)]
+        return "\n".join(lines) + "\n"
+
+    def start(self, timeout=10):
+        import subprocess
+
+        path = self.workdir / "haproxy.cfg"
+        path.write_text(self.config())
+        log = open(self.workdir / "haproxy.log", "w")
+        self.process = subprocess.Popen([self.HAPROXY, "-db", "-f", str(path)], stdout=log, stderr=subprocess.STDOUT)
+
+        def listening():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"haproxy exited:\n{(self.workdir / 'haproxy.log').read_text()}")
+            return all(_port_open(port) for port in self.ports.values())
+        if not wait_until(listening, timeout=timeout, interval=0.1):
+            raise RuntimeError("haproxy did not listen")
+        return self
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def _port_open(port):
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0

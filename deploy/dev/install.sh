@@ -49,6 +49,11 @@ fi
 if ! command -v docker-compose >/dev/null 2>&1; then
     missing+=(docker-compose)
 fi
+# The cluster test (tests/cluster) puts Debian's haproxy in front of its three RabbitMQ nodes
+# and its two gateways, as a load balancer would in production.
+if [[ ! -x /usr/sbin/haproxy ]]; then
+    missing+=(haproxy)
+fi
 PY="$(pick_python)"
 if ! command -v "$PY" >/dev/null 2>&1; then
     missing+=(python3 python3-venv)

@@ -7,6 +7,7 @@
 #   deploy/dev/stack.sh status                           show what runs; exit 0 when all is up
 #   deploy/dev/stack.sh env                              print `export` lines for the services
 #   deploy/dev/stack.sh running postgres|rabbitmq        exit 0 when that private server runs
+#   deploy/dev/stack.sh rabbitmqctl ARG...               rabbitmqctl against the private node
 #
 #   PostgreSQL  127.0.0.1:54329, user postgres (trust), database helpdesk; data var/pg/data,
 #               log var/pg/log; runs as the OS user `postgres` (never as root); no unix socket.
@@ -18,7 +19,8 @@
 #
 # A second, separate stack (e.g. a fault test that restarts its servers) sets where and on which
 # ports: STACK_VAR (instead of var/), STACK_PG_PORT, STACK_RMQ_NODE, STACK_RMQ_PORT,
-# STACK_RMQ_DIST_PORT, STACK_RMQ_MGMT_PORT. Unset, everything is as described above.
+# STACK_RMQ_DIST_PORT, STACK_RMQ_MGMT_PORT. Unset, everything is as described above. Nodes that
+# are to form one cluster (tests/cluster) share an Erlang cookie: STACK_RMQ_COOKIE (A-Z, 20+).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -221,7 +223,7 @@ rmq_write_config() {
     mkdir -p "$RMQ_DIR" "$RMQ_HOME" "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
     chmod 700 "$RMQ_HOME"
     if [[ ! -s "$RMQ_HOME/.erlang.cookie" ]]; then
-        local cookie=""
+        local cookie="${STACK_RMQ_COOKIE:-}"
         while ((${#cookie} < 20)); do cookie+="$(head -c 512 /dev/urandom | LC_ALL=C tr -dc 'A-Z')"; done
         (umask 077 && printf '%s' "${cookie:0:20}" >"$RMQ_HOME/.erlang.cookie")
         chmod 400 "$RMQ_HOME/.erlang.cookie"
@@ -404,6 +406,7 @@ main() {
         status) cmd_status ;;
         env) cmd_env ;;
         running) cmd_running "$@" ;;
+        rabbitmqctl) rmqctl "$@" ;;
         -h | --help | help) usage ;;
         *) usage ;;
     esac

@@ -90,7 +90,8 @@ def test_rpc_request_queues_follow_the_setting_and_reply_queues_are_transient(ra
         listed = {queue["name"]: queue for queue in rabbit.queues(name)}
         assert listed[f"rpc-{callee}"]["type"] == kind and listed[f"rpc-{callee}"]["durable"] is True
         replies = [queue for queue_name, queue in listed.items() if queue_name.startswith(f"rpc.reply-{Caller.name}-")]
-        assert replies and all(queue["durable"] is False and queue["type"] == "classic" for queue in replies)
+        assert replies and all(not queue["durable"] and queue["exclusive"] and queue["type"] == "classic"
+                               for queue in replies)
     finally:
         for container in containers:
             container.stop()
