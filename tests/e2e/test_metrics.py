@@ -80,3 +80,13 @@ def test_each_process_serves_its_metrics_and_a_ticket_moves_the_counters_it_cros
     assert value(scrape(system, "notifier"), "helpdesk_dlq_messages", queue="notifier.inbound.dlq") == 0
     tickets = scrape(system, "tickets")
     assert ("helpdesk_relay_lag_events", frozenset({"service": "tickets", "relay": "events"}.items())) in tickets
+
+
+def test_health_reports_every_subscriptions_consumer_lag(system):
+    response = requests.get(system.url("/api/v1/health"), timeout=10)
+    assert response.status_code == 200, response.text
+    consumers = response.json()["consumers"]
+    assert {"routing.from.tickets", "routing.from.identity", "sla.from.tickets", "notifier.from.tickets",
+            "notifier.from.identity", "notifier.from.sla", "notifier.from.content", "tickets.from.content",
+            "notifier.inbound"} == set(consumers)
+    assert all(lag["status"] == "ok" and lag["lag_seconds"] < 60 for lag in consumers.values()), consumers
