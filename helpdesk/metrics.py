@@ -143,7 +143,9 @@ class Probe:
     `subscriptions`: [(source, queue name, dlq name, newest())], newest() the epoch seconds of the
     newest event handled (None: none yet);
     `depths(queue names)`: {queue: messages ready}; `parked()`: {source: events parked};
-    `checks`: [(what, check())], each raising unless it reaches what it names."""
+    `checks`: [(what, check())], each raising unless it reaches what it names.
+    Until a queue is first seen, "seen empty" is the probe's start (a restart's backlog reads
+    younger until the consumer handles an event)."""
 
     def __init__(self, service, relays=dict, subscriptions=(), depths=None, parked=dict, checks=(),
                  clock=time.time):
