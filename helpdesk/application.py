@@ -2,8 +2,9 @@
 
 A service's handlers (`services/<name>/handlers.py`) are plain code over a unit of work:
 `with uow() as work:` is one transaction, in which `work.events` is the service's event store,
-`work.<name>` its repositories (`services/<name>/repositories.py`) and `work.lock(key)` a lock
-held until the transaction ends. `PostgresUnitOfWork` is the production one;
+`work.<name>` its repositories (`services/<name>/repositories.py`), `work.lock(key)` a lock
+held until the transaction ends and `work.after_commit(callback)` what to run once it committed
+(counting what it did: helpdesk.metrics). `PostgresUnitOfWork` is the production one;
 `InMemoryUnitOfWork` keeps the same contract in memory (tests/contract) so that the whole system
 runs in one process (helpdesk.system) and the service layer is tested in milliseconds. The nameko
 `service.py` files only translate: RPC and events in, handler calls, answers out.
@@ -15,6 +16,7 @@ import contextlib
 import threading
 
 from . import errors, refusals
+from .db import after_commit
 
 
 def translated(decision, current_version=None):
@@ -50,10 +52,12 @@ class JoinedStore:
 
 
 class Work:
-    """One transaction's view: `events`, `lock(key)`, and each repository by name, made on first use."""
+    """One transaction's view: `events`, `lock(key)`, `after_commit(callback)`, and each repository
+    by name, made on first use."""
 
-    def __init__(self, events, lock, repositories):
+    def __init__(self, events, lock, repositories, after_commit):
         self.events, self.lock, self._factories = events, lock, repositories
+        self.after_commit = after_commit
 
     def __getattr__(self, name):
         try:
@@ -81,7 +85,8 @@ class PostgresUnitOfWork:
         def lock(key):
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
         return Work(JoinedStore(self.store, cur), lock,
-                    {name: (lambda cls=cls: cls(cur)) for name, cls in self.repositories.items()})
+                    {name: (lambda cls=cls: cls(cur)) for name, cls in self.repositories.items()},
+                    lambda callback: after_commit(cur, callback))
 
 
 class InMemoryUnitOfWork:
@@ -98,17 +103,24 @@ class InMemoryUnitOfWork:
         with self._lock:
             mark = self.store.mark()
             saved = {name: table.snapshot() for name, table in self.repositories.items()}
+            committed = []
             try:
-                yield self.joined(None)
+                yield self._work(committed.append)
             except BaseException:
                 self.store.rollback_to(mark)
                 for name, table in self.repositories.items():
                     table.restore(saved[name])
                 raise
+            for callback in committed:
+                callback()
 
     def joined(self, cur):
+        """In memory a delivery's transaction is the delivery itself: what waits for its commit runs at once."""
+        return self._work(lambda callback: callback())
+
+    def _work(self, after_commit):
         return Work(JoinedStore(self.store, None), lambda key: None,
-                    {name: (lambda table=table: table) for name, table in self.repositories.items()})
+                    {name: (lambda table=table: table) for name, table in self.repositories.items()}, after_commit)
 
 
 class InMemoryTable:

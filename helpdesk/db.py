@@ -29,6 +29,7 @@ class _TransactionCursor(psycopg2.extensions.cursor):
 
     began = False
     _waiting = None  # statements (bytes) to send with the next one
+    _committed = None  # what to run once the transaction has committed (after_commit)
 
     MOST_WAITING = 100  # a rebuild saving thousands of rows sends them a hundred at a time
 
@@ -59,11 +60,30 @@ class _TransactionCursor(psycopg2.extensions.cursor):
     def has_work(self):
         return self.began or bool(self._waiting)
 
+    def after_commit(self, callback):
+        if self._committed is None:
+            self._committed = []
+        self._committed.append(callback)
+
+    def take_committed(self):
+        callbacks, self._committed = self._committed or [], None
+        return callbacks
+
 
 def later_values(cur, query, rows):
     """`later` for an INSERT whose one `%s` is a VALUES list of `rows`, as execute_values writes it."""
     listed = b",".join(cur.mogrify("(" + ",".join(["%s"] * len(row)) + ")", row) for row in rows)
     later(cur, query, (psycopg2.extensions.AsIs(listed.decode(psycopg2.extensions.encodings[cur.connection.encoding])),))
+
+
+def after_commit(cur, callback):
+    """Runs `callback()` once the transaction of `cur` has committed, never if it rolls back: what
+    counts a transaction's effects (helpdesk.metrics) counts each once. Elsewhere (a plain cursor,
+    no transaction of ours), at once."""
+    if isinstance(cur, _TransactionCursor):
+        cur.after_commit(callback)
+    else:
+        callback()
 
 
 def later(cur, query, vars=None):
@@ -142,6 +162,8 @@ class Database:
                 yield cur
                 if cur.has_work:
                     cur.execute("COMMIT")
+                for callback in cur.take_committed():
+                    callback()
 
     def close(self):
         self._pool.closeall()

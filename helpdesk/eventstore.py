@@ -13,6 +13,8 @@ import threading
 import psycopg2.extras
 from psycopg2 import errors, sql
 
+from . import metrics
+from .db import after_commit
 from .events import RecordedEvent, Upcasters, category_of
 
 ANY = None  # expected_version: append whatever the stream's version
@@ -124,6 +126,8 @@ class PostgresEventStore:
                 raise DuplicateEvent(stream, expected_version) from exc
             # backstop: the lock makes a taken stream position unreachable
             raise WrongExpectedVersion(stream, expected_version, "concurrently changed") from exc
+        appended = metrics.EVENTS_APPENDED.labels(self.schema, category_of(stream))
+        after_commit(cur, lambda: appended.inc(len(rows)))
         return [
             RecordedEvent(
                 event_id=event.event_id,

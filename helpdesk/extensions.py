@@ -6,6 +6,8 @@
 - `Inbox(source)`: exactly-once, in-order application (see `helpdesk.inbox`), healing gaps over
   the owner's `read_stream` RPC.
 - `StreamOwner` / `Health`: mixins adding the `read_stream` and `ping` RPCs.
+- `Metrics()`: the service's gauges and readiness for helpdesk.metrics, and the process's
+  /metrics and /healthz endpoint on METRICS_PORT (every service declares it, the gateway too).
 - `rpc`: nameko's RPC entrypoint, except that an answer the broker cannot take does not kill
   the service (every service's RPCs use this one).
 """
@@ -29,7 +31,7 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.messaging import Consumer
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from . import catalog
+from . import catalog, metrics
 from . import db as dbmod
 from .events import ENVELOPE
 from .eventstore import PostgresEventStore
@@ -184,6 +186,7 @@ class Rpc(nameko.rpc.Rpc):
     rpc_consumer = RpcConsumer()
 
     def handle_result(self, message, worker_ctx, result, exc_info):
+        metrics.rpc_answered(self.container.service_name, self.method_name, exc_info)
         try:
             return super().handle_result(message, worker_ctx, result, exc_info)
         except BROKER_ERRORS as exc:
@@ -297,9 +300,12 @@ class EventStore(DependencyProvider):
 
 
 class EventSubscriber(Consumer):
-    """Consumes every event `source` publishes, from a durable queue owned by this service."""
+    """Consumes every event `source` publishes, from a durable queue owned by this service.
+    `newest_handled`: the epoch seconds of the latest occurred_at among the events it handled
+    (None before the first), for the consumer's lag (helpdesk.metrics.CONSUMER_LAG_SECONDS)."""
 
     queue_consumer = QueueConsumer()
+    newest_handled = None
 
     def __init__(self, source, **kwargs):
         self.source = source
@@ -338,6 +344,9 @@ class EventSubscriber(Consumer):
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            occurred = getattr(worker_ctx.args[0] if worker_ctx.args else None, "occurred_at", None)
+            if occurred is not None:
+                self.newest_handled = max(self.newest_handled or 0.0, occurred.timestamp())
             return result, exc_info
         retries = int((message.headers or {}).get(RETRY_COUNT_HEADER, 0))
         error = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
@@ -428,11 +437,76 @@ class CatalogProvider(DependencyProvider):
         return self.catalog
 
 
+class MetricsProbe(SharedExtension):
+    """The container's helpdesk.metrics.Probe, read at every scrape while the container runs, and
+    the process's endpoint on METRICS_PORT (shared by the containers of the process)."""
+
+    probe = None
+    endpoint = None
+    publisher = None
+
+    def start(self):
+        container = self.container
+        config = container.config
+        self.publisher = Publisher(config[AMQP_URI_CONFIG_KEY])
+        dependencies, entrypoints = container.dependencies, container.entrypoints
+        stores = [d.store for d in dependencies if isinstance(d, EventStore)]
+        inboxes = [d.inbox for d in dependencies if isinstance(d, Inbox)]
+        databases = {id(d.shared): d.shared for d in dependencies if isinstance(getattr(d, "shared", None), SharedDatabase)}
+        subscribers = sorted((e for e in entrypoints if isinstance(e, EventSubscriber)), key=lambda e: e.source)
+        subscriptions = [(e.source, e.queue.name, e.dlq.name, lambda e=e: e.newest_handled) for e in subscribers]
+
+        def relays():
+            return {name: lag for store in stores for name, lag in relay_lag(store).items()}
+
+        def reach_database():
+            for shared in databases.values():
+                with shared.database.transaction() as cur:
+                    cur.execute("SELECT 1")
+
+        def reach_broker():
+            if subscriptions:  # its own queues, which it consumes
+                self.publisher.message_counts([queue for _, queue, _, _ in subscriptions])
+            else:  # the exchange of every RPC it makes (the gateway)
+                self.publisher.check_exchange(nameko.rpc.get_rpc_exchange(config).name)
+
+        checks = ([("database", reach_database)] if databases else []) + [("broker", reach_broker)]
+        self.probe = metrics.Probe(container.service_name, relays=relays, subscriptions=subscriptions,
+                                   depths=self.publisher.message_counts,
+                                   parked=lambda: {inbox.source: inbox.parked() for inbox in inboxes},
+                                   checks=checks)
+        metrics.add_probe(self.probe)
+        port = metrics.port_from(config)
+        if port:
+            self.endpoint = metrics.Endpoint.use(port)
+
+    def stop(self):
+        if self.probe is not None:
+            metrics.remove_probe(self.probe)
+        if self.endpoint is not None:
+            self.endpoint.release()
+            self.endpoint = None
+        if self.publisher is not None:
+            self.publisher.close()
+
+
+class Metrics(DependencyProvider):
+    """Declared once by every service (`metrics = Metrics()`): its gauges and readiness reach
+    helpdesk.metrics, and its process serves them on METRICS_PORT. The worker gets the Probe
+    (Health.ping reports its consumers' lag)."""
+
+    shared = MetricsProbe()
+
+    def get_dependency(self, worker_ctx):
+        return self.shared.probe
+
+
 class Health:
     """Mixin: `ping` answers when the service's workers, and its database if it has one, answer.
     A service's database is its `db` (Database) or its `store`'s (EventStore). A service with an
-    event store also says how far behind its relays are (`relay.lag`), which the gateway's
-    health judges."""
+    event store also says how far behind its relays are (`relay.lag`), and one with subscriptions
+    how far behind its consumers are (`consumers`: Probe.consumer_lag), which the gateway's health
+    judges."""
 
     @rpc
     def ping(self):
@@ -444,6 +518,9 @@ class Health:
         answer = {"service": self.name, "status": "ok"}
         if store is not None:
             answer["relays"] = relay_lag(store)
+        probe = getattr(self, "metrics", None)
+        if isinstance(probe, metrics.Probe) and probe.subscriptions:
+            answer["consumers"] = probe.consumer_lag()
         return answer
 
 

@@ -27,6 +27,7 @@ import time
 import psycopg2.extras
 from psycopg2 import sql
 
+from . import metrics
 from .events import ENVELOPE
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ class Inbox:
     def __init__(self, db, schema, consumer, fetch_stream=None, gap_timeout=5.0,
                  batch_size=DEFAULT_BATCH_SIZE):
         self.db, self.schema, self.consumer = db, schema, consumer
+        self.source = consumer.rpartition(".")[2]  # consumers are named "<service>.<source>"
+        self._outcomes = {outcome: metrics.INBOX_DELIVERIES.labels(schema, self.source, outcome)
+                          for outcome in (APPLIED, DUPLICATE, PARKED)}
         self.fetch_stream = fetch_stream
         self.gap_timeout = gap_timeout
         self.batch_size = batch_size
@@ -92,10 +96,17 @@ class Inbox:
         self._position_sql = sql.SQL(
             "SELECT position FROM {} WHERE consumer = %s AND stream_name = %s"
         ).format(table("inbox_streams"))
+        self._parked_sql = sql.SQL("SELECT count(*) FROM {} WHERE consumer = %s").format(table("inbox_parked"))
 
     def deliver(self, event, apply):
         """Applies `event` (and any parked successors) at most once, in order, and returns the
-        outcome once it is committed; in a batch with concurrent deliveries if `batch_size` > 1."""
+        outcome once it is committed; in a batch with concurrent deliveries if `batch_size` > 1.
+        Each delivery's outcome is counted once, after its commit (helpdesk_inbox_deliveries_total)."""
+        outcome = self._delivered(event, apply)
+        self._outcomes[outcome].inc()
+        return outcome
+
+    def _delivered(self, event, apply):
         if self.batch_size <= 1:
             return self._deliver_alone(event, apply)
         delivery = _Delivery(event, apply)
@@ -182,6 +193,12 @@ class Inbox:
             cur.execute(self._position_sql, (self.consumer, stream))
             row = cur.fetchone()
         return row[0] if row else -1
+
+    def parked(self):
+        """How many events wait parked for a predecessor."""
+        with self.db.transaction() as cur:
+            cur.execute(self._parked_sql, (self.consumer,))
+            return cur.fetchone()[0]
 
     def heal(self, apply, gap_timeout=None):
         """Fills gaps open longer than `gap_timeout` from the owner's stream. Returns events applied."""

@@ -234,6 +234,18 @@ class Publisher:
         """Raises unless the broker answers, and knows `queue_name` (a passive declare)."""
         self._run(lambda producer: producer.channel.queue_declare(queue=queue_name, passive=True))
 
+    def message_counts(self, queue_names):
+        """{queue: messages ready in it}, by passive declares (cheap: no message is touched);
+        raises unless the broker answers and knows each queue."""
+        def count(producer):
+            return {name: producer.channel.queue_declare(queue=name, passive=True).message_count
+                    for name in queue_names}
+        return self._run(count)
+
+    def check_exchange(self, name):
+        """Raises unless the broker answers and knows the exchange `name` (a passive declare)."""
+        self._run(lambda producer: producer.channel.exchange_declare(exchange=name, type="topic", passive=True))
+
     def publish(self, body, *, routing_key, exchange="", headers=None, message_id=None,
                 content_type="application/json", **properties):
         """`properties`: further AMQP properties (type, timestamp, …)."""

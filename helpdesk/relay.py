@@ -14,6 +14,7 @@ import threading
 
 from psycopg2 import sql
 
+from . import metrics
 from .db import connect
 from .events import ENVELOPE
 from .eventstore import notify_channel
@@ -69,14 +70,17 @@ class Relay:
         if not self._declared:
             self.publisher.declare(self.exchange)  # publishing to a missing exchange loses nothing but fails
             self._declared = True
+        relayed = metrics.EVENTS_RELAYED.labels(self.service, self.name)
         try:
             after = self._known if self._known is not None else self.checkpoint()
             read = self.store.read_all(after, limit=self.batch_size)
             for start in range(0, len(read), self.confirm_window):
                 window = read[start:start + self.confirm_window]
-                self.publisher.publish_many([self._message_of(event) for event in window
-                                             if not self.categories or event.category in self.categories])
+                messages = [self._message_of(event) for event in window
+                            if not self.categories or event.category in self.categories]
+                self.publisher.publish_many(messages)
                 self.advance(window[-1].global_position)
+                relayed.inc(len(messages))
         except BaseException:
             self.forget()  # read it again: a failed advance may or may not have committed
             raise

@@ -183,8 +183,9 @@ def free_port(low=None, high=None):
 class RunningSystem:
     """Every service as a `nameko run` process plus the dev SMTP server and the inbound SMTP
     endpoint (`inbound_port`, mail for reply+…@`inbound_domain`), on a database and a vhost of
-    its own. Use as a context manager; `start()` waits until /api/v1/health answers 200 and the
-    inbound endpoint takes connections."""
+    its own. Each service process serves its metrics on a port of its own (`metrics_port(name)`,
+    `metrics_url(name, path)`). Use as a context manager; `start()` waits until /api/v1/health
+    answers 200 and the inbound endpoint takes connections."""
 
     def __init__(self, database_url, rabbit, workdir, extra_env=None, replicas=1):
         """`replicas`: how many processes of every service (the dev SMTP server stays one); with
@@ -200,11 +201,20 @@ class RunningSystem:
         self.extra_env = extra_env or {}
         self.processes = []
         self.inbound_port = None
+        self.metrics_ports = {}  # service process name -> its METRICS_PORT
         self.inbound_domain = self.extra_env.get("INBOUND_DOMAIN", INBOUND_DOMAIN)
         self._mail_cache = {}  # mail file name -> (envelope recipient, parsed message)
 
     def url(self, path):
         return self.base_url + path
+
+    def metrics_port(self, name):
+        """The METRICS_PORT of the service process `name` (e.g. "tickets"; "notifier" also serves
+        notifier_inbound's)."""
+        return self.metrics_ports[name]
+
+    def metrics_url(self, name, path="/metrics"):
+        return f"http://127.0.0.1:{self.metrics_port(name)}{path}"
 
     def start(self, timeout=60):
         from pathlib import Path
@@ -270,11 +280,13 @@ class RunningSystem:
         for name, cls in SERVICE_CLASSES.items():
             commands[name] = [str(bin_dir / "nameko"), "run", "--config", "config.yaml",
                               f"services.{name}.service:{cls}", *EXTRA_SERVICES.get(name, ())]
+            self.metrics_ports[name] = free_port()
         # the inbound SMTP endpoint last: bench/system.py names the processes in this order
         commands["inbound"] = [sys.executable, "-m", "services.notifier.inbound"]
         for n in range(2, self.replicas + 1):
             commands.update({f"{name}-{n}": command for name, command in list(commands.items())
                              if name != "smtp" and "-" not in name})
+            self.metrics_ports.update({f"{name}-{n}": free_port() for name in SERVICE_CLASSES})
         self._launch = {"root": root, "env": env, "commands": commands}
         for name in commands:
             self._spawn(name, mode="w")
@@ -289,8 +301,11 @@ class RunningSystem:
         import subprocess
 
         log = open(self.logs / f"{name}.log", mode)
+        env = self._launch["env"]
+        if name in self.metrics_ports:
+            env = dict(env, METRICS_PORT=str(self.metrics_ports[name]))
         process = subprocess.Popen(self._launch["commands"][name], cwd=self._launch["root"],
-                                   env={**self._launch["env"], **self._own_env.get(name, {})},
+                                   env={**env, **self._own_env.get(name, {})},
                                    stdout=log, stderr=subprocess.STDOUT)
         self.named[name] = process
         self.processes.append(process)

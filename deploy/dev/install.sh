@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what `make run` / `make test` need on Debian 12, only what is missing:
 #   - PostgreSQL, RabbitMQ, python3-venv, Chromium (browser tests), kubectl and docker-compose
-#     (tests/unit/test_deploy.py) from apt (only when not present: a machine that has them does
-#     no apt work at all);
+#     (tests/unit/test_deploy.py), haproxy (tests/cluster) and Prometheus (its promtool checks
+#     and unit-tests deploy/prometheus/alerts.yml) from apt (only when not present: a machine
+#     that has them does no apt work at all);
 #   - the project's virtualenv in .venv with `pip install -e '.[test]'` (every package pinned by
 #     constraints.txt), re-run only when pyproject.toml or constraints.txt is newer than the
 #     stamp .venv/.installed.
@@ -54,6 +55,10 @@ fi
 if [[ ! -x /usr/sbin/haproxy ]]; then
     missing+=(haproxy)
 fi
+# promtool, from Debian's Prometheus, for tests/unit/test_monitoring.py (the alert rules).
+if ! command -v promtool >/dev/null 2>&1; then
+    missing+=(prometheus)
+fi
 PY="$(pick_python)"
 if ! command -v "$PY" >/dev/null 2>&1; then
     missing+=(python3 python3-venv)
@@ -70,8 +75,9 @@ if ((${#missing[@]})); then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${missing[@]}"
-    # Note: Debian starts a system RabbitMQ/PostgreSQL after install. That is harmless: ours run
-    # under var/ with their own node name and ports (see deploy/dev/stack.sh).
+    # Note: Debian starts a system RabbitMQ/PostgreSQL (and Prometheus, on 9090) after install
+    # where systemd runs. That is harmless: ours run under var/ with their own node name and
+    # ports (see deploy/dev/stack.sh); nothing here uses a system Prometheus.
 fi
 
 # --- virtualenv -------------------------------------------------------------------------------

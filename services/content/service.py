@@ -6,7 +6,7 @@ from nameko.timer import timer
 from helpdesk import catalog, errors, timezones
 from helpdesk.events import utcnow
 from helpdesk.eventstore import PostgresEventStore
-from helpdesk.extensions import Application, EventStore, Health, StreamOwner, rpc
+from helpdesk.extensions import Application, EventStore, Health, Metrics, StreamOwner, rpc
 
 from .bootstrap import bootstrap
 
@@ -19,6 +19,7 @@ def wire(config, database):
 class ContentService(Health, StreamOwner):
     name = "content"
     config = Config()
+    metrics = Metrics()  # helpdesk.metrics: /metrics and /healthz on METRICS_PORT
     store = EventStore()
     app = Application(wire)
 

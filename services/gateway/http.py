@@ -9,6 +9,7 @@ import re
 from functools import partial
 
 import socket
+import time
 import unicodedata
 import urllib.parse
 import uuid
@@ -23,7 +24,7 @@ from nameko.web.server import WebServer
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from helpdesk import contracts, errors, i18n, idempotency
+from helpdesk import contracts, errors, i18n, idempotency, metrics
 from helpdesk.outages import is_outage
 from helpdesk.problems import field_problems, problem
 
@@ -262,24 +263,29 @@ class ApiEndpoint(HttpRequestHandler):
             self.container.spawn_worker(self, args, kwargs, context_data=context_data,
                                         handle_result=partial(self.handle_result, event))
             return self.response_from_result(event.wait())
-        return answer(request, self.public, self.container.config.get("PUBLIC_URL", ""), run)
+        return answer(request, self.public, self.container.config.get("PUBLIC_URL", ""), run,
+                      route=self.url, service=self.container.service_name)
 
     def response_from_exception(self, exc, language=i18n.DEFAULT_LANGUAGE):
         return error_response(exc, language)
 
 
-def answer(request, public, public_url, run):
+def answer(request, public, public_url, run, route, service="gateway"):
     """The one way a request is answered, by nameko's endpoint and the in-process gateway
     (inprocess.py): a cross-site write is refused, a closed endpoint wants credentials before
-    anything runs, then `run()`; any error is answered as `error_response` in the caller's language."""
+    anything runs, then `run()`; any error is answered as `error_response` in the caller's language.
+    Every answer is counted and timed by its `route`, the URL rule that matched (helpdesk.metrics)."""
+    started = time.monotonic()
     try:
         if cross_site_write(request, public_url):
             raise ApiError(403, "cross_origin_request", "cross_origin_request")
         if not public and session_token(request) is None:
             raise ApiError(401, "unauthenticated", "log_in_first")
-        return run()
+        response = run()
     except Exception as exc:
-        return error_response(exc, caller_language(request))
+        response = error_response(exc, caller_language(request))
+    metrics.http_answered(service, route, request.method, response.status_code, time.monotonic() - started)
+    return response
 
 
 def error_response(exc, language=i18n.DEFAULT_LANGUAGE):

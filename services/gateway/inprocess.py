@@ -28,7 +28,7 @@ class InProcessGateway:
         self.config, self.ports = config, ports
         self.live = live if live is not None else InProcessLive()
         self.canned = CannedReplies.load(config)
-        self.url_map = Map([Rule(url, methods=methods.split(","), endpoint=(public, name))
+        self.url_map = Map([Rule(url, methods=methods.split(","), endpoint=(public, name, url))
                             for methods, url, public, name in routes()])
         self.trusted_proxies = trusted_proxies_from(config)
         ttl = config.get("GATEWAY_SESSION_CACHE_SECONDS")
@@ -37,11 +37,11 @@ class InProcessGateway:
     def __call__(self, environ, start_response):
         request = Request(environ)
         try:
-            (public, name), values = self.url_map.bind_to_environ(environ).match()
+            (public, name, route), values = self.url_map.bind_to_environ(environ).match()
         except HTTPException as exc:
             return exc(environ, start_response)
         response = answer(request, public, self.config.get("PUBLIC_URL", ""),
-                          lambda: getattr(self._service(request), name)(request, **values))
+                          lambda: getattr(self._service(request), name)(request, **values), route=route)
         return response(environ, start_response)
 
     def _service(self, request):

@@ -169,7 +169,7 @@ OPERATIONS = [
      "Staff say they are viewing or replying to the ticket: colleagues following it hear it live",
      "Presence", ("204", None), ("401", "403", "404", "422"), False),
     ("get", "/api/v1/openapi.json", "openapi", "This document", None, ("200", None), (), True),
-    ("get", "/api/v1/health", "health", "Every process of the system answers, and the relays keep up (503 with the same body when not)", None, ("200", "Health"), (), True),
+    ("get", "/api/v1/health", "health", "Every process of the system answers, and the relays and consumers keep up (503 with the same body when not)", None, ("200", "Health"), (), True),
     ("get", "/api/v1/dashboard", "dashboard",
      "Supervisors and admins: per day (in the provider's time zone) and department, tickets opened and"
      " resolved, first-response and resolution times in business hours against their targets, breaches,"

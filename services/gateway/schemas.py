@@ -38,6 +38,13 @@ class RelayLagSchema(Schema):
     status = fields.String(metadata={"description": "ok | behind (waited over HEALTH_RELAY_MAX_WAIT)"})
 
 
+class ConsumerLagSchema(Schema):
+    waiting = fields.Integer(metadata={"description": "messages ready in the subscription's queue"})
+    lag_seconds = fields.Float(metadata={"description": "0 when none waits; else at most how long the oldest has "
+                                                        "waited (helpdesk_consumer_lag_seconds, docs/operations.md)"})
+    status = fields.String(metadata={"description": "ok | behind (lagging over HEALTH_CONSUMER_MAX_LAG)"})
+
+
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"description": "ok | degraded"})
     services = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
@@ -45,6 +52,8 @@ class HealthSchema(Schema):
                        "inbound mail endpoint (ok | down | broker_unreachable)"})
     relays = fields.Dict(keys=fields.String(), values=fields.Nested(RelayLagSchema), metadata={
         "description": "each outbox relay, `<service>.<relay>`"})
+    consumers = fields.Dict(keys=fields.String(), values=fields.Nested(ConsumerLagSchema), metadata={
+        "description": "each subscription, by its queue `<service>.from.<source>`"})
 
 
 class AcceptedSchema(Schema):

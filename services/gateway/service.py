@@ -9,7 +9,7 @@ from nameko.exceptions import UnknownService
 from werkzeug.wrappers import Response
 
 from helpdesk import catalog, contracts, i18n
-from helpdesk.extensions import RpcProxy
+from helpdesk.extensions import Metrics, RpcProxy
 from helpdesk.problems import problem
 
 from . import health, portal
@@ -36,6 +36,7 @@ def live_session(token):
 class GatewayService:
     name = "gateway"
     config = Config()
+    metrics = Metrics()  # helpdesk.metrics: /metrics and /healthz on METRICS_PORT
     caller = Auth()
     tickets = RpcProxy("tickets")
     identity = RpcProxy("identity")
@@ -599,8 +600,8 @@ class GatewayService:
     # -- operations ---------------------------------------------------------------------------
     @http("GET", "/api/v1/health", public=True)
     def health(self, request):
-        """Every process of the system, and the relays' lag (services/gateway/health.py)."""
-        replies, statuses, relays = {}, {}, {}
+        """Every process of the system, and the relays' and consumers' lag (services/gateway/health.py)."""
+        replies, statuses, relays, consumers = {}, {}, {}, {}
         for name in SERVICES:
             try:
                 replies[name] = getattr(self, name).ping.call_async()
@@ -619,10 +620,12 @@ class GatewayService:
             else:
                 statuses[name] = answer["status"]
                 relays.update({f"{name}.{relay}": lag for relay, lag in (answer.get("relays") or {}).items()})
+                consumers.update({lag["queue"]: {"waiting": lag["waiting"], "lag_seconds": lag["lag_seconds"]}
+                                  for lag in (answer.get("consumers") or {}).values()})
         if probe is not None:
             statuses[health.INBOUND] = probe.wait()
-        max_wait = float(self.config.get("HEALTH_RELAY_MAX_WAIT") or health.DEFAULT_RELAY_MAX_WAIT)
-        body, status = health.judge(statuses, relays, max_wait)
+        max_wait, max_consumer_lag = health.settings(self.config)
+        body, status = health.judge(statuses, relays, max_wait, consumers, max_consumer_lag)
         return json_response(body, status)
 
     @http("GET", "/api/v1/dashboard")

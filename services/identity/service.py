@@ -5,7 +5,7 @@ from nameko.timer import timer
 from helpdesk import catalog, errors
 from helpdesk.events import utcnow
 from helpdesk.eventstore import PostgresEventStore
-from helpdesk.extensions import Application, EventStore, Health, StreamOwner, rpc
+from helpdesk.extensions import Application, EventStore, Health, Metrics, StreamOwner, rpc
 
 from .bootstrap import bootstrap
 
@@ -20,6 +20,7 @@ class IdentityService(Health, StreamOwner):
     name = "identity"
     store = EventStore()
     config = Config()
+    metrics = Metrics()  # helpdesk.metrics: /metrics and /healthz on METRICS_PORT
     app = Application(wire)
 
     @timer(interval=PRUNE_INTERVAL)

@@ -55,7 +55,7 @@ from nameko.messaging import Consumer
 from helpdesk import errors, i18n
 from helpdesk.contracts import DESCRIPTION_MAX, TITLE_MAX
 from helpdesk.events import ENVELOPE
-from helpdesk.extensions import Database, EventSubscriber, Health, RpcProxy, consumer_settings
+from helpdesk.extensions import Database, EventSubscriber, Health, Metrics, RpcProxy, consumer_settings
 from helpdesk.messaging import Publisher, declare_queues, queue_type
 
 from . import mail_trust, replies
@@ -146,6 +146,7 @@ inbound_mail = InboundMailConsumer.decorator
 class InboundMailService(Health):
     name = "notifier_inbound"
     config = Config()
+    metrics = Metrics()  # helpdesk.metrics: /metrics and /healthz on METRICS_PORT
     db = Database()
     mailing = Mailing()
     outbox = MailOutbox()

@@ -14,7 +14,8 @@ import eventlet
 import psycopg2.extras
 from psycopg2 import sql
 
-from helpdesk.db import later_values
+from helpdesk import metrics
+from helpdesk.db import after_commit, later_values
 
 log = logging.getLogger(__name__)
 
@@ -395,6 +396,8 @@ class MailOutbox:
 
     def __init__(self, schema="notifier"):
         self._turn = _TURNS.setdefault(schema, _Turn())
+        self._sent, self._retried, self._failed = (metrics.MAILS.labels(schema, outcome)
+                                                   for outcome in ("sent", "retried", "failed"))
         table = sql.Identifier(schema, "mail_outbox")
         self._add_sql = sql.SQL(
             "INSERT INTO {} (event_id, recipient, template, language, context)"
@@ -467,6 +470,7 @@ class MailOutbox:
                             ((done, claimed) if done else (claimed,)))
                 more = cur.fetchone()[0]
                 sent += len(done)
+            self._sent.inc(len(done))  # committed: marked sent
             if not more:
                 break
         return sent
@@ -496,3 +500,4 @@ class MailOutbox:
         delay = 0 if status == "failed" else RETRY_DELAYS[attempts]
         log.warning("mail %s %s: %s", mail_id, "failed" if status == "failed" else "will retry", error)
         cur.execute(self._failed_sql, (status, error[:1000], delay, mail_id))
+        after_commit(cur, (self._failed if status == "failed" else self._retried).inc)

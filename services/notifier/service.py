@@ -9,7 +9,7 @@ from nameko.timer import timer
 from helpdesk import db as dbmod, errors, timezones
 from helpdesk.clock import Clock
 from helpdesk.events import utcnow
-from helpdesk.extensions import Application, Database, Health, Inbox, rpc, subscribe
+from helpdesk.extensions import Application, Database, Health, Inbox, Metrics, rpc, subscribe
 
 from .bootstrap import bootstrap
 from .mail import MailOutbox, SmtpSender, sending_lanes
@@ -60,6 +60,7 @@ class Mailing(DependencyProvider):
 class NotifierService(Health):
     name = "notifier"
     config = Config()
+    metrics = Metrics()  # helpdesk.metrics: /metrics and /healthz on METRICS_PORT
     db = Database()
     ticket_events = Inbox("tickets")
     identity_events = Inbox("identity")

@@ -8,7 +8,7 @@ from nameko.timer import timer
 
 from helpdesk import catalog, errors
 from helpdesk.clock import Clock
-from helpdesk.extensions import (Application, Database, Health, Inbox, RpcProxy, configured_timer, rpc,
+from helpdesk.extensions import (Application, Database, Health, Inbox, Metrics, RpcProxy, configured_timer, rpc,
                                  subscribe)
 
 from .bootstrap import bootstrap
@@ -23,6 +23,7 @@ def wire(config, database):
 class RoutingService(Health):
     name = "routing"
     config = Config()
+    metrics = Metrics()  # helpdesk.metrics: /metrics and /healthz on METRICS_PORT
     db = Database()
     app = Application(wire)
     tickets = RpcProxy("tickets")

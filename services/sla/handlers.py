@@ -6,15 +6,22 @@ wired in bootstrap.py.
 
 Every transaction that writes the dashboard takes its lock first (`work.dashboard.hold()`,
 before any clock is read or locked): an alert's transaction and a batch of ticket events would
-otherwise each hold a clock row or a day's figures the other waits for."""
+otherwise each hold a clock row or a day's figures the other waits for.
+
+Alerts raised and usage records written are counted once their transaction committed
+(helpdesk_sla_alerts_total, helpdesk_usage_records_total)."""
 import zoneinfo
 
 import yaml
 
-from helpdesk import calendars, catalog, contracts, timezones
+from helpdesk import calendars, catalog, contracts, metrics, timezones
 from helpdesk.events import NewEvent, caused_by, stream_name
 
 from . import clocks, dashboard, usage
+
+
+ALERT_KINDS = {"SlaWarning": "warning", "SlaBreached": "breach"}  # helpdesk_sla_alerts_total's `kind`
+USAGE_RECORD_KINDS = {usage.RECORDED: "recorded", usage.CORRECTED: "corrected"}
 
 
 class SlaSettings:
@@ -75,6 +82,7 @@ class Sla:
         for recorded in work.events.append(stream, caused_by(records, cause), None):
             changes = dashboard.apply(changes, dashboard.sla_changes(
                 recorded, corrected.get(recorded.data["corrects"]), self.settings.time_zone))
+            work.after_commit(metrics.USAGE_RECORDS.labels("sla", USAGE_RECORD_KINDS[recorded.type]).inc)
         return changes
 
     def raise_alerts(self):
@@ -104,6 +112,8 @@ class Sla:
             changes = {}
             for recorded in work.events.append(stream_name("sla_alert", ticket_id), events, None):
                 changes = dashboard.apply(changes, dashboard.sla_changes(recorded, None, self.settings.time_zone))
+                work.after_commit(metrics.SLA_ALERTS.labels(
+                    "sla", ALERT_KINDS[recorded.type], recorded.data["clock"], recorded.data["department"] or "").inc)
             work.dashboard.add(changes)
         work.clocks.save(clock, calendar, fraction)
 

@@ -5,7 +5,7 @@ from nameko.dependency_providers import Config
 from helpdesk import errors
 from helpdesk.events import utcnow
 from helpdesk.eventstore import PostgresEventStore
-from helpdesk.extensions import (Application, EventStore, Health, Inbox, StreamOwner, configured_timer, rpc,
+from helpdesk.extensions import (Application, EventStore, Health, Inbox, Metrics, StreamOwner, configured_timer, rpc,
                                  subscribe)
 
 from .billing import BILLING_RELAY
@@ -21,6 +21,7 @@ def wire(config, database):
 class SlaService(Health, StreamOwner):
     name = "sla"
     config = Config()
+    metrics = Metrics()  # helpdesk.metrics: /metrics and /healthz on METRICS_PORT
     store = EventStore(relays=[BILLING_RELAY])
     app = Application(wire)
     ticket_events = Inbox("tickets")

@@ -4,7 +4,7 @@ from nameko.timer import timer
 
 from helpdesk import errors
 from helpdesk.events import utcnow
-from helpdesk.extensions import CatalogProvider, EventStore, Health, RpcProxy, StreamOwner, rpc, subscribe
+from helpdesk.extensions import CatalogProvider, EventStore, Health, Metrics, RpcProxy, StreamOwner, rpc, subscribe
 
 from .bootstrap import bootstrap
 
@@ -12,6 +12,7 @@ from .bootstrap import bootstrap
 class TicketsService(Health, StreamOwner):
     name = "tickets"
     config = Config()
+    metrics = Metrics()  # helpdesk.metrics: /metrics and /healthz on METRICS_PORT
     store = EventStore()
     catalog = CatalogProvider()
     identity = RpcProxy("identity")

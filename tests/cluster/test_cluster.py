@@ -7,7 +7,6 @@ the urgent ones of Soporte 24 Horas have their agent), has its SLA clock, and ev
 notifier planned reached the SMTP server, once per recipient and event (its Message-ID); no
 message is left in a dead-letter queue."""
 import collections
-import re
 import signal
 import threading
 import time

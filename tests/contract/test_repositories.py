@@ -104,6 +104,20 @@ def test_what_a_transaction_committed_is_seen_by_the_next(units):
         assert [i["ticket_id"] for i in work.summaries.list_tickets(requester)["items"]] == [str(ticket.ticket_id)]
 
 
+def test_what_waits_for_the_commit_runs_after_it_and_never_for_a_rolled_back_transaction(units):
+    uow, ran = units("tickets"), []
+    with pytest.raises(RuntimeError):
+        with uow() as work:
+            work.after_commit(lambda: ran.append("rolled back"))
+            opened(work, customer())
+            raise RuntimeError("after the writes")
+    with uow() as work:
+        opened(work, customer())
+        work.after_commit(lambda: ran.append("committed"))
+        assert ran == []  # not before the commit
+    assert ran == ["committed"]
+
+
 # -- tickets ------------------------------------------------------------------------------------
 
 def test_a_saved_summary_keeps_its_first_arrival(units):

@@ -212,3 +212,22 @@ def test_sending_lanes_share_the_kept_connections_instead_of_one_holding_them_al
         assert len(sender._kept) == 8  # none opened beyond them
     sender.close()
     assert len(server.received) == 14
+
+
+def test_mails_are_counted_sent_retried_and_failed_once_each(db, notifier_schema, smtp):
+    from helpdesk import metrics
+
+    def counted(outcome):
+        return metrics.REGISTRY.get_sample_value("helpdesk_mails_total", {"service": "notifier", "outcome": outcome}) or 0
+
+    server, sender = smtp
+    tag = uuid.uuid4().hex[:6]
+    before = {outcome: counted(outcome) for outcome in ("sent", "retried", "failed")}
+    box = queue(db, f"ana-{tag}@example.com", f"nobody-{tag}@example.com")
+    box.send_due(db, sender, RENDERER)
+    assert counted("sent") - before["sent"] >= 1 and counted("failed") - before["failed"] >= 1
+    sent, failed = counted("sent"), counted("failed")
+    queue(db, f"later-{tag}@example.com")
+    box.send_due(db, SmtpSender("127.0.0.1", free_port()), RENDERER)  # nobody listens: tried again later
+    assert counted("retried") - before["retried"] >= 1
+    assert (counted("sent"), counted("failed")) == (sent, failed)

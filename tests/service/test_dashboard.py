@@ -295,3 +295,25 @@ def test_the_handlers_refuse_a_bad_range_as_invalid_input():
     assert refused.value.errors == {"since": [{"code": "dashboard_range_too_long",
                                                "params": {"max": 92, "earliest": "2026-08-24"}}]}
     assert feed.sla.dashboard(None, None)["since"] == "2026-10-25"
+
+
+def test_alerts_and_usage_records_are_counted_once_each_for_the_metrics():
+    from helpdesk import metrics
+
+    def counted(metric, **labels):
+        return metrics.REGISTRY.get_sample_value(metric, dict(service="sla", **labels)) or 0
+
+    breach = {"kind": "breach", "clock": "first_response", "department": "support_24h"}
+    before = (counted("helpdesk_sla_alerts_total", **breach), counted("helpdesk_usage_records_total", type="recorded"),
+              counted("helpdesk_usage_records_total", type="corrected"))
+    feed = Feed(now=madrid(2026, 11, 23, 12, 0))
+    answered = feed.open(madrid(2026, 11, 23, 10, 0), "support_24h", "high")
+    feed.event(answered, "StaffReplied", madrid(2026, 11, 23, 10, 20), body="Lo miro")
+    feed.event(answered, "TicketResolved", madrid(2026, 11, 23, 11, 0), solution="Hecho")
+    feed.event(answered, "ProviderFaultMarked", madrid(2026, 11, 24, 9, 0), provider_fault=True)
+    feed.open(madrid(2026, 11, 23, 10, 0), "support_24h", "high")  # its first response was due at 10:30
+    assert feed.sla.raise_alerts() == 1
+    feed.now = madrid(2026, 11, 23, 12, 30)
+    assert feed.sla.raise_alerts() == 0
+    assert (counted("helpdesk_sla_alerts_total", **breach), counted("helpdesk_usage_records_total", type="recorded"),
+            counted("helpdesk_usage_records_total", type="corrected")) == (before[0] + 1, before[1] + 1, before[2] + 1)

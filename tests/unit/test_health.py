@@ -59,3 +59,20 @@ def test_the_endpoint_answers_the_probe_by_whether_the_broker_takes_mail():
     plain = Broker(False)
     assert asyncio.run(InboundHandler(plain, "r.example").handle_NOOP(None, None, None, "")) == "250 OK"
     assert plain.checked == []  # a plain NOOP is just that
+
+
+def test_a_consumer_lagging_beyond_the_threshold_is_degraded_and_names_the_subscription():
+    consumers = {"notifier.from.tickets": {"waiting": 40, "lag_seconds": 75.0},
+                 "routing.from.tickets": {"waiting": 0, "lag_seconds": 0.0}}
+    body, status = health.judge(ALL_OK, {"tickets.events": lag(0.1)}, 30, consumers, max_consumer_lag=60)
+    assert (status, body["status"]) == (503, "degraded")
+    assert body["consumers"]["notifier.from.tickets"] == {"waiting": 40, "lag_seconds": 75.0, "status": "behind"}
+    assert body["consumers"]["routing.from.tickets"]["status"] == "ok"
+    body, status = health.judge(ALL_OK, {}, 30, consumers, max_consumer_lag=120)
+    assert (status, body["status"]) == (200, "ok")
+
+
+def test_the_thresholds_come_from_the_settings_with_defaults():
+    assert health.settings({"HEALTH_RELAY_MAX_WAIT": "10", "HEALTH_CONSUMER_MAX_LAG": 90}) == (10.0, 90.0)
+    assert health.settings({"HEALTH_RELAY_MAX_WAIT": "", "HEALTH_CONSUMER_MAX_LAG": None}) == (
+        health.DEFAULT_RELAY_MAX_WAIT, health.DEFAULT_CONSUMER_MAX_LAG)
