@@ -326,3 +326,18 @@ class Endpoint:
             del self._open[self.requested]
         self.thread.kill()
         self.socket.close()
+
+
+def serve_in_thread(port, host="0.0.0.0"):
+    """The endpoint for a process without eventlet (the inbound SMTP endpoint runs asyncio): the
+    standard library's WSGI server in a daemon thread. Returns the server (its `server_port`)."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):  # Prometheus scrapes every few seconds: no line each time
+            pass
+
+    server = make_server(host, port, application, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    log.info("metrics and health on port %d (/metrics, /healthz/live, /healthz/ready)", server.server_port)
+    return server

@@ -283,10 +283,11 @@ class RunningSystem:
             self.metrics_ports[name] = free_port()
         # the inbound SMTP endpoint last: bench/system.py names the processes in this order
         commands["inbound"] = [sys.executable, "-m", "services.notifier.inbound"]
+        self.metrics_ports["inbound"] = free_port()
         for n in range(2, self.replicas + 1):
             commands.update({f"{name}-{n}": command for name, command in list(commands.items())
                              if name != "smtp" and "-" not in name})
-            self.metrics_ports.update({f"{name}-{n}": free_port() for name in SERVICE_CLASSES})
+            self.metrics_ports.update({f"{name}-{n}": free_port() for name in (*SERVICE_CLASSES, "inbound")})
         self._launch = {"root": root, "env": env, "commands": commands}
         for name in commands:
             self._spawn(name, mode="w")

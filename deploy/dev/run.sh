@@ -37,7 +37,7 @@ cat <<EOF2
     mail folder          ${MAIL_DIR#"$ROOT"/}/  (SMTP ${SMTP_HOST}:${SMTP_PORT})
     replies by email     SMTP 127.0.0.1:${INBOUND_SMTP_PORT:-2526}  (reply+<token>@${INBOUND_DOMAIN:-replies.helpdesk.local})
     PostgreSQL           ${DATABASE_URL}
-    metrics              http://127.0.0.1:9101/metrics ... 9107 (one port per process: Procfile; docs/operations.md)
+    metrics              http://127.0.0.1:9101/metrics ... 9108 (one port per process: Procfile; docs/operations.md)
 
 EOF2
 

@@ -34,6 +34,7 @@ import uuid
 
 from helpdesk.contracts import INBOUND_HEALTH_PROBE
 from helpdesk.smtpserver import serve
+from helpdesk import metrics
 from helpdesk.messaging import CLASSIC, Publisher, queue_type, retrying_queues
 
 from . import INBOUND_QUEUE
@@ -119,6 +120,9 @@ def main():
     limit = int(settings.get("INBOUND_MAX_BYTES") or DEFAULT_MAX_BYTES)
     domain = settings.get("INBOUND_DOMAIN") or DEFAULT_DOMAIN
     publisher = Publisher(settings["AMQP_URI"])
+    if metrics.port_from(settings):  # ready while the broker takes mail for the queue, as NOOP health says
+        metrics.add_probe(metrics.Probe("inbound_smtp", checks=[("broker", lambda: publisher.check(QUEUE))]))
+        metrics.serve_in_thread(metrics.port_from(settings))
     try:
         serve(InboundHandler(publisher, domain, queue_type(settings)), host, port,
               f"inbound SMTP on {host}:{port} for {LOCAL_PREFIX}+...@{domain}, to queue {QUEUE}",

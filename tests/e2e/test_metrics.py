@@ -38,6 +38,9 @@ def test_each_process_serves_its_metrics_and_a_ticket_moves_the_counters_it_cros
     assert requests.get(system.metrics_url("gateway", "/healthz/ready"), timeout=10).json()["services"] == ["gateway"]
     assert requests.get(system.metrics_url("notifier", "/healthz/ready"), timeout=10).json()["services"] == [
         "notifier", "notifier_inbound"]  # two containers, one process, one port
+    inbound = requests.get(system.metrics_url("inbound", "/healthz/ready"), timeout=10)  # asyncio, no nameko
+    assert inbound.status_code == 200 and inbound.json()["services"] == ["inbound_smtp"]
+    assert "helpdesk_" in requests.get(system.metrics_url("inbound", "/metrics"), timeout=10).text
 
     before = {name: scrape(system, name) for name in ("gateway", "tickets", "notifier")}
     customer = as_user(system, CUSTOMER)
