@@ -96,12 +96,16 @@ CUSTOM_RESOURCES = {
 
 
 def procfile():
-    """{process: command as a list}, the virtualenv's path left out (the image has no .venv)."""
+    """{process: command as a list}, the virtualenv's path and the local run's own settings
+    (`METRICS_PORT=9101 ...`: one port per process on one machine) left out (the image has no
+    .venv; in a pod every process has 9100)."""
     processes = {}
     for line in (ROOT / "Procfile").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, _, command = line.partition(":")
             words = shlex.split(command)
+            while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+                words = words[1:]
             processes[name.strip()] = [words[0].removeprefix(".venv/bin/")] + words[1:]
     return processes
 
