@@ -44,6 +44,7 @@ from .messaging import (
     declare_subscription,
     durable_queue,
     queue_type,
+    rpc_confirms,
 )
 from .outages import is_outage
 from .relay import Relay, RelayRunner
@@ -110,6 +111,19 @@ class _Responder(nameko.rpc.Responder):
     publisher_cls = _ReplyPublisher
 
 
+class _ConfirmedReplyPublisher(_ReplyPublisher):
+    """On a cluster (messaging.rpc_confirms): a publisher that never waits for the broker never
+    reads from its connection either, so a connection or channel the broker closed (its node
+    died) swallows every answer after it without an error, for good; waiting for the confirm
+    notices at once, and nameko's retry publishes again on a new connection."""
+
+    use_confirms = True
+
+
+class _ConfirmedResponder(nameko.rpc.Responder):
+    publisher_cls = _ConfirmedReplyPublisher
+
+
 class RpcConsumer(nameko.rpc.RpcConsumer):
     """nameko's, its requests queue (`rpc-<service>`) of the configured type (a quorum queue in
     a cluster: requests survive the loss of a node; messaging.durable_queue)."""
@@ -125,7 +139,7 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
     def handle_result(self, message, result, exc_info):
         """nameko's, answering through _Responder."""
         config = self.container.config
-        responder = _Responder(
+        responder = (_ConfirmedResponder if rpc_confirms(config) else _Responder)(
             config[AMQP_URI_CONFIG_KEY], nameko.rpc.get_rpc_exchange(config),
             config.get(nameko.constants.SERIALIZER_CONFIG_KEY, nameko.constants.DEFAULT_SERIALIZER),
             message, ssl=config.get(nameko.constants.AMQP_SSL_CONFIG_KEY),
@@ -166,6 +180,10 @@ class RpcProxy(nameko.rpc.RpcProxy):
     def __init__(self, target_service, **options):
         options.setdefault("use_confirms", False)
         super().__init__(target_service, **options)
+
+    def setup(self):
+        super().setup()
+        self.options["use_confirms"] = rpc_confirms(self.container.config)  # see _ConfirmedReplyPublisher
 
 
 warnings.filterwarnings("ignore", message="Mandatory delivery was requested, but unroutable messages cannot be"

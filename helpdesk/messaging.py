@@ -46,6 +46,17 @@ def queue_type(config):
     return chosen
 
 
+def rpc_confirms(config):
+    """Whether RPC requests and answers wait for the broker's confirm (`BROKER.rpc_confirms`;
+    unset: on quorum queues, that is on a cluster). On one node a lost request is the broker's
+    crash, which a confirm would not save; on a cluster a node dies under live connections, and a
+    publisher that never waits never learns its connection is gone (extensions._ConfirmedReplyPublisher)."""
+    value = str(((config or {}).get("BROKER") or {}).get("rpc_confirms") or "").strip().lower()
+    if value in ("", "auto"):
+        return queue_type(config) == QUORUM
+    return value in ("1", "true", "yes", "on")
+
+
 def durable_queue(name, kind=CLASSIC, *, exchange=None, routing_key=None, arguments=None, consumed=False,
                   dead_letters=None):
     """A durable queue of type `kind`. `arguments`: its own (TTL, dead-lettering); `consumed`: a
