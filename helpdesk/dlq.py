@@ -17,7 +17,7 @@ import kombu
 import requests
 
 from . import config
-from .messaging import ERROR_HEADER, RETRY_COUNT_HEADER, Publisher, dead_letter_queue_name
+from .messaging import ERROR_HEADER, RETRY_COUNT_HEADER, Publisher, dead_letter_queue_name, move_messages
 
 
 def list_dead_letter_queues(management_url):
@@ -59,23 +59,12 @@ def show(amqp_uri, subscription, limit=50):
 def replay(amqp_uri, subscription, limit=10_000):
     """Moves up to `limit` dead letters back to `subscription`'s queue. Returns how many."""
     publisher = Publisher(amqp_uri)
-    moved = 0
     try:
-        for message in _drain(amqp_uri, dead_letter_queue_name(subscription), limit):
-            headers = {k: v for k, v in (message.headers or {}).items()
-                       if k not in (RETRY_COUNT_HEADER, ERROR_HEADER, "x-death", "x-delivery-count")}
-            publisher.publish(
-                message.body,
-                routing_key=subscription,
-                headers=headers,
-                message_id=message.properties.get("message_id"),
-                content_type=message.content_type or "application/json",
-            )
-            message.ack()
-            moved += 1
+        with kombu.Connection(amqp_uri) as connection:
+            return move_messages(connection, publisher, dead_letter_queue_name(subscription), subscription, limit,
+                                 drop_headers=(RETRY_COUNT_HEADER, ERROR_HEADER, "x-death", "x-delivery-count"))
     finally:
         publisher.close()
-    return moved
 
 
 def main(argv=None):

@@ -130,6 +130,32 @@ def declare_subscription(connection, consumer, source, retry_delays, kind=CLASSI
     return main, retries, dlq
 
 
+def move_messages(connection, publisher, source, target, limit=None, drop_headers=("x-delivery-count",)):
+    """Moves up to `limit` (all when None) messages of queue `source` to queue `target` (the
+    default exchange), in order, properties and headers kept but `drop_headers`: each published
+    with a confirm, then acked, so a crash duplicates, never loses. Returns how many. Used to
+    replay dead letters (helpdesk.dlq) and to change a queue's type (helpdesk.queues)."""
+    channel = connection.channel()
+    moved = 0
+    try:
+        while limit is None or moved < limit:
+            message = channel.basic_get(source, no_ack=False)
+            if message is None:
+                break
+            properties = {name: value for name, value in message.properties.items()
+                          if name not in ("application_headers", "message_id", "content_type", "delivery_mode",
+                                          "content_encoding")}
+            headers = {k: v for k, v in (message.headers or {}).items() if k not in drop_headers}
+            publisher.publish(message.body, routing_key=target, headers=headers,
+                              message_id=message.properties.get("message_id"),
+                              content_type=message.properties.get("content_type") or "application/json", **properties)
+            channel.basic_ack(message.delivery_info["delivery_tag"])
+            moved += 1
+    finally:
+        channel.close()
+    return moved
+
+
 @dataclasses.dataclass(frozen=True)
 class Message:
     """One message for `Publisher.publish_many`. `properties`: further AMQP properties."""

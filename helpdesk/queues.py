@@ -28,7 +28,7 @@ import requests
 from nameko.rpc import get_rpc_exchange
 
 from . import config
-from .messaging import CLASSIC, QUEUE_TYPES, Publisher, durable_queue, queue_type
+from .messaging import CLASSIC, QUEUE_TYPES, Publisher, durable_queue, move_messages, queue_type
 
 HOLDING_SUFFIX = ".converting"
 
@@ -66,29 +66,6 @@ def wanted_queues(settings, kind, existing):
     return queues
 
 
-def move(connection, publisher, source, target):
-    """Moves every message of queue `source` to queue `target` (default exchange), in order:
-    published with a confirm, then acked. Returns how many."""
-    channel = connection.channel()
-    moved = 0
-    try:
-        while True:
-            message = channel.basic_get(source, no_ack=False)
-            if message is None:
-                return moved
-            properties = {name: value for name, value in message.properties.items()
-                          if name not in ("application_headers", "message_id", "content_type", "delivery_mode",
-                                          "content_encoding")}
-            headers = {k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"}
-            publisher.publish(message.body, routing_key=target, headers=headers,
-                              message_id=message.properties.get("message_id"),
-                              content_type=message.properties.get("content_type") or "application/json", **properties)
-            channel.basic_ack(message.delivery_info["delivery_tag"])
-            moved += 1
-    finally:
-        channel.close()
-
-
 def convert(settings, kind, report=print):
     """Brings every queue of ours to type `kind`; returns {queue: messages moved} of those changed."""
     if kind not in QUEUE_TYPES:
@@ -107,10 +84,10 @@ def convert(settings, kind, report=print):
                 if current is not None and current[0] != kind:
                     if holding not in existing:
                         durable_queue(holding, kind)(channel).declare()
-                    move(connection, publisher, name, holding)
+                    move_messages(connection, publisher, name, holding)
                     channel.queue_delete(name)
                 queue(channel).declare()
-                changed[name] = move(connection, publisher, holding, name)
+                changed[name] = move_messages(connection, publisher, holding, name)
                 channel.queue_delete(holding)
                 report(f"{name}: {current[0] if current else 'absent'} -> {kind} ({changed[name]} messages kept)")
     finally:
