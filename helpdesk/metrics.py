@@ -334,8 +334,9 @@ def serve_in_thread(port, host="0.0.0.0"):
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     class Quiet(WSGIRequestHandler):
-        def log_message(self, *args):  # Prometheus scrapes every few seconds: no line each time
-            pass
+        def log_message(self, *args):
+            """Prometheus scrapes every few seconds: no access-log line for each (the default
+            writes one to stderr per request)."""
 
     server = make_server(host, port, application, handler_class=Quiet)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()

@@ -639,10 +639,8 @@ class RabbitCluster:
         import shutil
 
         def discard(node):
-            try:
+            with contextlib.suppress(OSError, ValueError):  # never started, or killed already
                 node.kill_rabbitmq()
-            except (OSError, ValueError):
-                pass  # never started, or killed already
             node._run("stop", "rabbitmq")  # epmd's registration and the pid file
             shutil.rmtree(node.var, ignore_errors=True)
         _each(discard, self.nodes)

@@ -10,6 +10,7 @@ import re
 import uuid
 import zipfile
 
+from ..conftest import as_user
 from .browser import check_page
 from .test_console_supervisor import log_in_at, speaking
 from .test_journeys import choose, fill
@@ -65,3 +66,37 @@ def test_a_download_added_in_the_console_is_fetched_from_the_portal_with_its_che
     anyone.reload()
     anyone.locator("article.download").filter(has_text=title).get_by_text(
         text("content.downloads.count", count=1)).wait_for()
+
+
+def test_the_downloads_page_and_the_consoles_form_in_each_language_and_on_a_phone(system, portal):
+    """A published link download, read in Spanish on a desktop and in English on a phone (its words
+    from the catalogues, the checksum given with the link), and the console's download form on a
+    phone: each page with its CSP, weight, axe and a picture."""
+    staff = as_user(system, AGENT)
+    tag = uuid.uuid4().hex[:6]
+    download = staff.call("POST", "/api/v1/downloads", {
+        "title": {"es": f"Manual del router {tag}", "en": f"Router manual {tag}"}, "category": "manuals",
+        "link": "https://downloads.example.net/manual.pdf", "sha256": "ab" * 32}).json()
+    assert staff.call("POST", f"/api/v1/downloads/{download['id']}/publish").status_code == 200
+    for language, device in (("es", "desktop"), ("en", "phone")):
+        text = Text(language)
+        page = portal(language, device)
+        page.goto("/downloads")
+        section = page.get_by_role("region", name=text["content.downloads.category.manuals"])
+        item = section.locator("article.download").filter(has_text=f"{tag}")
+        item.get_by_role("heading", name=f"Manual del router {tag}" if language == "es" else f"Router manual {tag}").wait_for()
+        assert item.locator(".checksum code").inner_text() == "ab" * 32
+        assert text["content.downloads.external"] in item.inner_text()
+        link = item.get_by_role("link", name=text("content.downloads.open_named",
+                                                  title=f"Manual del router {tag}" if language == "es" else f"Router manual {tag}"))
+        assert link.get_attribute("href") == f"/api/v1/downloads/{download['id']}/file"
+        check_page(page, f"downloads-{language}-{device}")
+
+    speaking(system, AGENT, "es")
+    phone = portal("es", "phone")
+    log_in_at(phone, "/console/content", AGENT, "es")
+    words = Text("es")
+    phone.locator("summary").filter(has_text=words["publish.download.new"]).click()
+    phone.get_by_role("form", name=words["publish.download.new"]).get_by_label(
+        words["publish.download.file"], exact=True).wait_for()
+    check_page(phone, "downloads-console-es-phone")
