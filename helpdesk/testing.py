@@ -344,16 +344,20 @@ class RunningSystem:
             return False
         return True
 
-    def stop(self):
+    def stop(self, grace=10):
+        """SIGTERM to every process, SIGKILL to those still running `grace` seconds later (a
+        thrown-away system need not wait for services still reconnecting to a killed node)."""
         import subprocess
 
         for process in self.processes:
             process.terminate()
+        deadline = time.monotonic() + grace
         for process in self.processes:
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
         self.processes, self.named = [], {}
         if self.balancer is not None:
             self.balancer.stop()

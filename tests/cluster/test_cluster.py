@@ -66,7 +66,7 @@ def system(cluster, tmp_path_factory):
         yield running
     finally:
         running.vhost = None  # thrown away with the cluster (deleting it there takes minutes)
-        running.stop()
+        running.stop(grace=2)
         testing.drop_database(admin_url, database_url)
 
 

@@ -63,14 +63,14 @@ def test_three_browsers_follow_one_ticket_live_from_the_queue_to_the_approved_so
     agent_row = agent_page.locator(".queue-results tr").filter(has=agent_page.get_by_role("link", name=title, exact=True))
     colleague_row = colleague_page.locator(".queue-results tr").filter(
         has=colleague_page.get_by_role("link", name=title, exact=True))
-    agent_row.wait_for(timeout=5000)
-    colleague_row.wait_for(timeout=5000)
+    agent_row.wait_for()
+    colleague_row.wait_for()
     colleague_row.get_by_text(en["console.assignee.none"], exact=True).wait_for()
 
     # the agent takes it: the colleague's queue shows it taken
     agent_row.get_by_role("button", name=f"{es['console.take']} {ticket['reference']}").click()
     agent_page.get_by_text(es("console.take.done", reference=ticket["reference"])).wait_for()
-    colleague_row.get_by_text(en["console.assignee.none"], exact=True).wait_for(state="detached", timeout=5000)
+    colleague_row.get_by_text(en["console.assignee.none"], exact=True).wait_for(state="detached")
     assert not_reloaded(colleague_page)
 
     # both open the ticket; the colleague sees the agent replying
@@ -83,19 +83,19 @@ def test_three_browsers_follow_one_ticket_live_from_the_queue_to_the_approved_so
     colleague_page.get_by_role("heading", name=re.compile(re.escape(title))).wait_for()
     agent_page.get_by_role("heading", name=re.compile(re.escape(title))).wait_for()
     # each sees the other on it, whoever came first
-    colleague_page.get_by_text(en("console.presence.viewing", name="Agente datacenters")).wait_for(timeout=5000)
-    agent_page.get_by_text(es("console.presence.viewing", name="Supervisión")).wait_for(timeout=5000)
+    colleague_page.get_by_text(en("console.presence.viewing", name="Agente datacenters")).wait_for()
+    agent_page.get_by_text(es("console.presence.viewing", name="Supervisión")).wait_for()
     question = "¿Qué indica el piloto del SAI del rack 4?"
     agent_page.keyboard.press("r")  # the reply box: typing in it says "replying"
     agent_page.keyboard.type("Estamos en ello")
-    colleague_page.get_by_text(en("console.presence.replying", name="Agente datacenters")).wait_for(timeout=5000)
+    colleague_page.get_by_text(en("console.presence.replying", name="Agente datacenters")).wait_for()
     agent_page.get_by_role("textbox", name=es["console.reply.label"], exact=True).fill("")
     agent_page.get_by_role("heading", name=re.compile(re.escape(title))).click()  # out of the box: shortcuts again
     agent_page.keyboard.press("i")  # the shortcut opens the request's panel and focuses its box
     agent_page.get_by_role("textbox", name=es["console.info.label"], exact=True).fill(question)
     agent_page.get_by_role("button", name=es["console.info.submit"]).click()
     agent_page.get_by_text(es["console.info.done"]).wait_for()
-    colleague_page.get_by_text(question).first.wait_for(timeout=5000)  # the colleague's workspace follows
+    colleague_page.get_by_text(question).first.wait_for()  # the colleague's workspace follows
 
     # the customer, on the portal, sees the request appear and answers it
     customer_page = logged_in(portal, "es", CUSTOMER, f"/tickets/{ticket['ticket_id']}")
@@ -105,7 +105,7 @@ def test_three_browsers_follow_one_ticket_live_from_the_queue_to_the_approved_so
     box.get_by_role("textbox", name=es["ticket.info.answer"], exact=True).fill(answer)
     box.get_by_role("button", name=es["ticket.info.submit"]).click()
     customer_page.get_by_text(es["ticket.info.done"]).wait_for()
-    agent_page.get_by_text(answer).first.wait_for(timeout=5000)  # the agent's workspace, live
+    agent_page.get_by_text(answer).first.wait_for()  # the agent's workspace, live
 
     # the agent resolves: the customer's page offers the decision by itself, and the customer approves
     solution = "Cambiamos el SAI del rack 4; vuelve a tener corriente."
@@ -114,7 +114,7 @@ def test_three_browsers_follow_one_ticket_live_from_the_queue_to_the_approved_so
     agent_page.get_by_role("button", name=es["console.resolve.submit"]).click()
     agent_page.get_by_text(es["console.resolve.done"]).wait_for()
     decision = customer_page.get_by_role("region", name=es["solution.title"])
-    decision.get_by_text(solution).wait_for(timeout=5000)
+    decision.get_by_text(solution).wait_for()
     assert not_reloaded(customer_page)
     decision.get_by_role("button", name=es["solution.approve"]).click()
     customer_page.get_by_text(es["solution.approved"]).wait_for()
