@@ -14,7 +14,7 @@ import psycopg2.extras
 from psycopg2 import errors, sql
 
 from . import metrics
-from .db import after_commit
+from .db import after_commit, values
 from .events import RecordedEvent, Upcasters, category_of
 
 ANY = None  # expected_version: append whatever the stream's version
@@ -118,9 +118,8 @@ class PostgresEventStore:
             for i, event in enumerate(events)
         ]
         try:
-            positions = psycopg2.extras.execute_values(
-                cur, self._insert_sql, rows, fetch=True, page_size=len(rows)
-            )
+            cur.execute(*values(cur, self._insert_sql, rows))
+            positions = cur.fetchall()
         except errors.UniqueViolation as exc:
             if "event_id" in (exc.diag.constraint_name or ""):
                 raise DuplicateEvent(stream, expected_version) from exc

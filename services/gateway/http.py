@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from helpdesk import contracts, errors, i18n, idempotency, metrics
+from helpdesk.extensions import SignatureCheckedOnce
 from helpdesk.outages import is_outage
 from helpdesk.problems import field_problems, problem
 
@@ -238,7 +239,7 @@ class NoDelayWebServer(WebServer):
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class ApiEndpoint(HttpRequestHandler):
+class ApiEndpoint(SignatureCheckedOnce, HttpRequestHandler):
     """`public=False` (the default) refuses a request without credentials before any worker runs:
     an endpoint is closed unless it says otherwise. The handler then resolves the session through
     `Auth`, which refuses invalid, expired and revoked ones."""

@@ -99,7 +99,7 @@ def _record(episode, at, calendar, billable=None):
 
 
 def to_json(episode):
-    values = dataclasses.asdict(episode)
+    values = dict(vars(episode))  # its fields, all plain values (clocks.to_json says why not asdict)
     for key in ("opened_at", "resolved_at"):
         values[key] = values[key].isoformat() if values[key] else None
     return values

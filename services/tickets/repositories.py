@@ -80,9 +80,9 @@ class RateUsage:
         commands never deadlock); older counts are forgotten on the way. One round trip."""
         keys = sorted(queries)
         locks = "".join("SELECT pg_advisory_xact_lock(hashtext(%s));" for _ in keys)
-        expired = ", ".join("(%s, %s::timestamptz)" for _ in keys)
+        expired = ", ".join("(%s::text, %s::timestamptz)" for _ in keys)  # typed: prepared (helpdesk.db)
         summary = " UNION ALL ".join(  # each key counted once (a busy key is thousands of rows)
-            "SELECT %s, c.total,"
+            "SELECT %s::text, c.total,"
             " ARRAY(SELECT item FROM tickets.rate_usage WHERE key = %s AND item = ANY(%s)),"
             " ARRAY(SELECT at FROM tickets.rate_usage WHERE key = %s ORDER BY at LIMIT %s + greatest(0, c.total - %s))"
             " FROM (SELECT count(*) AS total FROM tickets.rate_usage WHERE key = %s) AS c" for _ in keys)
