@@ -22,10 +22,11 @@ from .mail import address_value, compose, envelope_sender, fold_url_list
 from .replies import reply_address
 
 TEMPLATES = Path(__file__).with_name("templates")
+# Templates change with a release, not while a process runs: no stat of the file on every mail.
 _TEXT = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
-                           undefined=jinja2.StrictUndefined)
+                           undefined=jinja2.StrictUndefined, auto_reload=False)
 _HTML = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                           undefined=jinja2.StrictUndefined)
+                           undefined=jinja2.StrictUndefined, auto_reload=False)
 
 
 # What ticket templates may mention but an event may not carry: named, so StrictUndefined still
