@@ -1,5 +1,6 @@
 """`python -m bench [--quick] [--only eventstore|gateway|tickets|mail|live|search|downloads]`, or side by side with another
-helpdesk: `python -m bench --peer django-helpdesk [--quick] [--clients 8]`. See bench/__init__.py."""
+helpdesk: `python -m bench --peer django-helpdesk [--quick] [--clients 8]`, or with an earlier revision of ours:
+`python -m bench --against REV`. See bench/__init__.py."""
 import argparse
 import os
 import platform
@@ -66,12 +67,14 @@ def main(argv=None):
                         help="run one part only")
     parser.add_argument("--peer", choices=peer.PEERS,
                         help="instead: ours and this helpdesk side by side (bench/peer.py, docs/performance.md)")
-    parser.add_argument("--clients", type=int, default=8, help="with --peer: concurrent clients (default 8)")
+    parser.add_argument("--against", metavar="REV",
+                        help="instead: this checkout and ours at git revision REV side by side, in 8 turns")
+    parser.add_argument("--clients", type=int, default=8, help="with --peer/--against: concurrent clients (default 8)")
     parser.add_argument("--seconds", type=float,
-                        help="with --peer: seconds of load per system, in 4 turns (default 40, 8 with --quick)")
+                        help="with --peer/--against: seconds of load per system (default 40, 8 with --quick)")
     args = parser.parse_args(argv)
-    if args.peer and args.only:
-        parser.error("--peer runs on its own: leave out --only")
+    if (args.peer or args.against) and args.only or args.peer and args.against:
+        parser.error("--peer and --against each run on their own: leave out --only")
     # A plain kill should still drop the database and the vhost: make SIGTERM unwind `finally`s.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url, rabbit = settings()
@@ -79,8 +82,11 @@ def main(argv=None):
     pace = "quick" if args.quick else "default"
     seconds = DURATIONS[pace]
     began = time.perf_counter()
-    if args.peer:
-        peer.run(admin_url, rabbit, args.peer, args.clients, args.seconds or PEER_SECONDS[pace])
+    if args.peer or args.against:
+        if args.peer:
+            peer.run(admin_url, rabbit, args.peer, args.clients, args.seconds or PEER_SECONDS[pace])
+        else:
+            peer.against(admin_url, rabbit, args.against, args.clients, args.seconds or PEER_SECONDS[pace])
         print(f"done in {time.perf_counter() - began:.0f} s")
         return
     if args.only in (None, "eventstore", "gateway"):

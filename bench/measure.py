@@ -148,15 +148,16 @@ def scratch_database(admin_url, prefix="helpdesk_bench"):
 
 
 @contextlib.contextmanager
-def running_system(database_url, rabbit):
+def running_system(database_url, rabbit, root=None):
     """The whole system in a temporary directory, stopped afterwards (RunningSystem.start() cleans
-    up after itself when it fails); its start-up time printed."""
+    up after itself when it fails); its start-up time printed. `root`: another checkout's services."""
     from helpdesk.testing import RunningSystem
 
     with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as workdir:
         started = time.perf_counter()
         # no access log, as the peer's gunicorn runs without one (config.yaml: ACCESS_LOG_LEVEL)
-        system = RunningSystem(database_url, rabbit, workdir, extra_env={"ACCESS_LOG_LEVEL": "WARNING"}).start()
+        system = RunningSystem(database_url, rabbit, workdir, extra_env={"ACCESS_LOG_LEVEL": "WARNING"},
+                               root=root).start()
         print(f"\nsystem started in {time.perf_counter() - started:.1f} s", flush=True)
         try:
             yield system

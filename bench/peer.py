@@ -99,13 +99,14 @@ GROUPS = ("app", "SMTP sink", "postgres", "rabbitmq", "load client")
 
 
 @contextlib.contextmanager
-def ours(database_url, rabbit):
-    with running_system(database_url, rabbit) as system:
+def ours(database_url, rabbit, name="ours", root=None):
+    """Our system; `root`: another checkout's (`against`)."""
+    with running_system(database_url, rabbit, root) as system:
         named = {name: process.pid for name, process in system.named.items()}
         app = [name for name in named if name != "smtp"]
         meter = CpuMeter(system, database_url, rabbit, services=named)
         services = [name for name in app if name != "inbound"]
-        yield Subject("ours", f"{len(services)} nameko services + inbound SMTP, a process each",
+        yield Subject(name, f"{len(services)} nameko services + inbound SMTP, a process each",
                       lambda: demo_customer_session(system), lambda session: open_demo_ticket(system, session),
                       system.mail_dir, r"\[Ticket ([^\]]+)\]", meter,
                       {"app": app, "SMTP sink": ["smtp"], "postgres": ["postgres"], "rabbitmq": ["rabbitmq"],
@@ -136,11 +137,40 @@ def run(admin_url, rabbit, peer, clients, seconds, rounds=ROUNDS):
     too, to show the spread."""
     if peer not in PEERS:
         raise SystemExit(f"bench: unknown peer {peer!r} (known: {', '.join(PEERS)})")
+    return in_turns(admin_url, [lambda database_url: ours(database_url, rabbit), django_helpdesk],
+                    clients, seconds, rounds)
+
+
+def against(admin_url, rabbit, revision, clients, seconds, rounds=2 * ROUNDS):
+    """This checkout and an earlier revision of ours, side by side in turns as above: what a change
+    bought, measured within one run (across runs the machine's speed moves more than a change
+    does). The revision is checked out in a throwaway git worktree under var/, removed after; it
+    runs on this checkout's virtualenv and migrations (compare revisions with the same schema)."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    commit = subprocess.run(["git", "rev-parse", "--short", revision], cwd=root, capture_output=True, text=True)
+    if commit.returncode != 0:
+        raise SystemExit(f"bench: {revision!r} is not a revision of this checkout")
+    (root / "var").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-against-", dir=root / "var") as parent:
+        tree = Path(parent) / commit.stdout.strip()
+        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(tree), revision], cwd=root, check=True)
+        try:
+            return in_turns(admin_url, [lambda url: ours(url, rabbit, f"at {commit.stdout.strip()}", root=tree),
+                                        lambda url: ours(url, rabbit, "this checkout")], clients, seconds, rounds)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=root, capture_output=True)
+
+
+def in_turns(admin_url, makers, clients, seconds, rounds):
+    """Both subjects (`makers`: database URL -> Subject context) up at once, each on its own
+    database, loaded in ABBA turns; prints the report, returns its rows."""
     with contextlib.ExitStack() as stack:
-        subjects = [stack.enter_context(ours(stack.enter_context(scratch_database(admin_url, "helpdesk_bench_peer")),
-                                             rabbit)),
-                    stack.enter_context(django_helpdesk(stack.enter_context(
-                        scratch_database(admin_url, "helpdesk_bench_peer"))))]
+        subjects = [stack.enter_context(make(stack.enter_context(scratch_database(admin_url, "helpdesk_bench_peer"))))
+                    for make in makers]
         segments = {subject.name: [] for subject in subjects}
         for n in range(rounds):
             for subject in (subjects if n % 2 == 0 else subjects[::-1]):

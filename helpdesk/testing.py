@@ -187,11 +187,13 @@ class RunningSystem:
     `metrics_url(name, path)`). Use as a context manager; `start()` waits until /api/v1/health
     answers 200 and the inbound endpoint takes connections."""
 
-    def __init__(self, database_url, rabbit, workdir, extra_env=None, replicas=1):
+    def __init__(self, database_url, rabbit, workdir, extra_env=None, replicas=1, root=None):
         """`replicas`: how many processes of every service (the dev SMTP server stays one); with
-        more than one, the gateways are reached through a LoadBalancer (`url`)."""
+        more than one, the gateways are reached through a LoadBalancer (`url`). `root`: the
+        checkout whose services run (this one by default; `bench --against` runs an older one)."""
         from pathlib import Path
 
+        self.root = Path(root) if root else Path(__file__).resolve().parent.parent
         self.replicas, self.balancer = replicas, None
         self.database_url, self.rabbit = database_url, rabbit
         self.amqp_uri = None
@@ -217,15 +219,11 @@ class RunningSystem:
         return f"http://127.0.0.1:{self.metrics_port(name)}{path}"
 
     def start(self, timeout=60):
-        from pathlib import Path
-
-
-        root = Path(__file__).resolve().parent.parent
         self.logs.mkdir(parents=True, exist_ok=True)
         self.vhost, amqp_uri = self.rabbit.create("system")
         self.amqp_uri = amqp_uri
         try:
-            self._start(root, amqp_uri, timeout)
+            self._start(self.root, amqp_uri, timeout)
         except BaseException:
             self.stop()  # nothing left running, no vhost left behind
             raise
