@@ -25,7 +25,7 @@ _IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 PREPARE_AFTER = 5  # runs of one statement on one connection before it is prepared (psycopg 3's default)
 MOST_PREPARED = 100  # per connection; the least recently used is deallocated beyond it
 _PLACEHOLDER = re.compile(r"%%|%s")
-_unpreparable = set()  # statement texts PostgreSQL would not prepare (a parameter of no known type)
+_unpreparable = set()  # texts sent whole on every connection: not split with certainty, or all refused
 
 
 class _Connection(psycopg2.extensions.connection):
@@ -53,9 +53,11 @@ class _Prepared:
     def statement(self, cur, query, vars):
         """The bytes to send for `query` with `vars`: the statement itself, or its EXECUTEs."""
         text = query.as_string(cur) if isinstance(query, psycopg2.sql.Composable) else query
+        # Named parameters and bytes are sent whole; so is raw SQL passed as a value (AsIs), which
+        # a prepared statement would take for a constant (`ORDER BY %s` would order by nothing).
         if not isinstance(vars, (tuple, list)) or isinstance(text, bytes) or text in _unpreparable \
                 or any(isinstance(value, psycopg2.extensions.AsIs) for value in vars):
-            return cur.mogrify(text, vars)  # named parameters, raw SQL passed as a value, bytes
+            return cur.mogrify(text, vars)
         parts = self.texts.get(text)
         if parts is None:
             if len(self.runs) > 10 * MOST_PREPARED:  # texts made afresh each time never get here
@@ -85,7 +87,8 @@ class _Prepared:
         """PREPAREs each statement of `text` (once per connection, a round trip each), in a
         savepoint when a transaction is open, so that one PostgreSQL refuses is sent as it is and
         the transaction goes on. Returns [(statement, its parameters, name or None, their types)],
-        or None when `text` cannot be split into statements with certainty."""
+        or None when `text` cannot be split into statements with certainty or PostgreSQL refused
+        every one of them (then it is sent whole everywhere, as PostgreSQL would refuse it again)."""
         statements = _statements(text)
         if statements is None:
             _unpreparable.add(text)
@@ -116,6 +119,9 @@ class _Prepared:
                     if in_transaction:
                         side.execute("ROLLBACK TO SAVEPOINT hd_prepare")
                     parts.append((statement, count, None, None))
+        if all(name is None for _, _, name, _ in parts):
+            _unpreparable.add(text)
+            return None
         self.texts[text] = parts
         while len(self.texts) > MOST_PREPARED:
             _, evicted = self.texts.popitem(last=False)
@@ -182,10 +188,9 @@ class _TransactionCursor(psycopg2.extensions.cursor):
         return super().execute(b"; ".join(self._take_waiting() + [statement]))
 
     def _statement(self, query, vars):
-        prepared = getattr(self.connection, "prepared", None)
-        if prepared is None or vars is None:
+        if vars is None:  # no parameters: psycopg2 sends the text as it is (`%` is itself)
             return self.mogrify(query, vars)
-        return prepared.statement(self, query, vars)
+        return self.connection.prepared.statement(self, query, vars)
 
     def executemany(self, query, vars_list):
         """psycopg2 sends each statement of these alone: what waits goes first, by itself."""
