@@ -5,8 +5,10 @@ killed with SIGKILL (for each event-sourced service, the one whose outbox relay 
 the other's must take over). Afterwards: every ticket whose opening was acknowledged (201) exists once,
 whatever the retries its client made with its Idempotency-Key; each is routed (routing knows it;
 the urgent ones of Soporte 24 Horas have their agent), has its SLA clock, and every mail the
-notifier planned reached the SMTP server, once per recipient and event (its Message-ID); no
-message is left in a dead-letter queue."""
+notifier planned reached the SMTP server, once per recipient and event (its Message-ID), except
+the mails of the events the killed notifier replica had in flight: sent, not yet marked, so sent
+again under the same Message-IDs (mail is at least once at that one point, as in the fault test:
+at most one event per sending lane); no message is left in a dead-letter queue."""
 import collections
 import signal
 import threading
@@ -17,8 +19,9 @@ import psycopg2
 import pytest
 import requests
 
-from helpdesk import testing
+from helpdesk import config, testing
 from services.identity.seed import DEMO_PASSWORD
+from services.notifier.mail import sending_lanes
 
 from ..conftest import setting
 
@@ -123,7 +126,7 @@ def rows(database_url, query, *params):
         return cur.fetchall()
 
 
-def test_killing_a_broker_node_and_a_replica_of_each_service_under_load_loses_and_doubles_nothing(cluster, system):
+def test_killing_a_broker_node_and_a_replica_of_each_service_under_load_loses_nothing_and_repeats_only_mail_in_flight(cluster, system):
     brokers, _ = cluster
     load = Load(system, uuid.uuid4().hex[:6])
     clients = [threading.Thread(target=load.run_client, args=(n,)) for n in range(CLIENTS)]
@@ -171,7 +174,8 @@ def test_killing_a_broker_node_and_a_replica_of_each_service_under_load_loses_an
                                    for recipient, mail in system._parsed_mails())
     assert testing.wait_until(lambda: planned <= set(received()), timeout=60), planned - set(received())
     doubled = {mail: n for mail, n in received().items() if n > 1}
-    assert not doubled, doubled
+    repeated_events = {event_id for event_id, _ in doubled}  # one notifier replica killed
+    assert len(repeated_events) <= sending_lanes(config.load()) and set(doubled.values()) <= {2}, doubled
 
     # no dead letters, on the two nodes left
     rabbit = brokers.rabbit()
