@@ -57,7 +57,7 @@ function hidden(response) {
 
 async function workspace(first) {
   const ticketId = first.ticket_id;
-  const state = {ticket: first, view: null, open: new Set(), left: false, presenceAt: 0, viewingAt: Date.now(), viewing: null, lost: false, canned: new Map(),
+  const state = {ticket: first, view: null, open: new Set(), left: false, presenceAt: 0, viewingAt: Date.now(), viewing: null, sending: Promise.resolve(), lost: false, canned: new Map(),
                  staff: null};
   const flash = app.flash;
   app.flash = null;
@@ -468,11 +468,15 @@ async function workspace(first) {
     if (!shortcut(found[1])) done(t("console.shortcuts.unavailable"));
   }
 
+  /** Notices go one after another, each once the previous one is answered: two requests in
+   * flight may reach the gateway in either order, and colleagues show the last one they hear
+   * ("viewing" sent just before "replying" must not arrive after it). */
   function send(body) {
-    post(`/api/v1/tickets/${encodeURIComponent(ticketId)}/presence`, body).then((response) => {
-      if (state.left) return;
-      connection.textContent = response.status === 0 ? response.data.message : ""; // only a lost connection is said
-    });
+    state.sending = state.sending.then(() => post(`/api/v1/tickets/${encodeURIComponent(ticketId)}/presence`, body))
+      .then((response) => {
+        if (state.left) return;
+        connection.textContent = response.status === 0 ? response.data.message : ""; // only a lost connection is said
+      });
   }
 
   /** Tells colleagues the user's `activity`; "viewing" waits MERGE_MS for others to join it (an
@@ -480,6 +484,10 @@ async function workspace(first) {
   function announce(activity, {answer = false} = {}) {
     if (activity !== "left") state.viewingAt = Date.now(); // "replying" tells "viewing" too
     if (activity !== "viewing") {
+      if (state.viewing) { // "replying" (or "left") says it all: a "viewing" still waiting to go would undo it
+        clearTimeout(state.viewing.timer);
+        state.viewing = null;
+      }
       send({activity});
       return;
     }
@@ -487,12 +495,11 @@ async function workspace(first) {
       state.viewing.answer = state.viewing.answer && answer;
       return;
     }
-    state.viewing = {answer};
-    setTimeout(() => {
+    state.viewing = {answer, timer: setTimeout(() => {
       const asked = state.viewing;
       state.viewing = null;
       if (!state.left) send(asked.answer ? {activity, answer: true} : {activity});
-    }, MERGE_MS);
+    }, MERGE_MS)};
   }
 
   function onTyping(event) {
